@@ -1,0 +1,133 @@
+//! `wiredesk inspect`: fetch or read one feed and show how it parses and normalises, or which feeds an HTML
+//! page links to.
+
+use std::process::ExitCode;
+
+use chrono::Utc;
+
+use crate::config::FetchConfig;
+use crate::fetch::{FetchOutcome, Fetcher, Validators};
+use crate::normalize::{self, NormalizedItem};
+use crate::parse;
+
+/// Inspects a URL or file and prints the result.
+pub async fn inspect(target: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let (bytes, content_type, base) =
+        if target.starts_with("http://") || target.starts_with("https://") {
+            let fetcher = Fetcher::new(&default_fetch())?;
+            match fetcher.fetch(target, &Validators::default()).await {
+                FetchOutcome::Fetched(f) => (f.body.to_vec(), f.content_type, f.final_url),
+                FetchOutcome::Gone => anyhow::bail!("{target}: 410 Gone"),
+                FetchOutcome::Unchanged { .. } => {
+                    anyhow::bail!("{target}: the server answered 304 to an unconditional request")
+                }
+                FetchOutcome::Failed(e) => anyhow::bail!("{target}: {}", e.message),
+            }
+        } else {
+            let bytes = std::fs::read(target)
+                .map_err(|e| anyhow::anyhow!("{target}: cannot read it: {e}"))?;
+            let base = std::path::absolute(target)
+                .ok()
+                .and_then(|p| url::Url::from_file_path(p).ok())
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            (bytes, None, base)
+        };
+    inspect_bytes(target, &bytes, content_type.as_deref(), &base, json)
+}
+
+fn default_fetch() -> FetchConfig {
+    crate::config::parse(
+        std::path::Path::new("(defaults)"),
+        "[[sections]]\nid = \"x\"\n",
+    )
+    .expect("the built-in defaults parse")
+    .fetch
+}
+
+/// Parses and prints one document. Errors name the target and the reason in one line.
+pub fn inspect_bytes(
+    target: &str,
+    bytes: &[u8],
+    content_type: Option<&str>,
+    base: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let parsed = match parse::parse_feed(bytes, content_type, Some(base)) {
+        Ok(p) => p,
+        Err(e) => {
+            let (text, _) = parse::decode(bytes, content_type).unwrap_or_default();
+            let found = parse::discover_feeds(&text, url::Url::parse(base).ok().as_ref());
+            if found.is_empty() {
+                anyhow::bail!("{target}: {e}");
+            }
+            println!("{target} is an HTML page; it links to these feeds:");
+            for f in found {
+                println!(
+                    "  {}  ({}{})",
+                    f.url,
+                    f.media_type,
+                    f.title.map(|t| format!(", \"{t}\"")).unwrap_or_default()
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let meta = normalize::feed_meta(&parsed.feed);
+    let items = normalize::normalize_feed(&parsed.feed, base, Utc::now());
+    if json {
+        for item in &items {
+            println!("{}", item_json(item));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{target}");
+    println!(
+        "  format {:?}, encoding {}, title {:?}, site {}, ttl {}",
+        parsed.feed.feed_type,
+        parsed.encoding,
+        meta.title.unwrap_or_default(),
+        meta.site_url.unwrap_or_else(|| "-".into()),
+        meta.ttl_minutes
+            .map(|t| format!("{t} min"))
+            .unwrap_or_else(|| "-".into())
+    );
+    println!("  {} entries", items.len());
+    for (i, item) in items.iter().enumerate() {
+        println!(
+            "  [{i}] {}",
+            if item.title.is_empty() {
+                "(no title)"
+            } else {
+                &item.title
+            }
+        );
+        println!("      guid      {}", item.guid);
+        println!("      link      {}", item.url.as_deref().unwrap_or("-"));
+        println!(
+            "      canonical {}",
+            item.canonical_url.as_deref().unwrap_or("-")
+        );
+        println!(
+            "      published {}{}",
+            item.published.to_rfc3339(),
+            if item.date_from_feed {
+                ""
+            } else {
+                " (first seen: the feed's date was missing or absurd)"
+            }
+        );
+        let summary: String = item.summary.chars().take(160).collect();
+        println!("      summary   {summary}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn item_json(item: &NormalizedItem) -> serde_json::Value {
+    serde_json::json!({
+        "guid": item.guid, "url": item.url, "canonical_url": item.canonical_url, "title": item.title,
+        "summary": item.summary, "author": item.author, "published": item.published.to_rfc3339(),
+        "date_from_feed": item.date_from_feed, "content_hash": item.content_hash,
+        "content_html_bytes": item.content_html.len(),
+    })
+}

@@ -1,0 +1,269 @@
+//! Builds the canonical form of each entry: absolute and canonical URLs, plain title and summary without
+//! boilerplate, sanitised HTML, and a UTC date that is never missing or in the future.
+//!
+//! Everything downstream (dedup, store, publish) works on [`NormalizedItem`] and never sees feed-rs types.
+
+pub mod sanitize;
+pub mod text;
+pub mod url;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use feed_rs::model::{Entry, Feed};
+
+use self::text::{fold_whitespace, html_to_text, key_text, strip_boilerplate, truncate_words};
+
+/// Longest plain-text summary kept, in characters.
+const SUMMARY_MAX_CHARS: usize = 600;
+
+/// One entry, normalised.
+#[derive(Debug, Clone)]
+pub struct NormalizedItem {
+    /// The entry's id within its source (RSS guid, Atom id, JSON Feed id), or its link when ids repeat.
+    pub guid: String,
+    /// The item's own link, absolute, as the feed gave it.
+    pub url: Option<String>,
+    /// The dedup key of `url`.
+    pub canonical_url: Option<String>,
+    /// Plain-text title (may be empty when the feed has none).
+    pub title: String,
+    /// Plain-text summary without boilerplate, at most 600 characters.
+    pub summary: String,
+    /// Sanitised HTML body (content, else summary).
+    pub content_html: String,
+    /// Author names, comma-separated.
+    pub author: Option<String>,
+    /// Publication time in UTC.
+    pub published: DateTime<Utc>,
+    /// False when `published` is the first-seen time because the feed's date was missing or absurd.
+    pub date_from_feed: bool,
+    /// blake3 of the key text of title and summary, when there is enough text for it to identify a story.
+    pub content_hash: Option<String>,
+}
+
+/// What a feed says about itself, used for display and polling hints.
+#[derive(Debug, Clone, Default)]
+pub struct FeedMeta {
+    /// The feed's title.
+    pub title: Option<String>,
+    /// The site the feed belongs to.
+    pub site_url: Option<String>,
+    /// RSS `<ttl>` in minutes.
+    pub ttl_minutes: Option<u32>,
+}
+
+/// Extracts feed-level facts.
+pub fn feed_meta(feed: &Feed) -> FeedMeta {
+    FeedMeta {
+        title: feed
+            .title
+            .as_ref()
+            .map(|t| html_to_text(&t.content))
+            .filter(|t| !t.is_empty()),
+        site_url: feed
+            .links
+            .iter()
+            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+            .map(|l| l.href.clone()),
+        ttl_minutes: feed.ttl,
+    }
+}
+
+/// Normalises every entry of a feed fetched from `feed_url` at `now`.
+pub fn normalize_feed(feed: &Feed, feed_url: &str, now: DateTime<Utc>) -> Vec<NormalizedItem> {
+    let base = ::url::Url::parse(feed_url).ok();
+    let mut items: Vec<NormalizedItem> = feed
+        .entries
+        .iter()
+        .map(|e| normalize_entry(e, base.as_ref(), now))
+        .collect();
+    // Some feeds give every item the same guid; then the link is the only identity that works.
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for item in &items {
+        *counts.entry(item.guid.as_str()).or_default() += 1;
+    }
+    let repeated: Vec<String> = counts
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(g, _)| g.to_string())
+        .collect();
+    if !repeated.is_empty() {
+        for item in &mut items {
+            if repeated.contains(&item.guid)
+                && let Some(u) = &item.url
+            {
+                item.guid = u.clone();
+            }
+        }
+    }
+    items
+}
+
+/// Normalises one entry; `base` resolves relative links.
+pub fn normalize_entry(
+    entry: &Entry,
+    base: Option<&::url::Url>,
+    now: DateTime<Utc>,
+) -> NormalizedItem {
+    let item_base = entry
+        .base
+        .as_deref()
+        .and_then(|b| self::url::absolute(b, base))
+        .or_else(|| base.cloned());
+    let link = entry
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .chain(entry.links.iter())
+        .find_map(|l| self::url::absolute(&l.href, item_base.as_ref()))
+        .or_else(|| {
+            // An RSS guid that is a permalink is the link when <link> is missing.
+            entry
+                .id
+                .starts_with("http")
+                .then(|| self::url::absolute(&entry.id, None))
+                .flatten()
+        });
+    let title = entry
+        .title
+        .as_ref()
+        .map(|t| fold_whitespace(&html_to_text(&t.content)))
+        .unwrap_or_default();
+    let summary_html = entry.summary.as_ref().map(|s| s.content.as_str());
+    let content_html = entry.content.as_ref().and_then(|c| c.body.as_deref());
+    let summary_source = summary_html.or(content_html).unwrap_or_default();
+    let summary = truncate_words(
+        &strip_boilerplate(&html_to_text(summary_source)),
+        SUMMARY_MAX_CHARS,
+    );
+    let html_source = content_html.or(summary_html).unwrap_or_default();
+    let link_base = link.as_ref().or(item_base.as_ref());
+    let content_html = self::sanitize::sanitize_html(html_source, link_base);
+
+    let feed_date = entry.published.or(entry.updated);
+    let plausible = |d: &DateTime<Utc>| {
+        *d <= now + Duration::days(1) && *d >= Utc.with_ymd_and_hms(1995, 1, 1, 0, 0, 0).unwrap()
+    };
+    let (published, date_from_feed) = match feed_date.filter(plausible) {
+        Some(d) => (d, true),
+        None => (now, false),
+    };
+    let author = Some(
+        entry
+            .authors
+            .iter()
+            .filter_map(|p| p.name.as_deref().map(str::trim))
+            .filter(|n| !n.is_empty())
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+    .filter(|a| !a.is_empty());
+
+    let guid = if entry.id.trim().is_empty() {
+        link.as_ref().map(|l| l.to_string()).unwrap_or_default()
+    } else {
+        entry.id.trim().to_string()
+    };
+    NormalizedItem {
+        content_hash: content_hash(&title, &summary),
+        canonical_url: link.as_ref().map(self::url::canonical),
+        url: link.map(String::from),
+        guid,
+        title,
+        summary,
+        content_html,
+        author,
+        published,
+        date_from_feed,
+    }
+}
+
+/// Words a title without a summary needs before it alone may identify a story; "Australia news live:" or
+/// "Ukraine war live updates" must not.
+const MIN_TITLE_ONLY_WORDS: usize = 6;
+
+/// The exact-content key: the same normalised title and summary mean the same story. Short title-only items
+/// (live-blog headers, "Breaking news") get none, since different stories share them.
+pub fn content_hash(title: &str, summary: &str) -> Option<String> {
+    let title_key = key_text(title);
+    let summary_key = key_text(summary);
+    let words = title_key.split(' ').filter(|w| !w.is_empty()).count();
+    if summary_key.split(' ').filter(|w| !w.is_empty()).count() < 8 && words < MIN_TITLE_ONLY_WORDS
+    {
+        return None;
+    }
+    if title_key.is_empty() && summary_key.is_empty() {
+        return None;
+    }
+    Some(blake3::hash(format!("{title_key}\n{summary_key}").as_bytes()).to_hex()[..32].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(xml: &str) -> Feed {
+        feed_rs::parser::parse(xml.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn an_rss_item_is_normalised() {
+        let now = Utc.with_ymd_and_hms(2025, 6, 2, 12, 0, 0).unwrap();
+        let feed = parse(
+            r#"<rss version="2.0"><channel><title>T</title><item>
+            <title>Markets &amp; &lt;b&gt;money&lt;/b&gt;</title><link>/story/1?utm_source=rss</link>
+            <guid isPermaLink="false">G1</guid><pubDate>Mon, 02 Jun 2025 11:29:02 GMT</pubDate>
+            <description><![CDATA[<p>Stocks rose <script>x()</script>today.</p> The post Stocks appeared first on Site.]]></description>
+            </item><item><title>No date</title><pubDate>Mon, 02 Jun 2099 11:29:02 GMT</pubDate></item></channel></rss>"#,
+        );
+        let items = normalize_feed(&feed, "https://www.site.example/feed.xml", now);
+        let a = &items[0];
+        assert_eq!(a.guid, "G1");
+        assert_eq!(a.title, "Markets & money");
+        assert_eq!(
+            a.url.as_deref(),
+            Some("https://www.site.example/story/1?utm_source=rss")
+        );
+        assert_eq!(
+            a.canonical_url.as_deref(),
+            Some("https://site.example/story/1")
+        );
+        assert_eq!(a.summary, "Stocks rose today.");
+        assert!(!a.content_html.contains("script"));
+        assert!(a.date_from_feed);
+        assert_eq!(
+            a.published,
+            Utc.with_ymd_and_hms(2025, 6, 2, 11, 29, 2).unwrap()
+        );
+        let b = &items[1];
+        assert!(
+            !b.date_from_feed,
+            "a date in 2099 is absurd and falls back to first-seen"
+        );
+        assert_eq!(b.published, now);
+    }
+
+    #[test]
+    fn repeated_guids_fall_back_to_links() {
+        let feed = parse(
+            r#"<rss version="2.0"><channel><title>T</title>
+            <item><title>A</title><link>https://a.example/1</link><guid>same</guid></item>
+            <item><title>B</title><link>https://a.example/2</link><guid>same</guid></item></channel></rss>"#,
+        );
+        let items = normalize_feed(&feed, "https://a.example/feed", Utc::now());
+        assert_eq!(items[0].guid, "https://a.example/1");
+        assert_eq!(items[1].guid, "https://a.example/2");
+    }
+
+    #[test]
+    fn short_title_only_items_get_no_content_key() {
+        assert!(content_hash("Australia news live:", "").is_none());
+        assert!(content_hash("Ukraine war live updates", "").is_none());
+        assert!(content_hash("Six words make a headline key", "").is_some());
+        assert_eq!(
+            content_hash("Ukraine “ready” to talk", "Kyiv says so."),
+            content_hash("ukraine \"ready\" to talk", "Kyiv says so")
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! Sanitised HTML for publishing: an ammonia allowlist, links made absolute against the item's URL, and
+//! outbound links marked `noopener noreferrer`.
+
+use std::collections::HashSet;
+
+use url::Url;
+
+/// Cleans an HTML fragment. Relative links resolve against `base` when given and are dropped otherwise.
+pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
+    let mut builder = ammonia::Builder::default();
+    builder
+        .link_rel(Some("noopener noreferrer"))
+        .url_schemes(HashSet::from(["http", "https", "mailto"]));
+    match base {
+        Some(b) => builder.url_relative(ammonia::UrlRelative::RewriteWithBase(b.clone())),
+        None => builder.url_relative(ammonia::UrlRelative::Deny),
+    };
+    builder.clean(html).to_string().trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_handlers_and_bad_schemes_are_removed() {
+        let base = Url::parse("https://a.example/news/1").unwrap();
+        let out = sanitize_html(
+            r#"<p onclick="x()" style="color:red">Hi <a href="/more">more</a> <a href="javascript:alert(1)">bad</a></p><script>alert(1)</script><img src="pic.jpg" alt="p">"#,
+            Some(&base),
+        );
+        assert!(
+            !out.contains("script") && !out.contains("onclick") && !out.contains("style="),
+            "{out}"
+        );
+        assert!(!out.contains("javascript:"), "{out}");
+        assert!(out.contains(r#"href="https://a.example/more""#), "{out}");
+        assert!(
+            out.contains(r#"src="https://a.example/news/pic.jpg""#),
+            "{out}"
+        );
+        assert!(out.contains("noopener noreferrer"), "{out}");
+    }
+}

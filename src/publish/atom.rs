@@ -1,0 +1,116 @@
+//! Atom 1.0 rendering with `atom_syndication`: one entry per story, with `atom:source` for the representative's
+//! feed and a `rel="related"` link for every other member.
+
+use atom_syndication::{
+    Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Source, Text,
+};
+use chrono::DateTime;
+
+use super::{SectionFeed, story_html, story_title, xml_safe};
+
+fn link(href: &str, rel: &str, mime: Option<&str>, title: Option<&str>) -> Link {
+    Link {
+        href: href.to_string(),
+        rel: rel.to_string(),
+        mime_type: mime.map(str::to_string),
+        title: title.map(xml_safe),
+        ..Default::default()
+    }
+}
+
+fn fixed(ts: i64) -> FixedDateTime {
+    DateTime::from_timestamp(ts, 0)
+        .unwrap_or_default()
+        .fixed_offset()
+}
+
+/// Renders the section as an Atom 1.0 document.
+pub fn render(feed: &SectionFeed) -> Vec<u8> {
+    let entries = feed
+        .stories
+        .iter()
+        .map(|story| {
+            let rep = story.representative();
+            let mut links = Vec::new();
+            if let Some(u) = &rep.url {
+                links.push(link(u, "alternate", Some("text/html"), None));
+            }
+            for m in &story.members[1..] {
+                if let Some(u) = &m.url {
+                    links.push(link(u, "related", Some("text/html"), Some(&m.source_name)));
+                }
+            }
+            let author = rep
+                .author
+                .clone()
+                .filter(|a| !a.trim().is_empty())
+                .unwrap_or(rep.source_name.clone());
+            Entry {
+                id: story.guid.clone(),
+                title: Text::plain(story_title(story)),
+                updated: fixed(story.updated.max(rep.published)),
+                published: Some(fixed(rep.published)),
+                authors: vec![Person {
+                    name: xml_safe(&author),
+                    ..Default::default()
+                }],
+                links,
+                summary: (!rep.summary.is_empty()).then(|| Text::plain(xml_safe(&rep.summary))),
+                content: Some(Content {
+                    value: Some(story_html(story)),
+                    content_type: Some("html".to_string()),
+                    ..Default::default()
+                }),
+                source: Some(Source {
+                    title: Text::plain(xml_safe(&rep.source_name)),
+                    id: rep.source_url.clone(),
+                    updated: fixed(rep.published),
+                    links: std::iter::once(link(&rep.source_url, "self", None, None))
+                        .chain(
+                            rep.site_url
+                                .as_deref()
+                                .map(|s| link(s, "alternate", Some("text/html"), None)),
+                        )
+                        .collect(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let doc = Feed {
+        id: feed.self_url("atom"),
+        title: Text::plain(xml_safe(&feed.section.title)),
+        subtitle: Some(Text::plain(xml_safe(&feed.section.description))),
+        updated: feed.updated.fixed_offset(),
+        authors: vec![Person {
+            name: "wiredesk".into(),
+            ..Default::default()
+        }],
+        generator: Some(Generator {
+            value: "wiredesk".into(),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+            ..Default::default()
+        }),
+        links: vec![
+            link(
+                &feed.self_url("atom"),
+                "self",
+                Some("application/atom+xml"),
+                None,
+            ),
+            link(
+                &format!("{}/", feed.base_url),
+                "alternate",
+                Some("text/html"),
+                None,
+            ),
+        ],
+        entries,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    doc.write_to(&mut out)
+        .expect("writing to a Vec cannot fail");
+    out
+}

@@ -1,0 +1,63 @@
+//! JSON Feed 1.1 rendering. Credits go in the `_wiredesk` extension object of each item.
+
+use chrono::{DateTime, SecondsFormat};
+use serde_json::json;
+
+use super::{SectionFeed, story_html, story_title};
+
+fn rfc3339(ts: i64) -> String {
+    DateTime::from_timestamp(ts, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Renders the section as a JSON Feed 1.1 document.
+pub fn render(feed: &SectionFeed) -> Vec<u8> {
+    let items: Vec<_> = feed
+        .stories
+        .iter()
+        .map(|story| {
+            let rep = story.representative();
+            let members: Vec<_> = story
+                .members
+                .iter()
+                .map(|m| {
+                    json!({
+                        "source": m.source_name,
+                        "feed_url": m.source_url,
+                        "url": m.url,
+                        "title": m.title,
+                        "date_published": rfc3339(m.published),
+                        "match": m.layer,
+                    })
+                })
+                .collect();
+            let mut item = json!({
+                "id": story.guid,
+                "title": story_title(story),
+                "content_html": story_html(story),
+                "date_published": rfc3339(rep.published),
+                "date_modified": rfc3339(story.updated.max(rep.published)),
+                "authors": [{"name": rep.author.clone().unwrap_or_else(|| rep.source_name.clone())}],
+                "_wiredesk": {"about": "https://github.com/wiredesk/wiredesk#json-feed-extension", "members": members},
+            });
+            if let Some(u) = &rep.url {
+                item["url"] = json!(u);
+            }
+            if !rep.summary.is_empty() {
+                item["summary"] = json!(rep.summary);
+            }
+            item
+        })
+        .collect();
+    let doc = json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": feed.section.title,
+        "description": feed.section.description,
+        "home_page_url": format!("{}/", feed.base_url),
+        "feed_url": feed.self_url("json"),
+        "language": "en",
+        "items": items,
+    });
+    serde_json::to_vec_pretty(&doc).expect("a JSON value always serialises")
+}

@@ -1,0 +1,258 @@
+//! Renders each section's stories into RSS 2.0, Atom 1.0 and JSON Feed 1.1, plus one OPML and an HTML index,
+//! all from one model ([`SectionFeed`]).
+//!
+//! Rendering happens only when a section changed. The bytes, a strong ETag and Last-Modified are kept in a
+//! [`FeedCache`] that the HTTP server reads, and can also be written out as static files.
+
+mod atom;
+mod html;
+mod json;
+mod opml;
+mod rss;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+use crate::config::{Config, Section};
+use crate::store::{Store, StoryView};
+
+/// One section's feed, ready to render.
+pub struct SectionFeed<'a> {
+    /// The section.
+    pub section: &'a Section,
+    /// The public base URL, without a trailing slash.
+    pub base_url: &'a str,
+    /// Newest first.
+    pub stories: Vec<StoryView>,
+    /// The latest change to any story in it (or now, when empty).
+    pub updated: DateTime<Utc>,
+}
+
+impl SectionFeed<'_> {
+    /// The absolute URL a format of this feed is served at.
+    pub fn self_url(&self, ext: &str) -> String {
+        format!("{}/feeds/{}.{ext}", self.base_url, self.section.id)
+    }
+}
+
+/// One rendered document with its HTTP validators.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    /// The bytes to serve.
+    pub body: Bytes,
+    /// The Content-Type to send.
+    pub content_type: &'static str,
+    /// Strong ETag, quoted.
+    pub etag: String,
+    /// The same bytes gzip-compressed, made once so each request costs nothing extra.
+    pub gzip: Bytes,
+    /// Last-Modified.
+    pub last_modified: DateTime<Utc>,
+}
+
+impl Rendered {
+    fn new(body: Vec<u8>, content_type: &'static str, last_modified: DateTime<Utc>) -> Self {
+        use std::io::Write;
+        let etag = format!("\"{}\"", &blake3::hash(&body).to_hex()[..32]);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&body).expect("writing to a Vec cannot fail");
+        Rendered {
+            gzip: Bytes::from(gz.finish().expect("writing to a Vec cannot fail")),
+            body: Bytes::from(body),
+            content_type,
+            etag,
+            last_modified,
+        }
+    }
+}
+
+/// The rendered documents by URL path (`/feeds/world.rss`, `/feeds.opml`, `/`), shared with the server.
+#[derive(Clone, Default)]
+pub struct FeedCache {
+    inner: Arc<RwLock<HashMap<String, Rendered>>>,
+}
+
+impl FeedCache {
+    /// The document served at `path`.
+    pub fn get(&self, path: &str) -> Option<Rendered> {
+        self.inner
+            .read()
+            .expect("feed cache lock")
+            .get(path)
+            .cloned()
+    }
+
+    /// Every cached path, sorted.
+    pub fn paths(&self) -> Vec<String> {
+        let mut p: Vec<String> = self
+            .inner
+            .read()
+            .expect("feed cache lock")
+            .keys()
+            .cloned()
+            .collect();
+        p.sort();
+        p
+    }
+
+    fn put(&self, path: String, doc: Rendered) {
+        let mut map = self.inner.write().expect("feed cache lock");
+        // Keep the old ETag and date when the bytes did not change, so conditional clients see 304.
+        if map.get(&path).is_some_and(|old| old.etag == doc.etag) {
+            return;
+        }
+        map.insert(path, doc);
+    }
+}
+
+/// Text fields must be valid XML: drop control characters other than tab and newlines.
+pub(crate) fn xml_safe(s: &str) -> String {
+    s.chars()
+        .filter(|&c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+        .filter(|&c| !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+        .collect()
+}
+
+/// The title to publish for a story: the representative's, or the start of its summary when it has none.
+pub(crate) fn story_title(story: &StoryView) -> String {
+    let rep = story.representative();
+    if !rep.title.trim().is_empty() {
+        return xml_safe(&rep.title);
+    }
+    let words: Vec<&str> = rep.summary.split_whitespace().take(12).collect();
+    if words.is_empty() {
+        "(untitled)".into()
+    } else {
+        xml_safe(&format!("{}…", words.join(" ")))
+    }
+}
+
+/// The HTML body of a published story: the representative's content and the "Also reported by" credits.
+pub(crate) fn story_html(story: &StoryView) -> String {
+    let rep = story.representative();
+    let body = rep.content_html.trim();
+    let mut html = if body.is_empty() {
+        format!("<p>{}</p>", html_escape::encode_text(&rep.summary))
+    } else if body.starts_with('<') {
+        body.to_string()
+    } else {
+        // Sanitised plain text: give it a paragraph so the credits below do not run into it.
+        format!("<p>{body}</p>")
+    };
+    let rep_link = |name: &str, url: Option<&str>| match url {
+        Some(u) => format!(
+            "<a href=\"{}\">{}</a>",
+            html_escape::encode_double_quoted_attribute(u),
+            html_escape::encode_text(name)
+        ),
+        None => html_escape::encode_text(name).into_owned(),
+    };
+    html.push_str(&format!(
+        "<p>Source: {}</p>",
+        rep_link(&rep.source_name, rep.url.as_deref())
+    ));
+    let others: Vec<String> = story.members[1..]
+        .iter()
+        .map(|m| rep_link(&m.source_name, m.url.as_deref()))
+        .collect();
+    if !others.is_empty() {
+        html.push_str(&format!("<p>Also reported by: {}</p>", others.join(", ")));
+    }
+    xml_safe(&html).replace("]]>", "]]&gt;")
+}
+
+/// Renders every section (or only `only`) into `cache`, and into `static_dir` when configured.
+pub fn render(
+    config: &Config,
+    store: &Store,
+    cache: &FeedCache,
+    only: Option<&[String]>,
+) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let mut latest = None::<DateTime<Utc>>;
+    for section in &config.sections {
+        if only.is_some_and(|o| !o.contains(&section.id)) {
+            continue;
+        }
+        let stories = store.section_stories(&section.id, config.publish.items_per_feed)?;
+        let updated = store
+            .section_updated(&section.id)?
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .unwrap_or(now);
+        latest = latest.max(Some(updated));
+        let feed = SectionFeed {
+            section,
+            base_url: &config.server.base_url,
+            stories,
+            updated,
+        };
+        let id = &section.id;
+        cache.put(
+            format!("/feeds/{id}.rss"),
+            Rendered::new(
+                rss::render(&feed),
+                "application/rss+xml; charset=utf-8",
+                updated,
+            ),
+        );
+        cache.put(
+            format!("/feeds/{id}.atom"),
+            Rendered::new(
+                atom::render(&feed),
+                "application/atom+xml; charset=utf-8",
+                updated,
+            ),
+        );
+        cache.put(
+            format!("/feeds/{id}.json"),
+            Rendered::new(
+                json::render(&feed),
+                "application/feed+json; charset=utf-8",
+                updated,
+            ),
+        );
+    }
+    if only.is_none() || cache.get("/feeds.opml").is_none() {
+        let at = latest.unwrap_or(now);
+        cache.put(
+            "/feeds.opml".into(),
+            Rendered::new(opml::render(config, at), "text/x-opml; charset=utf-8", at),
+        );
+        cache.put(
+            "/".into(),
+            Rendered::new(html::render_index(config), "text/html; charset=utf-8", at),
+        );
+    }
+    if let Some(dir) = &config.publish.static_dir {
+        write_static(cache, dir)?;
+    }
+    Ok(())
+}
+
+/// Writes every cached document under `dir` (atomically: write then rename, so readers never see half a file).
+pub fn write_static(cache: &FeedCache, dir: &Path) -> anyhow::Result<()> {
+    for path in cache.paths() {
+        let doc = cache.get(&path).expect("path listed by the cache");
+        let rel = if path == "/" {
+            "index.html".to_string()
+        } else {
+            path.trim_start_matches('/').to_string()
+        };
+        let target = dir.join(rel);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let tmp = target.with_extension("tmp");
+        std::fs::write(&tmp, &doc.body)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &target)
+            .with_context(|| format!("cannot write {}", target.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,292 @@
+//! The write side of ingest: one transaction per fetched feed, with the lookups dedup needs and the writes
+//! that place an item in its story.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use crate::normalize::NormalizedItem;
+
+/// One feed's ingest transaction. Nothing is visible to readers until [`IngestTx::commit`].
+pub struct IngestTx<'c> {
+    pub(super) tx: Transaction<'c>,
+}
+
+/// An item already stored for this source and guid.
+#[derive(Debug, Clone)]
+pub struct ExistingItem {
+    /// Its row id.
+    pub item_id: i64,
+    /// Its story.
+    pub story_id: i64,
+    /// Its stored content key, to tell an edit from a re-listing.
+    pub content_hash: Option<String>,
+    /// Its stored title.
+    pub title: String,
+    /// Its stored summary.
+    pub summary: String,
+}
+
+/// A stored item that an exact key points at.
+#[derive(Debug, Clone, Copy)]
+pub struct StoryMatch {
+    /// The matching item.
+    pub item_id: i64,
+    /// Its story.
+    pub story_id: i64,
+}
+
+/// What to insert for a new item.
+pub struct NewItem<'a> {
+    /// The source it came from.
+    pub source_id: i64,
+    /// The normalised entry.
+    pub item: &'a NormalizedItem,
+    /// Ingest time.
+    pub now: i64,
+}
+
+impl<'c> IngestTx<'c> {
+    pub(super) fn new(tx: Transaction<'c>) -> Self {
+        IngestTx { tx }
+    }
+
+    /// Makes the feed's items and poll state durable together.
+    pub fn commit(self) -> anyhow::Result<()> {
+        self.tx.commit()?;
+        Ok(())
+    }
+
+    /// The stored item with this source and guid.
+    pub fn existing_item(
+        &self,
+        source_id: i64,
+        guid: &str,
+    ) -> anyhow::Result<Option<ExistingItem>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id, story_id, content_hash, title, summary FROM items WHERE source_id = ?1 AND guid = ?2",
+        )?;
+        Ok(stmt
+            .query_row(params![source_id, guid], |r| {
+                Ok(ExistingItem {
+                    item_id: r.get(0)?,
+                    story_id: r.get(1)?,
+                    content_hash: r.get(2)?,
+                    title: r.get(3)?,
+                    summary: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Whether retention pruned this item before.
+    pub fn is_tombstoned(&self, source_id: i64, guid: &str) -> anyhow::Result<bool> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT 1 FROM tombstones WHERE source_id = ?1 AND guid = ?2")?;
+        Ok(stmt.exists(params![source_id, guid])?)
+    }
+
+    /// The earliest stored item with this canonical URL.
+    pub fn by_canonical_url(&self, canonical_url: &str) -> anyhow::Result<Option<StoryMatch>> {
+        self.first_match(
+            "SELECT id, story_id FROM items WHERE canonical_url = ?1 ORDER BY id LIMIT 1",
+            canonical_url,
+        )
+    }
+
+    /// The earliest stored item with this content key whose story has no member from `source_id` yet.
+    pub fn by_content_hash(
+        &self,
+        content_hash: &str,
+        source_id: i64,
+    ) -> anyhow::Result<Option<StoryMatch>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT i.id, i.story_id FROM items i WHERE i.content_hash = ?1
+               AND NOT EXISTS (SELECT 1 FROM items o WHERE o.story_id = i.story_id AND o.source_id = ?2)
+             ORDER BY i.id LIMIT 1",
+        )?;
+        Ok(stmt
+            .query_row(params![content_hash, source_id], |r| {
+                Ok(StoryMatch {
+                    item_id: r.get(0)?,
+                    story_id: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn first_match(&self, sql: &str, key: &str) -> anyhow::Result<Option<StoryMatch>> {
+        let mut stmt = self.tx.prepare_cached(sql)?;
+        Ok(stmt
+            .query_row([key], |r| {
+                Ok(StoryMatch {
+                    item_id: r.get(0)?,
+                    story_id: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Whether a story already has a member from this source.
+    pub fn story_has_source(&self, story_id: i64, source_id: i64) -> anyhow::Result<bool> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT 1 FROM items WHERE story_id = ?1 AND source_id = ?2")?;
+        Ok(stmt.exists(params![story_id, source_id])?)
+    }
+
+    /// Inserts a new item as the founder of a new story and returns (item id, story id).
+    pub fn insert_with_new_story(
+        &self,
+        new: &NewItem,
+        story_guid: &str,
+    ) -> anyhow::Result<(i64, i64)> {
+        let published = new.item.published.timestamp();
+        self.tx
+            .prepare_cached(
+                "INSERT INTO stories (guid, representative_item, published, first_seen, updated)
+                 VALUES (?1, NULL, ?2, ?3, ?3)",
+            )?
+            .execute(params![story_guid, published, new.now])?;
+        let story_id = self.tx.last_insert_rowid();
+        let item_id = self.insert_item(new, story_id)?;
+        self.tx
+            .prepare_cached("UPDATE stories SET representative_item = ?2 WHERE id = ?1")?
+            .execute(params![story_id, item_id])?;
+        self.add_story_sections(story_id, new.source_id, published)?;
+        Ok((item_id, story_id))
+    }
+
+    /// Inserts a new item into an existing story: the story's `updated` moves forward, and the item becomes
+    /// the representative if its source has a higher priority (or the same and it was published earlier).
+    pub fn insert_into_story(&self, new: &NewItem, story_id: i64) -> anyhow::Result<i64> {
+        let item_id = self.insert_item(new, story_id)?;
+        let published = new.item.published.timestamp();
+        let better: bool = self
+            .tx
+            .prepare_cached(
+                "SELECT (ns.priority > rs.priority) OR (ns.priority = rs.priority AND ?3 < r.published)
+                 FROM stories s JOIN items r ON r.id = s.representative_item
+                 JOIN sources rs ON rs.id = r.source_id, sources ns
+                 WHERE s.id = ?1 AND ns.id = ?2",
+            )?
+            .query_row(params![story_id, new.source_id, published], |r| r.get(0))
+            .optional()?
+            .unwrap_or(true);
+        if better {
+            self.tx
+                .prepare_cached(
+                    "UPDATE stories SET representative_item = ?2, published = ?3, updated = max(updated, ?4) WHERE id = ?1",
+                )?
+                .execute(params![story_id, item_id, published, new.now])?;
+            self.tx
+                .prepare_cached("UPDATE story_sections SET published = ?2 WHERE story_id = ?1")?
+                .execute(params![story_id, published])?;
+        } else {
+            self.tx
+                .prepare_cached("UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1")?
+                .execute(params![story_id, new.now])?;
+        }
+        let story_published: i64 = self
+            .tx
+            .prepare_cached("SELECT published FROM stories WHERE id = ?1")?
+            .query_row([story_id], |r| r.get(0))?;
+        self.add_story_sections(story_id, new.source_id, story_published)?;
+        Ok(item_id)
+    }
+
+    fn insert_item(&self, new: &NewItem, story_id: i64) -> anyhow::Result<i64> {
+        let i = new.item;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO items (source_id, guid, url, canonical_url, title, summary, content_html, author,
+                                    published, date_from_feed, first_seen, updated, content_hash, story_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",
+            )?
+            .execute(params![
+                new.source_id,
+                i.guid,
+                i.url,
+                i.canonical_url,
+                i.title,
+                i.summary,
+                i.content_html,
+                i.author,
+                i.published.timestamp(),
+                i.date_from_feed,
+                new.now,
+                i.content_hash,
+                story_id
+            ])?;
+        let id = self.tx.last_insert_rowid();
+        self.tx
+            .prepare_cached("UPDATE sources SET items_seen = items_seen + 1 WHERE id = ?1")?
+            .execute([new.source_id])?;
+        Ok(id)
+    }
+
+    fn add_story_sections(
+        &self,
+        story_id: i64,
+        source_id: i64,
+        published: i64,
+    ) -> anyhow::Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO story_sections (section, story_id, published)
+                 SELECT section, ?1, ?3 FROM source_sections WHERE source_id = ?2",
+            )?
+            .execute(params![story_id, source_id, published])?;
+        Ok(())
+    }
+
+    /// Rewrites an item the source edited (same guid, new text); its story's `updated` moves forward.
+    pub fn update_item(
+        &self,
+        item_id: i64,
+        story_id: i64,
+        item: &NormalizedItem,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE items SET url = ?2, canonical_url = ?3, title = ?4, summary = ?5, content_html = ?6,
+                        author = ?7, content_hash = ?8, updated = ?9 WHERE id = ?1",
+            )?
+            .execute(params![
+                item_id,
+                item.url,
+                item.canonical_url,
+                item.title,
+                item.summary,
+                item.content_html,
+                item.author,
+                item.content_hash,
+                now
+            ])?;
+        self.tx
+            .prepare_cached("UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1")?
+            .execute(params![story_id, now])?;
+        Ok(())
+    }
+
+    /// Records why an item sits in its story.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_decision(
+        &self,
+        item_id: i64,
+        story_id: i64,
+        layer: &str,
+        score: f64,
+        reason: &str,
+        candidates_json: &str,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO dedup_decisions (item_id, story_id, layer, score, reason, candidates, decided_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![item_id, story_id, layer, score, reason, candidates_json, now])?;
+        Ok(())
+    }
+}

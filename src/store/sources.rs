@@ -1,0 +1,254 @@
+//! Source rows: syncing them with the config, and their polling state (validators, due times, errors).
+
+use rusqlite::{OptionalExtension, params};
+
+use super::Store;
+use crate::config::Config;
+use crate::fetch::Validators;
+
+/// A source as stored, with its polling state.
+#[derive(Debug, Clone)]
+pub struct SourceRow {
+    /// Row id.
+    pub id: i64,
+    /// Configured feed URL.
+    pub url: String,
+    /// Display name.
+    pub name: String,
+    /// Representative preference.
+    pub priority: i32,
+    /// Whether similarity may join its items to other stories.
+    pub merge: bool,
+    /// Still in the config.
+    pub active: bool,
+    /// Sections it feeds.
+    pub sections: Vec<String>,
+    /// Conditional GET state.
+    pub validators: Validators,
+    /// Next poll time (unix secs), if scheduled.
+    pub next_due: Option<i64>,
+    /// Why `next_due` is what it is.
+    pub due_reason: Option<String>,
+    /// Last poll time.
+    pub last_polled: Option<i64>,
+    /// One-line result of the last poll.
+    pub last_result: Option<String>,
+    /// Last successful poll time.
+    pub last_success: Option<i64>,
+    /// Failures since the last success.
+    pub consecutive_errors: i64,
+    /// When the current run of failures began.
+    pub first_error_at: Option<i64>,
+    /// The last error message.
+    pub last_error: Option<String>,
+    /// Where a permanent redirect points.
+    pub moved_to: Option<String>,
+    /// The server said 410 Gone.
+    pub gone: bool,
+    /// The feed's own title.
+    pub feed_title: Option<String>,
+    /// The feed's `<ttl>`, minutes.
+    pub ttl_minutes: Option<i64>,
+    /// Items ever stored from it.
+    pub items_seen: i64,
+}
+
+impl SourceRow {
+    /// The URL to poll: the permanent redirect target when there is one.
+    pub fn poll_url(&self) -> &str {
+        self.moved_to.as_deref().unwrap_or(&self.url)
+    }
+}
+
+/// The outcome of one poll, as stored.
+#[derive(Debug, Clone, Default)]
+pub struct PollRecord {
+    /// When the poll happened.
+    pub polled_at: i64,
+    /// One line for `wiredesk sources`.
+    pub result: String,
+    /// Whether the poll succeeded (200 or 304).
+    pub success: bool,
+    /// New validators, on success.
+    pub validators: Option<Validators>,
+    /// The error message, on failure.
+    pub error: Option<String>,
+    /// A newly learnt permanent redirect.
+    pub moved_to: Option<String>,
+    /// The server said 410.
+    pub gone: bool,
+    /// The next poll time and why.
+    pub next_due: Option<(i64, String)>,
+    /// Feed title, when parsed.
+    pub feed_title: Option<String>,
+    /// Feed site URL, when parsed.
+    pub site_url: Option<String>,
+    /// Feed `<ttl>`, when parsed.
+    pub ttl_minutes: Option<u32>,
+}
+
+impl Store {
+    /// Makes the sources table match the config: inserts new sources, updates names, priorities and sections,
+    /// and marks sources no longer configured inactive (their stories stay).
+    pub fn sync_sources(&mut self, config: &Config) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("UPDATE sources SET active = 0", [])?;
+        for s in &config.sources {
+            tx.execute(
+                "INSERT INTO sources (url, name, priority, merge, active) VALUES (?1, ?2, ?3, ?4, 1)
+                 ON CONFLICT(url) DO UPDATE SET name = ?2, priority = ?3, merge = ?4, active = 1",
+                params![s.url, s.name, s.priority, s.merge],
+            )?;
+            let id: i64 = tx.query_row("SELECT id FROM sources WHERE url = ?1", [&s.url], |r| {
+                r.get(0)
+            })?;
+            tx.execute("DELETE FROM source_sections WHERE source_id = ?1", [id])?;
+            for section in &s.sections {
+                tx.execute(
+                    "INSERT OR IGNORE INTO source_sections (source_id, section) VALUES (?1, ?2)",
+                    params![id, section],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every source, active first, in id order.
+    pub fn sources(&self) -> anyhow::Result<Vec<SourceRow>> {
+        self.load_sources(None)
+    }
+
+    fn load_sources(&self, only: Option<i64>) -> anyhow::Result<Vec<SourceRow>> {
+        let mut sections = std::collections::HashMap::<i64, Vec<String>>::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT source_id, section FROM source_sections WHERE ?1 IS NULL OR source_id = ?1
+             ORDER BY source_id, section",
+        )?;
+        for row in stmt.query_map([only], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })? {
+            let (id, section) = row?;
+            sections.entry(id).or_default().push(section);
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, url, name, priority, merge, active, etag, last_modified, body_hash, next_due, due_reason,
+                    last_polled, last_result, last_success, consecutive_errors, first_error_at, last_error,
+                    moved_to, gone, feed_title, ttl_minutes, items_seen
+             FROM sources WHERE ?1 IS NULL OR id = ?1 ORDER BY active DESC, id",
+        )?;
+        let rows = stmt.query_map([only], |r| {
+            Ok(SourceRow {
+                id: r.get(0)?,
+                url: r.get(1)?,
+                name: r.get(2)?,
+                priority: r.get(3)?,
+                merge: r.get(4)?,
+                active: r.get(5)?,
+                sections: Vec::new(),
+                validators: Validators {
+                    etag: r.get(6)?,
+                    last_modified: r.get(7)?,
+                    body_hash: r.get(8)?,
+                },
+                next_due: r.get(9)?,
+                due_reason: r.get(10)?,
+                last_polled: r.get(11)?,
+                last_result: r.get(12)?,
+                last_success: r.get(13)?,
+                consecutive_errors: r.get(14)?,
+                first_error_at: r.get(15)?,
+                last_error: r.get(16)?,
+                moved_to: r.get(17)?,
+                gone: r.get(18)?,
+                feed_title: r.get(19)?,
+                ttl_minutes: r.get(20)?,
+                items_seen: r.get(21)?,
+            })
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let mut row = row?;
+            row.sections = sections.remove(&row.id).unwrap_or_default();
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// One source by id, with its current state.
+    pub fn source(&self, id: i64) -> anyhow::Result<Option<SourceRow>> {
+        Ok(self.load_sources(Some(id))?.pop())
+    }
+
+    /// Looks up one source by its configured URL.
+    pub fn source_id(&self, url: &str) -> anyhow::Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM sources WHERE url = ?1", [url], |r| r.get(0))
+            .optional()?)
+    }
+}
+
+impl super::IngestTx<'_> {
+    /// Stores the outcome of a poll in the same transaction as its items.
+    pub fn record_poll(&self, source_id: i64, p: &PollRecord) -> anyhow::Result<()> {
+        let tx = &self.tx;
+        if p.success {
+            tx.execute(
+                "UPDATE sources SET last_polled = ?2, last_result = ?3, last_success = ?2, consecutive_errors = 0,
+                        first_error_at = NULL
+                 WHERE id = ?1",
+                params![source_id, p.polled_at, p.result],
+            )?;
+        } else {
+            tx.execute(
+                "UPDATE sources SET last_polled = ?2, last_result = ?3, last_error = ?4,
+                        consecutive_errors = consecutive_errors + 1,
+                        first_error_at = COALESCE(first_error_at, ?2)
+                 WHERE id = ?1",
+                params![source_id, p.polled_at, p.result, p.error],
+            )?;
+        }
+        if let Some(v) = &p.validators {
+            tx.execute(
+                "UPDATE sources SET etag = ?2, last_modified = ?3, body_hash = ?4 WHERE id = ?1",
+                params![source_id, v.etag, v.last_modified, v.body_hash],
+            )?;
+        }
+        if let Some(m) = &p.moved_to {
+            tx.execute(
+                "UPDATE sources SET moved_to = ?2 WHERE id = ?1",
+                params![source_id, m],
+            )?;
+        }
+        if p.gone {
+            tx.execute(
+                "UPDATE sources SET gone = 1, next_due = NULL WHERE id = ?1",
+                [source_id],
+            )?;
+        }
+        if let Some((due, reason)) = &p.next_due {
+            tx.execute(
+                "UPDATE sources SET next_due = ?2, due_reason = ?3 WHERE id = ?1",
+                params![source_id, due, reason],
+            )?;
+        }
+        if p.feed_title.is_some() || p.site_url.is_some() || p.ttl_minutes.is_some() {
+            tx.execute(
+                "UPDATE sources SET feed_title = COALESCE(?2, feed_title), site_url = COALESCE(?3, site_url),
+                        ttl_minutes = ?4 WHERE id = ?1",
+                params![source_id, p.feed_title, p.site_url, p.ttl_minutes],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Stores a due time without a poll (first scheduling).
+    pub fn set_due(&self, source_id: i64, due: i64, reason: &str) -> anyhow::Result<()> {
+        self.tx.execute(
+            "UPDATE sources SET next_due = ?2, due_reason = ?3 WHERE id = ?1",
+            params![source_id, due, reason],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,296 @@
+//! The read side: stories with their members, for publishing, the CLI and `explain`.
+
+use rusqlite::params;
+
+use super::Store;
+
+/// A story and every item in it, representative first.
+#[derive(Debug, Clone)]
+pub struct StoryView {
+    /// Row id.
+    pub id: i64,
+    /// Stable published GUID.
+    pub guid: String,
+    /// The representative's publication time.
+    pub published: i64,
+    /// When the story last changed (a member joined or was edited).
+    pub updated: i64,
+    /// When the story was first seen.
+    pub first_seen: i64,
+    /// Sections that show it.
+    pub sections: Vec<String>,
+    /// Members; the first is the representative.
+    pub members: Vec<MemberView>,
+}
+
+impl StoryView {
+    /// The representative member.
+    pub fn representative(&self) -> &MemberView {
+        &self.members[0]
+    }
+}
+
+/// One item of a story, with its source.
+#[derive(Debug, Clone)]
+pub struct MemberView {
+    /// Item row id.
+    pub item_id: i64,
+    /// Source row id.
+    pub source_id: i64,
+    /// Source display name.
+    pub source_name: String,
+    /// Source feed URL.
+    pub source_url: String,
+    /// Source site URL, when the feed named one.
+    pub site_url: Option<String>,
+    /// Item guid as the feed gave it.
+    pub guid: String,
+    /// Item link as the feed gave it (absolute).
+    pub url: Option<String>,
+    /// Plain title.
+    pub title: String,
+    /// Plain summary.
+    pub summary: String,
+    /// Sanitised HTML.
+    pub content_html: String,
+    /// Author names.
+    pub author: Option<String>,
+    /// Publication time.
+    pub published: i64,
+    /// The dedup layer that placed it.
+    pub layer: String,
+    /// The dedup score.
+    pub score: f64,
+}
+
+/// A stored item as the similarity window needs it.
+#[derive(Debug, Clone)]
+pub struct WindowItem {
+    /// Item row id.
+    pub item_id: i64,
+    /// Its story.
+    pub story_id: i64,
+    /// Its source.
+    pub source_id: i64,
+    /// Publication time.
+    pub published: i64,
+    /// Plain title.
+    pub title: String,
+    /// Plain summary.
+    pub summary: String,
+}
+
+/// A stored dedup decision, for `explain`.
+#[derive(Debug, Clone)]
+pub struct DecisionRow {
+    /// The item.
+    pub member: MemberView,
+    /// Its story id.
+    pub story_id: i64,
+    /// The story's guid.
+    pub story_guid: String,
+    /// Layer name.
+    pub layer: String,
+    /// Score.
+    pub score: f64,
+    /// Operator-readable reason.
+    pub reason: String,
+    /// JSON list of candidates compared.
+    pub candidates: String,
+    /// When decided.
+    pub decided_at: i64,
+}
+
+const MEMBER_COLUMNS: &str = "i.id, i.source_id, s.name, s.url, s.site_url, i.guid, i.url, i.title, i.summary,
+     i.content_html, i.author, i.published, COALESCE(d.layer, ''), COALESCE(d.score, 0), i.story_id";
+
+fn member_from_row(r: &rusqlite::Row) -> rusqlite::Result<(MemberView, i64)> {
+    Ok((
+        MemberView {
+            item_id: r.get(0)?,
+            source_id: r.get(1)?,
+            source_name: r.get(2)?,
+            source_url: r.get(3)?,
+            site_url: r.get(4)?,
+            guid: r.get(5)?,
+            url: r.get(6)?,
+            title: r.get(7)?,
+            summary: r.get(8)?,
+            content_html: r.get(9)?,
+            author: r.get(10)?,
+            published: r.get(11)?,
+            layer: r.get(12)?,
+            score: r.get(13)?,
+        },
+        r.get(14)?,
+    ))
+}
+
+impl Store {
+    /// The newest `limit` stories of a section, newest first.
+    pub fn section_stories(&self, section: &str, limit: usize) -> anyhow::Result<Vec<StoryView>> {
+        self.load_stories(
+            "SELECT story_id FROM story_sections WHERE section = ?1 ORDER BY published DESC, story_id DESC LIMIT ?2",
+            params![section, limit as i64],
+        )
+    }
+
+    /// Stories published at or after `since`, optionally in one section, newest first.
+    pub fn stories_since(
+        &self,
+        section: Option<&str>,
+        since: i64,
+    ) -> anyhow::Result<Vec<StoryView>> {
+        match section {
+            Some(s) => self.load_stories(
+                "SELECT story_id FROM story_sections WHERE section = ?1 AND published >= ?2
+                 ORDER BY published DESC, story_id DESC",
+                params![s, since],
+            ),
+            None => self.load_stories(
+                "SELECT id FROM stories WHERE published >= ?1 ORDER BY published DESC, id DESC",
+                params![since],
+            ),
+        }
+    }
+
+    /// The most recent change to any story of a section (unix secs), for Last-Modified.
+    pub fn section_updated(&self, section: &str) -> anyhow::Result<Option<i64>> {
+        Ok(self.conn.query_row(
+            "SELECT max(s.updated) FROM story_sections ss JOIN stories s ON s.id = ss.story_id WHERE ss.section = ?1",
+            [section],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn load_stories(
+        &self,
+        id_query: &str,
+        args: impl rusqlite::Params,
+    ) -> anyhow::Result<Vec<StoryView>> {
+        let ids: Vec<i64> = {
+            let mut stmt = self.conn.prepare(id_query)?;
+            stmt.query_map(args, |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut stories: Vec<StoryView> = Vec::with_capacity(ids.len());
+        let mut story_stmt = self
+            .conn
+            .prepare_cached("SELECT guid, published, updated, first_seen, representative_item FROM stories WHERE id = ?1")?;
+        let mut member_stmt = self.conn.prepare_cached(&format!(
+            "SELECT {MEMBER_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id
+             LEFT JOIN dedup_decisions d ON d.item_id = i.id WHERE i.story_id = ?1 ORDER BY i.published, i.id"
+        ))?;
+        let mut section_stmt = self.conn.prepare_cached(
+            "SELECT section FROM story_sections WHERE story_id = ?1 ORDER BY section",
+        )?;
+        for id in ids {
+            let (guid, published, updated, first_seen, rep): (String, i64, i64, i64, Option<i64>) =
+                story_stmt.query_row([id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?;
+            let mut members: Vec<MemberView> = member_stmt
+                .query_map([id], member_from_row)?
+                .map(|r| r.map(|(m, _)| m))
+                .collect::<Result<_, _>>()?;
+            if members.is_empty() {
+                continue;
+            }
+            if let Some(pos) = members.iter().position(|m| Some(m.item_id) == rep) {
+                let r = members.remove(pos);
+                members.insert(0, r);
+            }
+            let sections = section_stmt
+                .query_map([id], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            stories.push(StoryView {
+                id,
+                guid,
+                published,
+                updated,
+                first_seen,
+                sections,
+                members,
+            });
+        }
+        Ok(stories)
+    }
+
+    /// Every stored item whose link or canonical link is `url`, with the decision that placed it.
+    pub fn decisions_for_url(
+        &self,
+        url: &str,
+        canonical: Option<&str>,
+    ) -> anyhow::Result<Vec<DecisionRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {MEMBER_COLUMNS}, st.guid, COALESCE(d.reason, ''), COALESCE(d.candidates, '[]'),
+                    COALESCE(d.decided_at, i.first_seen)
+             FROM items i JOIN sources s ON s.id = i.source_id JOIN stories st ON st.id = i.story_id
+             LEFT JOIN dedup_decisions d ON d.item_id = i.id
+             WHERE i.url = ?1 OR i.guid = ?1 OR (?2 IS NOT NULL AND i.canonical_url = ?2) ORDER BY i.id"
+        ))?;
+        let rows = stmt.query_map(params![url, canonical], |r| {
+            let (member, story_id) = member_from_row(r)?;
+            Ok(DecisionRow {
+                layer: member.layer.clone(),
+                score: member.score,
+                member,
+                story_id,
+                story_guid: r.get(15)?,
+                reason: r.get(16)?,
+                candidates: r.get(17)?,
+                decided_at: r.get(18)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One item as a member view, for naming candidates in `explain`.
+    pub fn member(&self, item_id: i64) -> anyhow::Result<Option<MemberView>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {MEMBER_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id
+                     LEFT JOIN dedup_decisions d ON d.item_id = i.id WHERE i.id = ?1"
+                ),
+                [item_id],
+                member_from_row,
+            )
+            .optional()?
+            .map(|(m, _)| m))
+    }
+
+    /// Items published at or after `since`, in insertion order, for rebuilding the similarity window at
+    /// start-up exactly as it was built.
+    pub fn window_items(&self, since: i64) -> anyhow::Result<Vec<WindowItem>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, story_id, source_id, published, title, summary FROM items WHERE published >= ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([since], |r| {
+            Ok(WindowItem {
+                item_id: r.get(0)?,
+                story_id: r.get(1)?,
+                source_id: r.get(2)?,
+                published: r.get(3)?,
+                title: r.get(4)?,
+                summary: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Counts of (sources, items, stories), for health and metrics.
+    pub fn counts(&self) -> anyhow::Result<(i64, i64, i64)> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT count(*) FROM sources WHERE active), (SELECT count(*) FROM items),
+                    (SELECT count(*) FROM stories)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
+    }
+}
