@@ -30,6 +30,7 @@ pub fn parse_feed(
 ) -> Result<ParsedFeed, ParseError> {
     let (text, encoding) = decode(bytes, content_type)?;
     let text = neutralise_xml_declaration(&text);
+    let text = normalise_rss_version(&text);
     let parser = feed_rs::parser::Builder::new().base_uri(base_url).build();
     let feed = parser
         .parse(text.as_bytes())
@@ -49,6 +50,28 @@ fn describe(e: &feed_rs::parser::ParseFeedError, text: &str) -> String {
         .to_ascii_lowercase();
     if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
         return "this is an HTML page, not a feed (try `wiredesk inspect` on it to find its feed links)".into();
+    }
+    if matches!(
+        e,
+        feed_rs::parser::ParseFeedError::ParseError(feed_rs::parser::ParseErrorKind::NoFeedRoot)
+    ) {
+        let root: String = find_root_start(text)
+            .map(|i| {
+                text[i + 1..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == ':' || *c == '-')
+                    .collect()
+            })
+            .unwrap_or_default();
+        return match root.as_str() {
+            "" => "no XML root element and no JSON object: not a feed".into(),
+            "rss" if !text.contains("<channel") => {
+                "an <rss> document without a <channel>: no feed in it".into()
+            }
+            r => format!(
+                "the root element <{r}> is not a feed (expected <rss>, <rdf:RDF> or <feed>)"
+            ),
+        };
     }
     format!("not a readable feed: {e}")
 }
@@ -240,6 +263,67 @@ fn tag_attributes(inside: &str) -> Vec<(String, String)> {
     out
 }
 
+/// feed-rs recognises `<rss>` only with version 2.0, 0.91 or 0.92. Real feeds omit the attribute or write
+/// 0.93, 0.94 or 2.0.1; all of those are RSS 2.0 in practice, so the root is rewritten to say so.
+fn normalise_rss_version(text: &str) -> Cow<'_, str> {
+    let Some(start) = find_root_start(text) else {
+        return Cow::Borrowed(text);
+    };
+    let rest = &text[start..];
+    let is_rss = rest.starts_with("<rss")
+        && rest[4..].starts_with(|c: char| c.is_whitespace() || c == '>' || c == '/');
+    if !is_rss {
+        return Cow::Borrowed(text);
+    }
+    let Some(end) = rest.find('>') else {
+        return Cow::Borrowed(text);
+    };
+    let tag = &rest[..end];
+    let version = tag_attributes(&tag[4..])
+        .into_iter()
+        .find(|(k, _)| k == "version")
+        .map(|(_, v)| v);
+    match version.as_deref() {
+        Some("2.0" | "0.91" | "0.92") => Cow::Borrowed(text),
+        Some(_) => {
+            let attrs: Vec<(String, String)> = tag_attributes(&tag[4..]);
+            let mut new_tag = String::from("<rss version=\"2.0\"");
+            for (k, v) in attrs.into_iter().filter(|(k, _)| k != "version") {
+                new_tag.push_str(&format!(" {k}=\"{}\"", v.replace('"', "&quot;")));
+            }
+            Cow::Owned(format!(
+                "{}{}{}",
+                &text[..start],
+                new_tag.trim_end_matches('/'),
+                &rest[end..]
+            ))
+        }
+        None => Cow::Owned(format!(
+            "{}<rss version=\"2.0\"{}",
+            &text[..start],
+            &rest[4..]
+        )),
+    }
+}
+
+/// Byte offset of the root element's `<`, skipping the prolog, comments, doctype and processing instructions.
+fn find_root_start(text: &str) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let i = text[at..].find('<')? + at;
+        let rest = &text[i..];
+        if rest.starts_with("<?") {
+            at = i + rest.find("?>")? + 2;
+        } else if rest.starts_with("<!--") {
+            at = i + rest.find("-->")? + 3;
+        } else if rest.starts_with("<!") {
+            at = i + rest.find('>')? + 1;
+        } else {
+            return Some(i);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +390,22 @@ mod tests {
         assert_eq!(found[0].title.as_deref(), Some("All & more"));
         assert_eq!(found[1].url, "https://site.example/news/atom.xml");
         assert_eq!(found[1].media_type, "application/atom+xml");
+    }
+
+    #[test]
+    fn rss_roots_without_a_known_version_are_read_as_rss_2() {
+        for root in [
+            "<rss>",
+            "<rss version=\"0.94\">",
+            "<rss version='2.0.1' xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\">",
+        ] {
+            let doc = format!(
+                "<?xml version=\"1.0\"?><!-- c --><!DOCTYPE rss>{root}<channel><title>T</title><item><title>A</title></item></channel></rss>"
+            );
+            let p =
+                parse_feed(doc.as_bytes(), None, None).unwrap_or_else(|e| panic!("{root}: {e}"));
+            assert_eq!(p.feed.entries.len(), 1, "{root}");
+        }
     }
 
     #[test]
