@@ -29,6 +29,8 @@ pub struct Config {
     pub default_schedule: CronSchedule,
     /// HTTP client limits.
     pub fetch: FetchConfig,
+    /// Bounds on poll intervals, backoff and quarantine.
+    pub polling: PollingConfig,
     /// Output settings.
     pub publish: PublishConfig,
     /// Story dedup settings.
@@ -74,6 +76,33 @@ pub struct FetchConfig {
     pub min_host_gap_ms: u64,
     /// The User-Agent header.
     pub user_agent: String,
+}
+
+/// `[polling]`: bounds on when a source is polled again.
+#[derive(Debug, Clone)]
+pub struct PollingConfig {
+    /// No source is polled more often than this, whatever its schedule says.
+    pub min_interval_secs: i64,
+    /// Feed hints (`<ttl>`, Cache-Control, Expires, skipHours) cannot push a poll further out than this.
+    pub max_interval_secs: i64,
+    /// The first error backoff; it doubles with each consecutive failure.
+    pub backoff_base_secs: i64,
+    /// The longest error backoff.
+    pub backoff_max_secs: i64,
+    /// After failing this many days in a row a source is quarantined: probed once a day and reported.
+    pub quarantine_after_days: i64,
+}
+
+impl Default for PollingConfig {
+    fn default() -> Self {
+        PollingConfig {
+            min_interval_secs: 60,
+            max_interval_secs: 86_400,
+            backoff_base_secs: 300,
+            backoff_max_secs: 43_200,
+            quarantine_after_days: 3,
+        }
+    }
 }
 
 /// `[publish]`: what the published feeds hold and where static copies go.
@@ -202,6 +231,8 @@ struct RawConfig {
     #[serde(default)]
     fetch: RawFetch,
     #[serde(default)]
+    polling: RawPolling,
+    #[serde(default)]
     publish: RawPublish,
     #[serde(default)]
     dedup: RawDedup,
@@ -241,6 +272,16 @@ struct RawFetch {
     global: Option<Spanned<usize>>,
     min_host_gap_ms: Option<u64>,
     user_agent: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPolling {
+    min_interval_secs: Option<Spanned<i64>>,
+    max_interval_secs: Option<Spanned<i64>>,
+    backoff_base_secs: Option<Spanned<i64>>,
+    backoff_max_secs: Option<Spanned<i64>>,
+    quarantine_after_days: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -458,6 +499,41 @@ impl Validator<'_> {
                 .user_agent
                 .unwrap_or_else(|| DEFAULT_USER_AGENT.to_string()),
         };
+        let d = PollingConfig::default();
+        let polling = PollingConfig {
+            min_interval_secs: self.positive(
+                &raw.polling.min_interval_secs,
+                "polling.min_interval_secs",
+                d.min_interval_secs,
+            ),
+            max_interval_secs: self.positive(
+                &raw.polling.max_interval_secs,
+                "polling.max_interval_secs",
+                d.max_interval_secs,
+            ),
+            backoff_base_secs: self.positive(
+                &raw.polling.backoff_base_secs,
+                "polling.backoff_base_secs",
+                d.backoff_base_secs,
+            ),
+            backoff_max_secs: self.positive(
+                &raw.polling.backoff_max_secs,
+                "polling.backoff_max_secs",
+                d.backoff_max_secs,
+            ),
+            quarantine_after_days: self.positive(
+                &raw.polling.quarantine_after_days,
+                "polling.quarantine_after_days",
+                d.quarantine_after_days,
+            ),
+        };
+        if polling.min_interval_secs > polling.max_interval_secs {
+            self.error(
+                raw.polling.min_interval_secs.as_ref().map(|s| s.span()),
+                "polling.min_interval_secs",
+                "is larger than polling.max_interval_secs",
+            );
+        }
         let publish = PublishConfig {
             items_per_feed: self.positive(
                 &raw.publish.items_per_feed,
@@ -603,6 +679,7 @@ impl Validator<'_> {
             },
             default_schedule,
             fetch,
+            polling,
             publish,
             dedup,
             sections,

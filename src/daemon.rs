@@ -184,6 +184,8 @@ pub struct PollSummary {
 /// The long-lived parts shared by `run` and `poll --once`.
 struct Engine {
     config: Arc<Config>,
+    /// Each source's effective schedule, by URL.
+    schedules: HashMap<String, crate::schedule::CronSchedule>,
     fetcher: Arc<Fetcher>,
     writer: Writer,
     publisher: Publisher,
@@ -205,6 +207,7 @@ impl Engine {
             .store(config.sources.len() as i64, Ordering::Relaxed);
         Ok((
             Engine {
+                schedules: schedules_by_url(&config),
                 config,
                 fetcher,
                 writer,
@@ -221,14 +224,18 @@ impl Engine {
         let writer = self.writer.clone();
         let metrics = self.metrics.clone();
         let schedule = self
-            .config
-            .sources
-            .iter()
-            .find(|s| s.url == source.url)
-            .map(|s| self.config.schedule_for(s).clone())
+            .schedules
+            .get(&source.url)
+            .cloned()
             .unwrap_or_else(|| self.config.default_schedule.clone());
+        let polling = self.config.polling.clone();
         tasks.spawn(async move {
-            let result = poll::poll_source(&fetcher, &source, &schedule).await;
+            let ctx = poll::PollContext {
+                fetcher: &fetcher,
+                schedule: &schedule,
+                polling: &polling,
+            };
+            let result = poll::poll_source(&ctx, &source).await;
             let counter = match (
                 &result.record.success,
                 result.items.is_empty() && result.record.result == "not modified",
@@ -273,6 +280,14 @@ impl Engine {
             }
         });
     }
+}
+
+fn schedules_by_url(config: &Config) -> HashMap<String, crate::schedule::CronSchedule> {
+    config
+        .sources
+        .iter()
+        .map(|s| (s.url.clone(), config.schedule_for(s).clone()))
+        .collect()
 }
 
 struct PollDone {
@@ -421,6 +436,7 @@ pub async fn run_with_listener(
             _ = hangups.recv() => {
                 match reload(&config_path, &engine).await {
                     Ok((new_config, sources)) => {
+                        engine.schedules = schedules_by_url(&new_config);
                         engine.config = new_config.clone();
                         engine.fetcher = Arc::new(Fetcher::new(&new_config.fetch)?);
                         metrics.sources.store(new_config.sources.len() as i64, Ordering::Relaxed);

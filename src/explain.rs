@@ -106,6 +106,8 @@ pub fn print_sources(sources: &[SourceRow], json: bool) {
             "removed from config"
         } else if s.gone {
             "GONE (410)"
+        } else if s.due_reason.as_deref() == Some("quarantine") {
+            "QUARANTINED (probed daily)"
         } else if s.consecutive_errors > 0 {
             "FAILING"
         } else if s.last_polled.is_some() {

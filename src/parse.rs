@@ -9,12 +9,16 @@ use std::borrow::Cow;
 use encoding_rs::Encoding;
 use feed_rs::model::Feed;
 
+use crate::schedule::SkipHints;
+
 /// A parsed feed and how its bytes were read.
 pub struct ParsedFeed {
     /// The feed-rs model.
     pub feed: Feed,
     /// The character encoding that was used, e.g. `UTF-8` or `windows-1252`.
     pub encoding: &'static str,
+    /// RSS `skipHours`/`skipDays`, which feed-rs does not keep.
+    pub skip: SkipHints,
 }
 
 /// Why a document could not be read as a feed.
@@ -35,7 +39,12 @@ pub fn parse_feed(
     let feed = parser
         .parse(text.as_bytes())
         .map_err(|e| ParseError(describe(&e, &text)))?;
-    Ok(ParsedFeed { feed, encoding })
+    let skip = skip_hints(&text);
+    Ok(ParsedFeed {
+        feed,
+        encoding,
+        skip,
+    })
 }
 
 fn describe(e: &feed_rs::parser::ParseFeedError, text: &str) -> String {
@@ -163,6 +172,50 @@ fn neutralise_xml_declaration(text: &str) -> Cow<'_, str> {
         }
         _ => Cow::Borrowed(text),
     }
+}
+
+/// Reads `<skipHours><hour>N</hour>…` and `<skipDays><day>Monday</day>…` from an RSS channel.
+fn skip_hints(text: &str) -> SkipHints {
+    fn section<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
+        let start = text.find(&format!("<{tag}>"))? + tag.len() + 2;
+        let end = text[start..].find(&format!("</{tag}>"))? + start;
+        Some(&text[start..end])
+    }
+    fn values<'a>(block: &'a str, tag: &str) -> Vec<&'a str> {
+        let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+        block
+            .split(open.as_str())
+            .skip(1)
+            .filter_map(|v| v.split(close.as_str()).next().map(str::trim))
+            .collect()
+    }
+    let mut hints = SkipHints::default();
+    if let Some(block) = section(text, "skipHours") {
+        for h in values(block, "hour")
+            .into_iter()
+            .filter_map(|v| v.parse::<u32>().ok())
+        {
+            // RSS 2.0 says 0-23; some feeds write 24 for midnight.
+            hints.hours |= 1 << (h % 24);
+        }
+    }
+    if let Some(block) = section(text, "skipDays") {
+        const DAYS: [&str; 7] = [
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ];
+        for d in values(block, "day") {
+            if let Some(i) = DAYS.iter().position(|n| n.eq_ignore_ascii_case(d)) {
+                hints.days |= 1 << i;
+            }
+        }
+    }
+    hints
 }
 
 /// A feed an HTML page advertises with `<link rel="alternate" type="application/rss+xml" ...>`.
@@ -375,6 +428,20 @@ mod tests {
         assert_eq!(
             p.feed.entries[0].title.as_ref().unwrap().content,
             "Caf\u{e9} \u{20ac}"
+        );
+    }
+
+    #[test]
+    fn skip_hours_and_days_are_read() {
+        let doc = "<rss version=\"2.0\"><channel><title>T</title><skipHours><hour>0</hour><hour> 23 </hour><hour>24</hour></skipHours>\
+                   <skipDays><day>Saturday</day><day>sunday</day><day>Funday</day></skipDays></channel></rss>";
+        let p = parse_feed(doc.as_bytes(), None, None).unwrap();
+        assert_eq!(
+            p.skip,
+            SkipHints {
+                hours: 1 | (1 << 23),
+                days: 0b110_0000
+            }
         );
     }
 

@@ -144,6 +144,41 @@ impl DueReason {
     }
 }
 
+/// RSS `skipHours` and `skipDays`: hours (GMT) and weekdays the publisher asks aggregators not to poll.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SkipHints {
+    /// Bit h set: skip hour h (0-23, GMT).
+    pub hours: u32,
+    /// Bit d set: skip weekday d (0 = Monday .. 6 = Sunday).
+    pub days: u8,
+}
+
+impl SkipHints {
+    /// Whether a poll at `t` is allowed.
+    pub fn allows(&self, t: DateTime<Utc>) -> bool {
+        use chrono::{Datelike, Timelike};
+        self.hours & (1 << t.hour()) == 0
+            && self.days & (1 << t.weekday().num_days_from_monday()) == 0
+    }
+
+    /// The first allowed time at or after `t` (the start of the next allowed hour). A publisher that skips
+    /// every hour or every day is ignored rather than obeyed into silence.
+    pub fn next_allowed(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        use chrono::{DurationRound, Timelike};
+        if self.hours.count_ones() >= 24 || self.days.count_ones() >= 7 || self.allows(t) {
+            return t;
+        }
+        let mut hour = t.duration_trunc(Duration::hours(1)).unwrap_or(t);
+        for _ in 0..24 * 8 {
+            hour += Duration::hours(1);
+            if self.allows(hour) {
+                return hour.with_second(0).unwrap_or(hour);
+            }
+        }
+        t
+    }
+}
+
 /// A stable offset in `[0, max)` seconds derived from the source URL, so sources sharing a schedule spread out.
 pub fn jitter_secs(url: &str, max_secs: i64) -> i64 {
     if max_secs <= 1 {
@@ -239,6 +274,35 @@ mod tests {
             next_on_schedule(&s, "https://a/", now),
             next_on_schedule(&s, "https://a/", now)
         );
+    }
+
+    #[test]
+    fn skip_hours_and_days_move_a_poll_to_the_next_allowed_hour() {
+        // 2026-01-05 is a Monday.
+        let t = Utc.with_ymd_and_hms(2026, 1, 5, 2, 30, 0).unwrap();
+        let skip = SkipHints {
+            hours: (1 << 2) | (1 << 3),
+            days: 0,
+        };
+        assert!(!skip.allows(t));
+        assert_eq!(
+            skip.next_allowed(t),
+            Utc.with_ymd_and_hms(2026, 1, 5, 4, 0, 0).unwrap()
+        );
+        let weekend = SkipHints {
+            hours: 0,
+            days: 0b1100000,
+        };
+        let sat = Utc.with_ymd_and_hms(2026, 1, 10, 9, 0, 0).unwrap();
+        assert_eq!(
+            weekend.next_allowed(sat),
+            Utc.with_ymd_and_hms(2026, 1, 12, 0, 0, 0).unwrap()
+        );
+        let silly = SkipHints {
+            hours: 0xFF_FFFF,
+            days: 0,
+        };
+        assert_eq!(silly.next_allowed(t), t);
     }
 
     #[test]

@@ -21,7 +21,10 @@ pub use sources::{PollRecord, SourceRow};
 pub use stories::{DecisionRow, MemberView, StoryView, WindowItem};
 
 /// The migrations, in order. Append new files; never edit a released one.
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../../migrations/0001_initial.sql")),
+    M::up(include_str!("../../migrations/0002_skip_hints.sql")),
+];
 
 /// A connection to the wiredesk database.
 pub struct Store {

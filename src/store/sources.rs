@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use super::Store;
 use crate::config::Config;
 use crate::fetch::Validators;
+use crate::schedule::SkipHints;
 
 /// A source as stored, with its polling state.
 #[derive(Debug, Clone)]
@@ -51,6 +52,8 @@ pub struct SourceRow {
     pub ttl_minutes: Option<i64>,
     /// Items ever stored from it.
     pub items_seen: i64,
+    /// The feed's skipHours/skipDays.
+    pub skip: SkipHints,
 }
 
 impl SourceRow {
@@ -85,6 +88,8 @@ pub struct PollRecord {
     pub site_url: Option<String>,
     /// Feed `<ttl>`, when parsed.
     pub ttl_minutes: Option<u32>,
+    /// The feed's skipHours/skipDays (kept from the last parse on a 304).
+    pub skip: SkipHints,
 }
 
 impl Store {
@@ -134,7 +139,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, url, name, priority, merge, active, etag, last_modified, body_hash, next_due, due_reason,
                     last_polled, last_result, last_success, consecutive_errors, first_error_at, last_error,
-                    moved_to, gone, feed_title, ttl_minutes, items_seen
+                    moved_to, gone, feed_title, ttl_minutes, items_seen, skip_hours, skip_days
              FROM sources WHERE ?1 IS NULL OR id = ?1 ORDER BY active DESC, id",
         )?;
         let rows = stmt.query_map([only], |r| {
@@ -164,6 +169,10 @@ impl Store {
                 feed_title: r.get(19)?,
                 ttl_minutes: r.get(20)?,
                 items_seen: r.get(21)?,
+                skip: SkipHints {
+                    hours: r.get(22)?,
+                    days: r.get(23)?,
+                },
             })
         })?;
         let mut out = Vec::new();
@@ -233,11 +242,11 @@ impl super::IngestTx<'_> {
                 params![source_id, due, reason],
             )?;
         }
-        if p.feed_title.is_some() || p.site_url.is_some() || p.ttl_minutes.is_some() {
+        if p.success {
             tx.execute(
                 "UPDATE sources SET feed_title = COALESCE(?2, feed_title), site_url = COALESCE(?3, site_url),
-                        ttl_minutes = ?4 WHERE id = ?1",
-                params![source_id, p.feed_title, p.site_url, p.ttl_minutes],
+                        ttl_minutes = ?4, skip_hours = ?5, skip_days = ?6 WHERE id = ?1",
+                params![source_id, p.feed_title, p.site_url, p.ttl_minutes, p.skip.hours, p.skip.days],
             )?;
         }
         Ok(())
