@@ -33,22 +33,26 @@ CREATE TABLE source_sections (
     PRIMARY KEY (source_id, section)
 ) WITHOUT ROWID;
 
--- A story groups every copy of one article. guid is published and never changes.
+-- A story groups every copy of one article. guid is published and never changes; it is derived from the
+-- founding item's (source, guid), which is unique, so it needs no index of its own.
 CREATE TABLE stories (
     id                  INTEGER PRIMARY KEY,
-    guid                TEXT NOT NULL UNIQUE,
+    guid                TEXT NOT NULL,
     representative_item INTEGER,
     published           INTEGER NOT NULL,
     first_seen          INTEGER NOT NULL,
     updated             INTEGER NOT NULL
 );
 
+-- url_key and content_hash are 64-bit hashes of canonical_url and of the normalised text: small integer
+-- keys keep the dedup indexes compact.
 CREATE TABLE items (
     id             INTEGER PRIMARY KEY,
     source_id      INTEGER NOT NULL REFERENCES sources(id),
     guid           TEXT NOT NULL,
     url            TEXT,
     canonical_url  TEXT,
+    url_key        INTEGER,
     title          TEXT NOT NULL,
     summary        TEXT NOT NULL,
     content_html   TEXT NOT NULL,
@@ -57,14 +61,13 @@ CREATE TABLE items (
     date_from_feed INTEGER NOT NULL,
     first_seen     INTEGER NOT NULL,
     updated        INTEGER NOT NULL,
-    content_hash   TEXT,
+    content_hash   INTEGER,
     story_id       INTEGER NOT NULL REFERENCES stories(id),
     UNIQUE (source_id, guid)
 );
-CREATE INDEX items_canonical_url ON items(canonical_url) WHERE canonical_url IS NOT NULL;
+CREATE INDEX items_url_key ON items(url_key) WHERE url_key IS NOT NULL;
 CREATE INDEX items_content_hash ON items(content_hash) WHERE content_hash IS NOT NULL;
 CREATE INDEX items_story ON items(story_id);
-CREATE INDEX items_published ON items(published);
 
 -- Which sections show a story, kept at ingest so a section feed is one index range.
 CREATE TABLE story_sections (
@@ -75,7 +78,7 @@ CREATE TABLE story_sections (
 ) WITHOUT ROWID;
 CREATE INDEX story_sections_recent ON story_sections(section, published DESC);
 
--- Why each item sits in its story.
+-- Why each item sits in its story. Items that founded a story with no candidate in sight have no row.
 CREATE TABLE dedup_decisions (
     item_id    INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
     story_id   INTEGER NOT NULL,

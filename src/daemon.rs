@@ -42,6 +42,61 @@ enum WriterJob {
     },
 }
 
+/// The most feeds one commit takes; bounds how long a batch holds the write lock.
+const MAX_BATCH_FEEDS: usize = 256;
+
+/// Fetched bodies parsed and waiting for the writer, at most; more wait (unparsed) for a slot.
+const PARSED_IN_MEMORY: usize = 128;
+
+type IngestReply = oneshot::Sender<anyhow::Result<(IngestReport, Option<SourceRow>)>>;
+
+/// Ingests a batch of polled feeds in one commit and answers each poll.
+fn run_batch(
+    ingester: &mut Ingester,
+    ingests: Vec<(Box<SourceRow>, Box<PollResult>, IngestReply)>,
+) {
+    let now = Utc::now().timestamp();
+    let feeds: Vec<(&SourceRow, &PollResult)> =
+        ingests.iter().map(|(s, r, _)| (&**s, &**r)).collect();
+    match ingester.ingest_batch(&feeds, now) {
+        Ok(reports) => {
+            for ((source, _, reply), report) in ingests.into_iter().zip(reports) {
+                if let Err(e) = &report {
+                    tracing::error!(source = %source.url, "could not store the poll: {e:#}");
+                }
+                let answer = report.and_then(|r| Ok((r, ingester.store_mut().source(source.id)?)));
+                let _ = reply.send(answer);
+            }
+        }
+        Err(e) => {
+            tracing::error!("could not commit {} polled feeds: {e:#}", ingests.len());
+            for (_, _, reply) in ingests {
+                let _ = reply.send(Err(anyhow::anyhow!("the commit failed: {e:#}")));
+            }
+        }
+    }
+}
+
+/// Runs a job that is not an ingest.
+fn run_maintenance(ingester: &mut Ingester, job: WriterJob) {
+    match job {
+        WriterJob::Ingest { .. } => unreachable!("ingests are batched by the caller"),
+        WriterJob::Sync { config, reply } => {
+            let store = ingester.store_mut();
+            let _ = reply.send(store.sync_sources(&config).and_then(|_| store.sources()));
+        }
+        WriterJob::Prune { retention_days } => {
+            let now = Utc::now().timestamp();
+            let cutoff = now - i64::from(retention_days) * 86_400;
+            match ingester.store_mut().prune(cutoff, now) {
+                Ok(n) if n > 0 => tracing::info!(items = n, "pruned items past retention"),
+                Ok(_) => {}
+                Err(e) => tracing::error!("pruning failed: {e:#}"),
+            }
+        }
+    }
+}
+
 /// A handle to the single SQLite writer thread.
 #[derive(Clone)]
 pub struct Writer {
@@ -53,37 +108,40 @@ impl Writer {
     pub fn start(db: &Path, metrics: Arc<Metrics>) -> anyhow::Result<Writer> {
         let store = Store::open(db)?;
         let (tx, mut rx) = mpsc::channel::<WriterJob>(256);
-        std::thread::Builder::new().name("wiredesk-writer".into()).spawn(move || {
-            let mut ingester = Ingester::new(store);
-            while let Some(job) = rx.blocking_recv() {
-                match job {
-                    WriterJob::Ingest { source, result, reply } => {
-                        let now = Utc::now().timestamp();
-                        let outcome = ingester.ingest(&source, &result, now).and_then(|report| {
-                            Ok((report, ingester.store_mut().source(source.id)?))
-                        });
-                        if let Err(e) = &outcome {
-                            tracing::error!(source = %source.url, "could not store the poll: {e:#}");
+        std::thread::Builder::new()
+            .name("wiredesk-writer".into())
+            .spawn(move || {
+                let mut ingester = Ingester::new(store);
+                while let Some(first) = rx.blocking_recv() {
+                    // Group commit: take every job already waiting, up to a bound, and ingest them together.
+                    let mut jobs = vec![first];
+                    while jobs.len() < MAX_BATCH_FEEDS {
+                        match rx.try_recv() {
+                            Ok(job) => jobs.push(job),
+                            Err(_) => break,
                         }
-                        let _ = reply.send(outcome);
                     }
-                    WriterJob::Sync { config, reply } => {
-                        let store = ingester.store_mut();
-                        let _ = reply.send(store.sync_sources(&config).and_then(|_| store.sources()));
-                    }
-                    WriterJob::Prune { retention_days } => {
-                        let now = Utc::now().timestamp();
-                        let cutoff = now - i64::from(retention_days) * 86_400;
-                        match ingester.store_mut().prune(cutoff, now) {
-                            Ok(n) if n > 0 => tracing::info!(items = n, "pruned items past retention"),
-                            Ok(_) => {}
-                            Err(e) => tracing::error!("pruning failed: {e:#}"),
+                    let mut ingests = Vec::new();
+                    for job in jobs {
+                        match job {
+                            WriterJob::Ingest {
+                                source,
+                                result,
+                                reply,
+                            } => ingests.push((source, result, reply)),
+                            other => run_maintenance(&mut ingester, other),
                         }
+                    }
+                    if !ingests.is_empty() {
+                        let started = std::time::Instant::now();
+                        run_batch(&mut ingester, ingests);
+                        metrics
+                            .writer_busy_micros
+                            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
                     }
                 }
-            }
-            metrics.writer_ok.store(false, Ordering::Relaxed);
-        })?;
+                metrics.writer_ok.store(false, Ordering::Relaxed);
+            })?;
         Ok(Writer { jobs: tx })
     }
 
@@ -183,6 +241,8 @@ pub struct PollSummary {
 
 /// The long-lived parts shared by `run` and `poll --once`.
 struct Engine {
+    /// Bounds polled-but-unstored results in memory when the writer falls behind.
+    memory: Arc<tokio::sync::Semaphore>,
     config: Arc<Config>,
     /// Each source's effective schedule, by URL.
     schedules: HashMap<String, crate::schedule::CronSchedule>,
@@ -207,6 +267,7 @@ impl Engine {
             .store(config.sources.len() as i64, Ordering::Relaxed);
         Ok((
             Engine {
+                memory: Arc::new(tokio::sync::Semaphore::new(PARSED_IN_MEMORY)),
                 schedules: schedules_by_url(&config),
                 config,
                 fetcher,
@@ -229,8 +290,10 @@ impl Engine {
             .cloned()
             .unwrap_or_else(|| self.config.default_schedule.clone());
         let polling = self.config.polling.clone();
+        let memory = self.memory.clone();
         tasks.spawn(async move {
             let ctx = poll::PollContext {
+                memory: &memory,
                 fetcher: &fetcher,
                 schedule: &schedule,
                 polling: &polling,
@@ -317,8 +380,14 @@ fn log_poll(source: &SourceRow, done: &PollDone) {
 pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<PollSummary> {
     let config = Arc::new(config);
     let cache = FeedCache::default();
+    let started = std::time::Instant::now();
     let (engine, sources) =
         Engine::start(config.clone(), cache.clone(), Arc::new(Metrics::new())).await?;
+    tracing::info!(
+        sources = sources.len(),
+        took_ms = started.elapsed().as_millis() as u64,
+        "opened and synced"
+    );
     let active: Vec<SourceRow> = sources
         .into_iter()
         .filter(|s| s.active && !s.gone)
@@ -357,8 +426,14 @@ pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<Pol
     if progress {
         eprintln!();
     }
+    tracing::info!(
+        took_ms = started.elapsed().as_millis() as u64,
+        writer_busy_ms = engine.metrics.writer_busy_micros.load(Ordering::Relaxed) / 1000,
+        "polled and stored"
+    );
     engine.writer.prune(config.storage.retention_days).await;
     engine.publisher.render(config.clone(), None).await?;
+    tracing::info!(took_ms = started.elapsed().as_millis() as u64, "rendered");
     if let Some(dir) = out {
         publish::write_static(&cache, dir)?;
     }

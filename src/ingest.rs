@@ -1,11 +1,12 @@
-//! Ingests one polled feed: dedup places each entry, the store writes it, and the poll's outcome is recorded,
-//! all in one transaction. This is the only writer; it runs on one thread and owns the [`Store`].
+//! Ingests polled feeds: dedup places each entry, the store writes it, and the poll's outcome is recorded.
+//! Each feed is all or nothing (its own savepoint); feeds that arrive together share one commit. This is the
+//! only writer; it runs on one thread and owns the [`Store`].
 
 use std::collections::BTreeSet;
 
 use crate::dedup::{self, Placement, SourceRef};
 use crate::normalize::NormalizedItem;
-use crate::store::{NewItem, PollRecord, SourceRow, Store};
+use crate::store::{IngestTx, NewItem, PollRecord, SourceRow, Store};
 
 /// A finished poll of one source, ready to store.
 #[derive(Debug, Default)]
@@ -14,6 +15,8 @@ pub struct PollResult {
     pub record: PollRecord,
     /// Normalised entries, when a new body was fetched.
     pub items: Vec<NormalizedItem>,
+    /// Held while the parsed entries are in memory; released when the result is dropped after storing.
+    pub memory_slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// What one ingest changed.
@@ -47,74 +50,114 @@ impl Ingester {
         &mut self.store
     }
 
-    /// Places and stores every item of `result`, then records the poll, in one transaction.
+    /// Stores one polled feed in its own transaction.
     pub fn ingest(
         &mut self,
         source: &SourceRow,
         result: &PollResult,
         now: i64,
     ) -> anyhow::Result<IngestReport> {
-        let mut report = IngestReport::default();
-        let tx = self.store.begin_ingest()?;
-        let source_ref = SourceRef {
-            id: source.id,
-            merge: source.merge,
+        self.ingest_batch(&[(source, result)], now)?
+            .pop()
+            .expect("one report per feed")
+    }
+
+    /// Stores several polled feeds in one commit. Each feed gets its own result: a feed that fails is rolled
+    /// back alone and the others are kept. The outer error means the commit itself failed (nothing stored).
+    pub fn ingest_batch(
+        &mut self,
+        feeds: &[(&SourceRow, &PollResult)],
+        now: i64,
+    ) -> anyhow::Result<Vec<anyhow::Result<IngestReport>>> {
+        let mut batch = self.store.begin_batch()?;
+        let mut reports = Vec::with_capacity(feeds.len());
+        for (source, result) in feeds {
+            let tx = batch.feed()?;
+            let report = ingest_feed(&tx, source, result, now).and_then(|r| {
+                tx.commit()?;
+                Ok(r)
+            });
+            // A failed feed's savepoint is dropped, which rolls back its writes only.
+            reports.push(report);
+        }
+        batch.commit()?;
+        Ok(reports)
+    }
+}
+
+/// Places and writes every item of one feed, then records the poll.
+fn ingest_feed(
+    tx: &IngestTx,
+    source: &SourceRow,
+    result: &PollResult,
+    now: i64,
+) -> anyhow::Result<IngestReport> {
+    let mut report = IngestReport::default();
+    if result.items.is_empty() {
+        tx.record_poll(source.id, &result.record)?;
+        return Ok(report);
+    }
+    let facts = dedup::FeedFacts {
+        source_has_items: tx.source_has_items(source.id)?,
+        tombstones: tx.has_tombstones()?,
+    };
+    let source_ref = SourceRef {
+        id: source.id,
+        merge: source.merge,
+    };
+    for item in &result.items {
+        let placement = match dedup::place_exact(tx, source_ref, item, facts)? {
+            Some(p) => p,
+            None => Placement::Insert(dedup::new_story(
+                "no stored story matched".into(),
+                Vec::new(),
+                0.0,
+            )),
         };
-        for item in &result.items {
-            let placement = match dedup::place_exact(&tx, source_ref, item)? {
-                Some(p) => p,
-                None => Placement::Insert(dedup::new_story(
-                    "no stored story matched".into(),
-                    Vec::new(),
-                    0.0,
-                )),
-            };
-            match placement {
-                Placement::Skip => {}
-                Placement::Update { item_id, story_id } => {
-                    tx.update_item(item_id, story_id, item, now)?;
-                    report.updated_items += 1;
-                }
-                Placement::Insert(decision) => {
-                    let new = NewItem {
-                        source_id: source.id,
-                        item,
-                        now,
-                    };
-                    let (item_id, story_id) = match decision.story_id {
-                        Some(story_id) => {
-                            report.joined += 1;
-                            (tx.insert_into_story(&new, story_id)?, story_id)
-                        }
-                        None => {
-                            report.new_stories += 1;
-                            tx.insert_with_new_story(
-                                &new,
-                                &dedup::story_guid(&source.url, &item.guid),
-                            )?
-                        }
-                    };
-                    let candidates = serde_json::to_string(&decision.candidates)?;
+        match placement {
+            Placement::Skip => {}
+            Placement::Update { item_id, story_id } => {
+                tx.update_item(item_id, story_id, item, now)?;
+                report.updated_items += 1;
+            }
+            Placement::Insert(decision) => {
+                let new = NewItem {
+                    source_id: source.id,
+                    item,
+                    now,
+                };
+                let (item_id, story_id) = match decision.story_id {
+                    Some(story_id) => {
+                        report.joined += 1;
+                        (tx.insert_into_story(&new, story_id)?, story_id)
+                    }
+                    None => {
+                        report.new_stories += 1;
+                        tx.insert_with_new_story(&new, &dedup::story_guid(&source.url, &item.guid))?
+                    }
+                };
+                // A new story with nothing even close is the common case; `explain` reports it without a row.
+                if decision.story_id.is_some() || !decision.candidates.is_empty() {
                     tx.record_decision(
                         item_id,
                         story_id,
                         decision.layer.as_str(),
                         decision.score,
                         &decision.reason,
-                        &candidates,
+                        &serde_json::to_string(&decision.candidates)?,
                         now,
                     )?;
-                    report.new_items += 1;
                 }
+                report.new_items += 1;
             }
         }
-        tx.record_poll(source.id, &result.record)?;
-        tx.commit()?;
-        if report.new_items + report.updated_items > 0 {
-            report
-                .changed_sections
-                .extend(source.sections.iter().cloned());
-        }
-        Ok(report)
     }
+    tx.add_items_seen(source.id, report.new_items)?;
+    tx.record_poll(source.id, &result.record)?;
+    if report.new_items + report.updated_items > 0 {
+        report
+            .changed_sections
+            .extend(source.sections.iter().cloned());
+    }
+    Ok(report)
 }

@@ -13,6 +13,8 @@ use crate::store::{PollRecord, SourceRow};
 
 /// Everything a poll needs besides the source.
 pub struct PollContext<'a> {
+    /// Slots for parsed results waiting to be stored; a fetched body waits for one before it is parsed.
+    pub memory: &'a std::sync::Arc<tokio::sync::Semaphore>,
     /// The HTTP client and its limits.
     pub fetcher: &'a Fetcher,
     /// The source's effective schedule.
@@ -34,8 +36,16 @@ pub async fn poll_source(ctx: &PollContext<'_>, source: &SourceRow) -> PollResul
     let mut items = Vec::new();
     let mut fresh_until = None;
     let mut retry_after = None;
+    let mut slot = None;
     match outcome {
         FetchOutcome::Fetched(fetched) => {
+            slot = Some(
+                ctx.memory
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the memory semaphore is never closed"),
+            );
             let body = fetched.body;
             let content_type = fetched.content_type.clone();
             let final_url = fetched.final_url.clone();
@@ -111,7 +121,11 @@ pub async fn poll_source(ctx: &PollContext<'_>, source: &SourceRow) -> PollResul
         let (due, reason) = plan.next_due(&record, fresh_until, retry_after);
         record.next_due = Some((due.timestamp(), reason.as_str().to_string()));
     }
-    PollResult { record, items }
+    PollResult {
+        record,
+        items,
+        memory_slot: slot,
+    }
 }
 
 /// Adds the feeds an HTML page links to, so the operator sees which URL to configure instead.

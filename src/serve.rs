@@ -38,6 +38,8 @@ pub struct Metrics {
     pub http_not_modified: AtomicU64,
     /// Unix time of the last ingest.
     pub last_ingest: AtomicI64,
+    /// Microseconds the database writer spent ingesting (its saturation shows as this growing like wall time).
+    pub writer_busy_micros: AtomicU64,
     /// Active sources in the config.
     pub sources: AtomicI64,
     /// Cleared when the ingest writer has stopped working.
@@ -106,6 +108,12 @@ impl Metrics {
             "counter",
             "HTTP 304 answers.",
             vec![(String::new(), c(&self.http_not_modified))],
+        );
+        put(
+            "wiredesk_writer_busy_seconds_total",
+            "counter",
+            "Time the database writer spent ingesting.",
+            vec![(String::new(), c(&self.writer_busy_micros) / 1_000_000)],
         );
         put(
             "wiredesk_sources",

@@ -96,13 +96,28 @@ pub struct SourceRef {
     pub merge: bool,
 }
 
+/// What the exact layers may skip for one feed, learnt once per feed instead of once per item.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedFacts {
+    /// The source already has stored items (otherwise nothing in its feed can be an update).
+    pub source_has_items: bool,
+    /// Some item was ever pruned (otherwise no tombstone can match).
+    pub tombstones: bool,
+}
+
 /// Runs the exact layers against the database.
 pub fn place_exact(
     tx: &IngestTx,
     source: SourceRef,
     item: &NormalizedItem,
+    facts: FeedFacts,
 ) -> anyhow::Result<Option<Placement>> {
-    if let Some(existing) = tx.existing_item(source.id, &item.guid)? {
+    let existing = if facts.source_has_items {
+        tx.existing_item(source.id, &item.guid)?
+    } else {
+        None
+    };
+    if let Some(existing) = existing {
         let same = existing.content_hash == item.content_hash
             && existing.title == item.title
             && existing.summary == item.summary;
@@ -115,7 +130,7 @@ pub fn place_exact(
             }
         }));
     }
-    if tx.is_tombstoned(source.id, &item.guid)? {
+    if facts.tombstones && tx.is_tombstoned(source.id, &item.guid)? {
         return Ok(Some(Placement::Skip));
     }
     if let Some(url) = &item.canonical_url
@@ -128,7 +143,7 @@ pub fn place_exact(
             format!("same canonical URL {url} as item {}", m.item_id),
         ))));
     }
-    if let Some(hash) = &item.content_hash
+    if let Some(hash) = item.content_hash
         && let Some(m) = tx.by_content_hash(hash, source.id)?
     {
         return Ok(Some(Placement::Insert(exact(

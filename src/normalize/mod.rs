@@ -38,8 +38,8 @@ pub struct NormalizedItem {
     pub published: DateTime<Utc>,
     /// False when `published` is the first-seen time because the feed's date was missing or absurd.
     pub date_from_feed: bool,
-    /// blake3 of the key text of title and summary, when there is enough text for it to identify a story.
-    pub content_hash: Option<String>,
+    /// 64-bit hash of the key text of title and summary, when there is enough text for it to identify a story.
+    pub content_hash: Option<i64>,
 }
 
 /// What a feed says about itself, used for display and polling hints.
@@ -185,7 +185,7 @@ const MIN_TITLE_ONLY_WORDS: usize = 6;
 
 /// The exact-content key: the same normalised title and summary mean the same story. Short title-only items
 /// (live-blog headers, "Breaking news") get none, since different stories share them.
-pub fn content_hash(title: &str, summary: &str) -> Option<String> {
+pub fn content_hash(title: &str, summary: &str) -> Option<i64> {
     let title_key = key_text(title);
     let summary_key = key_text(summary);
     let words = title_key.split(' ').filter(|w| !w.is_empty()).count();
@@ -196,7 +196,14 @@ pub fn content_hash(title: &str, summary: &str) -> Option<String> {
     if title_key.is_empty() && summary_key.is_empty() {
         return None;
     }
-    Some(blake3::hash(format!("{title_key}\n{summary_key}").as_bytes()).to_hex()[..32].to_string())
+    Some(key64(&format!("{title_key}\n{summary_key}")))
+}
+
+/// A 64-bit key for an index: the first 8 bytes of blake3. Integer keys keep indexes small, which matters
+/// because each random insert dirties a page that the commit writes out.
+pub fn key64(text: &str) -> i64 {
+    let h = blake3::hash(text.as_bytes());
+    i64::from_le_bytes(h.as_bytes()[..8].try_into().expect("8 bytes"))
 }
 
 #[cfg(test)]

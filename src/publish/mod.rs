@@ -180,8 +180,11 @@ pub fn render(
             continue;
         }
         let stories = store.section_stories(&section.id, config.publish.items_per_feed)?;
-        let updated = store
-            .section_updated(&section.id)?
+        // The document holds only these stories, so its last change is theirs.
+        let updated = stories
+            .iter()
+            .map(|s| s.updated.max(s.published))
+            .max()
             .and_then(|t| DateTime::from_timestamp(t, 0))
             .unwrap_or(now);
         latest = latest.max(Some(updated));

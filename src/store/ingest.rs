@@ -1,13 +1,38 @@
 //! The write side of ingest: one transaction per fetched feed, with the lookups dedup needs and the writes
 //! that place an item in its story.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, Savepoint, Transaction, params};
 
-use crate::normalize::NormalizedItem;
+use crate::normalize::{NormalizedItem, key64};
 
-/// One feed's ingest transaction. Nothing is visible to readers until [`IngestTx::commit`].
+/// One feed's ingest: a savepoint, alone or inside a [`Batch`]. Dropping it without
+/// [`IngestTx::commit`] undoes every write of that feed and nothing else.
 pub struct IngestTx<'c> {
-    pub(super) tx: Transaction<'c>,
+    pub(super) tx: Savepoint<'c>,
+}
+
+/// Several feeds ingested in one SQLite transaction (group commit), each in its own savepoint.
+/// Committing many feeds at once writes each touched index page to the WAL once instead of once per feed;
+/// each feed still lands all or nothing.
+pub struct Batch<'c> {
+    tx: Transaction<'c>,
+}
+
+impl<'c> Batch<'c> {
+    pub(super) fn new(tx: Transaction<'c>) -> Self {
+        Batch { tx }
+    }
+
+    /// Starts one feed's savepoint.
+    pub fn feed(&mut self) -> anyhow::Result<IngestTx<'_>> {
+        Ok(IngestTx::new(self.tx.savepoint()?))
+    }
+
+    /// Makes every committed feed of the batch durable together.
+    pub fn commit(self) -> anyhow::Result<()> {
+        self.tx.commit()?;
+        Ok(())
+    }
 }
 
 /// An item already stored for this source and guid.
@@ -18,7 +43,7 @@ pub struct ExistingItem {
     /// Its story.
     pub story_id: i64,
     /// Its stored content key, to tell an edit from a re-listing.
-    pub content_hash: Option<String>,
+    pub content_hash: Option<i64>,
     /// Its stored title.
     pub title: String,
     /// Its stored summary.
@@ -45,11 +70,11 @@ pub struct NewItem<'a> {
 }
 
 impl<'c> IngestTx<'c> {
-    pub(super) fn new(tx: Transaction<'c>) -> Self {
+    pub(super) fn new(tx: Savepoint<'c>) -> Self {
         IngestTx { tx }
     }
 
-    /// Makes the feed's items and poll state durable together.
+    /// Keeps the feed's items and poll state together (durable with the enclosing batch, if any).
     pub fn commit(self) -> anyhow::Result<()> {
         self.tx.commit()?;
         Ok(())
@@ -77,6 +102,32 @@ impl<'c> IngestTx<'c> {
             .optional()?)
     }
 
+    /// Counts `n` more items stored from a source.
+    pub fn add_items_seen(&self, source_id: i64, n: usize) -> anyhow::Result<()> {
+        if n > 0 {
+            self.tx
+                .prepare_cached("UPDATE sources SET items_seen = items_seen + ?2 WHERE id = ?1")?
+                .execute(params![source_id, n as i64])?;
+        }
+        Ok(())
+    }
+
+    /// Whether the source has any stored item; when it has none, no entry of its feed can be an update.
+    pub fn source_has_items(&self, source_id: i64) -> anyhow::Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE source_id = ?1)")?
+            .query_row([source_id], |r| r.get(0))?)
+    }
+
+    /// Whether any item was ever pruned; when none was, tombstone lookups can be skipped.
+    pub fn has_tombstones(&self) -> anyhow::Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM tombstones)")?
+            .query_row([], |r| r.get(0))?)
+    }
+
     /// Whether retention pruned this item before.
     pub fn is_tombstoned(&self, source_id: i64, guid: &str) -> anyhow::Result<bool> {
         let mut stmt = self
@@ -87,16 +138,23 @@ impl<'c> IngestTx<'c> {
 
     /// The earliest stored item with this canonical URL.
     pub fn by_canonical_url(&self, canonical_url: &str) -> anyhow::Result<Option<StoryMatch>> {
-        self.first_match(
-            "SELECT id, story_id FROM items WHERE canonical_url = ?1 ORDER BY id LIMIT 1",
-            canonical_url,
-        )
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id, story_id FROM items WHERE url_key = ?1 AND canonical_url = ?2 ORDER BY id LIMIT 1",
+        )?;
+        Ok(stmt
+            .query_row(params![key64(canonical_url), canonical_url], |r| {
+                Ok(StoryMatch {
+                    item_id: r.get(0)?,
+                    story_id: r.get(1)?,
+                })
+            })
+            .optional()?)
     }
 
     /// The earliest stored item with this content key whose story has no member from `source_id` yet.
     pub fn by_content_hash(
         &self,
-        content_hash: &str,
+        content_hash: i64,
         source_id: i64,
     ) -> anyhow::Result<Option<StoryMatch>> {
         let mut stmt = self.tx.prepare_cached(
@@ -106,18 +164,6 @@ impl<'c> IngestTx<'c> {
         )?;
         Ok(stmt
             .query_row(params![content_hash, source_id], |r| {
-                Ok(StoryMatch {
-                    item_id: r.get(0)?,
-                    story_id: r.get(1)?,
-                })
-            })
-            .optional()?)
-    }
-
-    fn first_match(&self, sql: &str, key: &str) -> anyhow::Result<Option<StoryMatch>> {
-        let mut stmt = self.tx.prepare_cached(sql)?;
-        Ok(stmt
-            .query_row([key], |r| {
                 Ok(StoryMatch {
                     item_id: r.get(0)?,
                     story_id: r.get(1)?,
@@ -199,8 +245,8 @@ impl<'c> IngestTx<'c> {
         self.tx
             .prepare_cached(
                 "INSERT INTO items (source_id, guid, url, canonical_url, title, summary, content_html, author,
-                                    published, date_from_feed, first_seen, updated, content_hash, story_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",
+                                    published, date_from_feed, first_seen, updated, content_hash, story_id, url_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14)",
             )?
             .execute(params![
                 new.source_id,
@@ -215,13 +261,10 @@ impl<'c> IngestTx<'c> {
                 i.date_from_feed,
                 new.now,
                 i.content_hash,
-                story_id
+                story_id,
+                i.canonical_url.as_deref().map(key64)
             ])?;
-        let id = self.tx.last_insert_rowid();
-        self.tx
-            .prepare_cached("UPDATE sources SET items_seen = items_seen + 1 WHERE id = ?1")?
-            .execute([new.source_id])?;
-        Ok(id)
+        Ok(self.tx.last_insert_rowid())
     }
 
     fn add_story_sections(
@@ -250,7 +293,7 @@ impl<'c> IngestTx<'c> {
         self.tx
             .prepare_cached(
                 "UPDATE items SET url = ?2, canonical_url = ?3, title = ?4, summary = ?5, content_html = ?6,
-                        author = ?7, content_hash = ?8, updated = ?9 WHERE id = ?1",
+                        author = ?7, content_hash = ?8, updated = ?9, url_key = ?10 WHERE id = ?1",
             )?
             .execute(params![
                 item_id,
@@ -261,7 +304,8 @@ impl<'c> IngestTx<'c> {
                 item.content_html,
                 item.author,
                 item.content_hash,
-                now
+                now,
+                item.canonical_url.as_deref().map(key64)
             ])?;
         self.tx
             .prepare_cached("UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1")?

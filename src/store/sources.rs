@@ -7,6 +7,15 @@ use crate::config::Config;
 use crate::fetch::Validators;
 use crate::schedule::SkipHints;
 
+/// The column list every source query reads, in [`SourceRow`] field order.
+macro_rules! source_columns {
+    () => {
+        "SELECT id, url, name, priority, merge, active, etag, last_modified, body_hash, next_due, due_reason,
+                last_polled, last_result, last_success, consecutive_errors, first_error_at, last_error,
+                moved_to, gone, feed_title, ttl_minutes, items_seen, skip_hours, skip_days FROM sources"
+    };
+}
+
 /// A source as stored, with its polling state.
 #[derive(Debug, Clone)]
 pub struct SourceRow {
@@ -126,22 +135,28 @@ impl Store {
 
     fn load_sources(&self, only: Option<i64>) -> anyhow::Result<Vec<SourceRow>> {
         let mut sections = std::collections::HashMap::<i64, Vec<String>>::new();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT source_id, section FROM source_sections WHERE ?1 IS NULL OR source_id = ?1
-             ORDER BY source_id, section",
-        )?;
+        // Two spellings of each query: `?1 IS NULL OR id = ?1` would defeat the primary-key index.
+        let (sections_sql, sources_sql) = match only {
+            Some(_) => (
+                "SELECT source_id, section FROM source_sections WHERE source_id = ?1 ORDER BY section",
+                concat!(source_columns!(), " WHERE id = ?1"),
+            ),
+            None => (
+                "SELECT source_id, section FROM source_sections WHERE ?1 IS NULL ORDER BY source_id, section",
+                concat!(
+                    source_columns!(),
+                    " WHERE ?1 IS NULL ORDER BY active DESC, id"
+                ),
+            ),
+        };
+        let mut stmt = self.conn.prepare_cached(sections_sql)?;
         for row in stmt.query_map([only], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
         })? {
             let (id, section) = row?;
             sections.entry(id).or_default().push(section);
         }
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, url, name, priority, merge, active, etag, last_modified, body_hash, next_due, due_reason,
-                    last_polled, last_result, last_success, consecutive_errors, first_error_at, last_error,
-                    moved_to, gone, feed_title, ttl_minutes, items_seen, skip_hours, skip_days
-             FROM sources WHERE ?1 IS NULL OR id = ?1 ORDER BY active DESC, id",
-        )?;
+        let mut stmt = self.conn.prepare_cached(sources_sql)?;
         let rows = stmt.query_map([only], |r| {
             Ok(SourceRow {
                 id: r.get(0)?,

@@ -101,8 +101,9 @@ pub struct DecisionRow {
     pub decided_at: i64,
 }
 
+// An item without a decision row founded its story with no candidate in sight (layer `new`).
 const MEMBER_COLUMNS: &str = "i.id, i.source_id, s.name, s.url, s.site_url, i.guid, i.url, i.title, i.summary,
-     i.content_html, i.author, i.published, COALESCE(d.layer, ''), COALESCE(d.score, 0), i.story_id";
+     i.content_html, i.author, i.published, COALESCE(d.layer, 'new'), COALESCE(d.score, 0), i.story_id";
 
 fn member_from_row(r: &rusqlite::Row) -> rusqlite::Result<(MemberView, i64)> {
     Ok((
@@ -154,15 +155,6 @@ impl Store {
         }
     }
 
-    /// The most recent change to any story of a section (unix secs), for Last-Modified.
-    pub fn section_updated(&self, section: &str) -> anyhow::Result<Option<i64>> {
-        Ok(self.conn.query_row(
-            "SELECT max(s.updated) FROM story_sections ss JOIN stories s ON s.id = ss.story_id WHERE ss.section = ?1",
-            [section],
-            |r| r.get(0),
-        )?)
-    }
-
     fn load_stories(
         &self,
         id_query: &str,
@@ -184,8 +176,10 @@ impl Store {
             "SELECT {MEMBER_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id
              LEFT JOIN dedup_decisions d ON d.item_id = i.id WHERE i.story_id = ?1 ORDER BY i.published, i.id"
         ))?;
+        // A story's sections are its members' sources' sections; story_sections is only indexed by section.
         let mut section_stmt = self.conn.prepare_cached(
-            "SELECT section FROM story_sections WHERE story_id = ?1 ORDER BY section",
+            "SELECT DISTINCT ss.section FROM items i JOIN source_sections ss ON ss.source_id = i.source_id
+             WHERE i.story_id = ?1 ORDER BY ss.section",
         )?;
         for id in ids {
             let (guid, published, updated, first_seen, rep): (String, i64, i64, i64, Option<i64>) =
@@ -226,13 +220,15 @@ impl Store {
         canonical: Option<&str>,
     ) -> anyhow::Result<Vec<DecisionRow>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {MEMBER_COLUMNS}, st.guid, COALESCE(d.reason, ''), COALESCE(d.candidates, '[]'),
+            "SELECT {MEMBER_COLUMNS}, st.guid, COALESCE(d.reason, 'no stored story was close enough to compare'), COALESCE(d.candidates, '[]'),
                     COALESCE(d.decided_at, i.first_seen)
              FROM items i JOIN sources s ON s.id = i.source_id JOIN stories st ON st.id = i.story_id
              LEFT JOIN dedup_decisions d ON d.item_id = i.id
-             WHERE i.url = ?1 OR i.guid = ?1 OR (?2 IS NOT NULL AND i.canonical_url = ?2) ORDER BY i.id"
+             WHERE i.url = ?1 OR i.guid = ?1 OR (?2 IS NOT NULL AND i.url_key = ?3 AND i.canonical_url = ?2)
+             ORDER BY i.id"
         ))?;
-        let rows = stmt.query_map(params![url, canonical], |r| {
+        let key = canonical.map(crate::normalize::key64);
+        let rows = stmt.query_map(params![url, canonical, key], |r| {
             let (member, story_id) = member_from_row(r)?;
             Ok(DecisionRow {
                 layer: member.layer.clone(),
