@@ -121,6 +121,28 @@ pub struct DedupConfig {
     pub window_hours: u32,
     /// Whether the similarity layer runs at all (exact layers always run).
     pub near_duplicates: bool,
+    /// Similarity score a copy needs when both items have a summary (0..1).
+    pub full_threshold: f32,
+    /// Similarity score a copy needs when either item is title-only (0..1).
+    pub title_threshold: f32,
+    /// Score the story's representative and most other members must also reach (0..1).
+    pub member_threshold: f32,
+    /// Content words a title needs before a title-only match counts.
+    pub min_title_words: usize,
+}
+
+impl DedupConfig {
+    /// The matcher parameters these settings give.
+    pub fn matcher_params(&self) -> crate::dedup::near::Params {
+        crate::dedup::near::Params {
+            window_secs: i64::from(self.window_hours) * 3600,
+            full_threshold: self.full_threshold,
+            title_threshold: self.title_threshold,
+            member_threshold: self.member_threshold,
+            min_title_words: self.min_title_words,
+            ..Default::default()
+        }
+    }
 }
 
 /// One `[[sections]]` entry: a published feed.
@@ -296,6 +318,10 @@ struct RawPublish {
 struct RawDedup {
     window_hours: Option<Spanned<u32>>,
     near_duplicates: Option<bool>,
+    full_threshold: Option<Spanned<f32>>,
+    title_threshold: Option<Spanned<f32>>,
+    member_threshold: Option<Spanned<f32>>,
+    min_title_words: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize)]
@@ -437,6 +463,17 @@ impl Validator<'_> {
         }
     }
 
+    fn fraction(&mut self, raw: &Option<Spanned<f32>>, field: &str, default: f32) -> f32 {
+        match raw {
+            Some(v) if !(0.0..=1.0).contains(v.get_ref()) => {
+                self.error(Some(v.span()), field, "must be between 0 and 1");
+                default
+            }
+            Some(v) => *v.get_ref(),
+            None => default,
+        }
+    }
+
     fn build(&mut self, path: &Path, raw: RawConfig) -> Config {
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
 
@@ -542,9 +579,30 @@ impl Validator<'_> {
             ),
             static_dir: raw.publish.static_dir.map(|d| base_dir.join(d)),
         };
+        let defaults = crate::dedup::near::Params::default();
         let dedup = DedupConfig {
             window_hours: self.positive(&raw.dedup.window_hours, "dedup.window_hours", 72),
             near_duplicates: raw.dedup.near_duplicates.unwrap_or(true),
+            full_threshold: self.fraction(
+                &raw.dedup.full_threshold,
+                "dedup.full_threshold",
+                defaults.full_threshold,
+            ),
+            title_threshold: self.fraction(
+                &raw.dedup.title_threshold,
+                "dedup.title_threshold",
+                defaults.title_threshold,
+            ),
+            member_threshold: self.fraction(
+                &raw.dedup.member_threshold,
+                "dedup.member_threshold",
+                defaults.member_threshold,
+            ),
+            min_title_words: self.positive(
+                &raw.dedup.min_title_words,
+                "dedup.min_title_words",
+                defaults.min_title_words,
+            ),
         };
 
         let mut sections = Vec::new();

@@ -105,13 +105,22 @@ pub struct Writer {
 
 impl Writer {
     /// Opens the database and starts the writer thread.
-    pub fn start(db: &Path, metrics: Arc<Metrics>) -> anyhow::Result<Writer> {
+    pub fn start(
+        db: &Path,
+        dedup: &crate::config::DedupConfig,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Writer> {
         let store = Store::open(db)?;
+        let ingester = if dedup.near_duplicates {
+            Ingester::with_similarity(store, dedup.matcher_params())?
+        } else {
+            Ingester::new(store)
+        };
         let (tx, mut rx) = mpsc::channel::<WriterJob>(256);
         std::thread::Builder::new()
             .name("wiredesk-writer".into())
             .spawn(move || {
-                let mut ingester = Ingester::new(store);
+                let mut ingester = ingester;
                 while let Some(first) = rx.blocking_recv() {
                     // Group commit: take every job already waiting, up to a bound, and ingest them together.
                     let mut jobs = vec![first];
@@ -258,7 +267,7 @@ impl Engine {
         cache: FeedCache,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<(Engine, Vec<SourceRow>)> {
-        let writer = Writer::start(&config.storage.path, metrics.clone())?;
+        let writer = Writer::start(&config.storage.path, &config.dedup, metrics.clone())?;
         let sources = writer.sync(config.clone()).await?;
         let publisher = Publisher::new(cache, &config.storage.path, metrics.clone());
         let fetcher = Arc::new(Fetcher::new(&config.fetch)?);

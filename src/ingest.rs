@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::dedup::similar::{SimilarLayer, Staged};
 use crate::dedup::{self, Placement, SourceRef};
 use crate::normalize::NormalizedItem;
 use crate::store::{IngestTx, NewItem, PollRecord, SourceRow, Store};
@@ -34,15 +35,38 @@ pub struct IngestReport {
     pub changed_sections: BTreeSet<String>,
 }
 
-/// The single writer: owns the database connection used for ingest.
+/// The single writer: owns the database connection used for ingest and the similarity window.
 pub struct Ingester {
     store: Store,
+    /// The similarity layer, when enabled, with the parameters to rebuild it.
+    similar: Option<(SimilarLayer, crate::dedup::near::Params)>,
 }
 
 impl Ingester {
-    /// Wraps an open store.
+    /// Wraps an open store; only the exact dedup layers run.
     pub fn new(store: Store) -> Self {
-        Ingester { store }
+        Ingester {
+            store,
+            similar: None,
+        }
+    }
+
+    /// Wraps an open store and rebuilds the similarity window from it.
+    pub fn with_similarity(
+        store: Store,
+        params: crate::dedup::near::Params,
+    ) -> anyhow::Result<Self> {
+        let started = std::time::Instant::now();
+        let layer = SimilarLayer::rebuild(&store, params.clone())?;
+        tracing::info!(
+            items = layer.len(),
+            took_ms = started.elapsed().as_millis() as u64,
+            "similarity window loaded"
+        );
+        Ok(Ingester {
+            store,
+            similar: Some((layer, params)),
+        })
     }
 
     /// The store, for maintenance (sync, prune) between ingests.
@@ -73,30 +97,48 @@ impl Ingester {
         let mut reports = Vec::with_capacity(feeds.len());
         for (source, result) in feeds {
             let tx = batch.feed()?;
-            let report = ingest_feed(&tx, source, result, now).and_then(|r| {
+            let layer = self.similar.as_ref().map(|(l, _)| l);
+            let outcome = ingest_feed(&tx, layer, source, result, now).and_then(|r| {
                 tx.commit()?;
                 Ok(r)
             });
             // A failed feed's savepoint is dropped, which rolls back its writes only.
-            reports.push(report);
+            reports.push(outcome.map(|(report, staged)| {
+                // Later feeds of this batch must see this one: a repost may arrive in the same batch.
+                if let Some((layer, _)) = &mut self.similar {
+                    staged.into_iter().for_each(|s| layer.add(s));
+                }
+                report
+            }));
         }
-        batch.commit()?;
+        if let Err(e) = batch.commit() {
+            // The window holds items that were never stored; start it again from what was.
+            if let Some((layer, params)) = &mut self.similar {
+                *layer = SimilarLayer::rebuild(&self.store, params.clone())?;
+            }
+            return Err(e);
+        }
         Ok(reports)
     }
 }
 
-/// Places and writes every item of one feed, then records the poll.
+/// Places and writes every item of one feed, then records the poll. Returns what to add to the similarity
+/// window once the feed commits.
 fn ingest_feed(
     tx: &IngestTx,
+    similar: Option<&SimilarLayer>,
     source: &SourceRow,
     result: &PollResult,
     now: i64,
-) -> anyhow::Result<IngestReport> {
+) -> anyhow::Result<(IngestReport, Vec<Staged>)> {
     let mut report = IngestReport::default();
+    let mut staged = Vec::new();
     if result.items.is_empty() {
         tx.record_poll(source.id, &result.record)?;
-        return Ok(report);
+        return Ok((report, staged));
     }
+    // A source with `merge = false` neither joins other stories by similarity nor is joined by them.
+    let similar = similar.filter(|_| source.merge);
     let facts = dedup::FeedFacts {
         source_has_items: tx.source_has_items(source.id)?,
         tombstones: tx.has_tombstones()?,
@@ -106,9 +148,16 @@ fn ingest_feed(
         merge: source.merge,
     };
     for item in &result.items {
-        let placement = match dedup::place_exact(tx, source_ref, item, facts)? {
-            Some(p) => p,
-            None => Placement::Insert(dedup::new_story(
+        let mut features = None;
+        let placement = match (dedup::place_exact(tx, source_ref, item, facts)?, similar) {
+            (Some(p), _) => p,
+            (None, Some(layer)) => {
+                let f = layer.features(item);
+                let decision = layer.place(source_ref, item, &f);
+                features = Some(f);
+                Placement::Insert(decision)
+            }
+            (None, None) => Placement::Insert(dedup::new_story(
                 "no stored story matched".into(),
                 Vec::new(),
                 0.0,
@@ -149,6 +198,10 @@ fn ingest_feed(
                     )?;
                 }
                 report.new_items += 1;
+                if let Some(layer) = similar {
+                    let f = features.take().unwrap_or_else(|| layer.features(item));
+                    staged.push(SimilarLayer::stage(item_id, story_id, source.id, item, f));
+                }
             }
         }
     }
@@ -159,5 +212,5 @@ fn ingest_feed(
             .changed_sections
             .extend(source.sections.iter().cloned());
     }
-    Ok(report)
+    Ok((report, staged))
 }

@@ -107,17 +107,34 @@ async fn the_dev_set_is_folded_without_wrong_merges() {
     assert_eq!(report["lost_items"], 0);
     assert_eq!(report["unmatched_members"], 0);
     assert_eq!(report["duplicate_members"], 0);
+    let pairwise = &report["pairwise"];
     assert!(
-        report["pairwise"]["precision"].as_f64().unwrap() >= 0.99,
-        "{report}"
+        pairwise["precision"].as_f64().unwrap() >= 0.99,
+        "pair precision: {pairwise}"
+    );
+    assert!(
+        pairwise["recall"].as_f64().unwrap() >= 0.95,
+        "pair recall: {pairwise}"
     );
     assert_eq!(
         report["followup_pairs_merged"], 0,
         "distinct follow-up stories were merged"
     );
+    let false_merges = report["false_merges"].as_f64().unwrap();
+    let stories = report["predicted_stories"].as_f64().unwrap();
     assert!(
-        recall("repost_link") >= 0.99,
-        "reposts under another spelling of the URL: {}",
-        recall("repost_link")
+        false_merges / stories < 0.005,
+        "{false_merges} of {stories} stories falsely merged"
     );
+    for variant in ["repost", "repost_link"] {
+        assert!(recall(variant) >= 0.99, "{variant}: {}", recall(variant));
+    }
+    // Spins of every kind, weighted by how many there are.
+    let (mut hit, mut n) = (0.0, 0.0);
+    for variant in ["spin", "spin_trunc", "spin_title_only", "respin"] {
+        let v = &report["recall_by_variant"][variant];
+        hit += v["recall"].as_f64().unwrap() * v["n"].as_f64().unwrap();
+        n += v["n"].as_f64().unwrap();
+    }
+    assert!(hit / n >= 0.90, "spin recall {}", hit / n);
 }

@@ -78,6 +78,8 @@ pub struct WindowItem {
     pub title: String,
     /// Plain summary.
     pub summary: String,
+    /// Whether its source allows similarity merging.
+    pub merge: bool,
 }
 
 /// A stored dedup decision, for `explain`.
@@ -265,7 +267,8 @@ impl Store {
     /// start-up exactly as it was built.
     pub fn window_items(&self, since: i64) -> anyhow::Result<Vec<WindowItem>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, story_id, source_id, published, title, summary FROM items WHERE published >= ?1 ORDER BY id",
+            "SELECT i.id, i.story_id, i.source_id, i.published, i.title, i.summary, s.merge
+             FROM items i JOIN sources s ON s.id = i.source_id WHERE i.published >= ?1 ORDER BY i.id",
         )?;
         let rows = stmt.query_map([since], |r| {
             Ok(WindowItem {
@@ -275,9 +278,17 @@ impl Store {
                 published: r.get(3)?,
                 title: r.get(4)?,
                 summary: r.get(5)?,
+                merge: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The newest publication time of any stored item.
+    pub fn newest_published(&self) -> anyhow::Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT max(published) FROM items", [], |r| r.get(0))?)
     }
 
     /// Counts of (sources, items, stories), for health and metrics.

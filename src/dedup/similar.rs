@@ -1,0 +1,130 @@
+//! The similarity layer in the pipeline: the spin-robust [`Matcher`] over a window of recent items, kept in
+//! step with the database. It is rebuilt from stored items at start (in insertion order, so it decides
+//! exactly as before the restart) and fed each feed's items as that feed's savepoint commits.
+
+use super::near::{Features, Matcher, Params};
+use super::{CandidateNote, Decision, Layer, SourceRef};
+use crate::normalize::NormalizedItem;
+use crate::store::Store;
+
+/// The matcher plus the bookkeeping that ties it to stored items.
+pub struct SimilarLayer {
+    matcher: Matcher,
+    window_secs: i64,
+    /// Newest publication time seen; the window ends here (item time, not wall time, so replays and
+    /// backfills behave like live polling).
+    newest: i64,
+}
+
+/// An item placed in the current feed, to add to the window once its feed commits.
+pub struct Staged {
+    item_id: i64,
+    story_id: i64,
+    source_id: i64,
+    published: i64,
+    features: Features,
+}
+
+impl SimilarLayer {
+    /// An empty window.
+    pub fn new(params: Params) -> Self {
+        SimilarLayer {
+            window_secs: params.window_secs,
+            matcher: Matcher::new(params),
+            newest: i64::MIN,
+        }
+    }
+
+    /// A window holding the stored items of the last `window_secs` before the newest one, from
+    /// sources that allow merging, added in insertion order.
+    pub fn rebuild(store: &Store, params: Params) -> anyhow::Result<Self> {
+        let mut layer = SimilarLayer::new(params);
+        let Some(newest) = store.newest_published()? else {
+            return Ok(layer);
+        };
+        for w in store.window_items(newest - layer.window_secs)? {
+            if !w.merge {
+                continue;
+            }
+            let features = layer.matcher.features(&w.title, &w.summary);
+            layer.add(Staged {
+                item_id: w.item_id,
+                story_id: w.story_id,
+                source_id: w.source_id,
+                published: w.published,
+                features,
+            });
+        }
+        Ok(layer)
+    }
+
+    /// Items in the window.
+    pub fn len(&self) -> usize {
+        self.matcher.len()
+    }
+
+    /// Whether the window is empty.
+    pub fn is_empty(&self) -> bool {
+        self.matcher.is_empty()
+    }
+
+    /// Text features of an item.
+    pub fn features(&self, item: &NormalizedItem) -> Features {
+        self.matcher.features(&item.title, &item.summary)
+    }
+
+    /// Decides whether the item joins a story in the window (layer `similar`) or founds one (`new`).
+    pub fn place(&self, source: SourceRef, item: &NormalizedItem, features: &Features) -> Decision {
+        let d = self
+            .matcher
+            .decide(source.id, item.published.timestamp(), features);
+        Decision {
+            story_id: d.story_id,
+            layer: if d.story_id.is_some() {
+                Layer::Similar
+            } else {
+                Layer::New
+            },
+            score: f64::from(d.score),
+            reason: d.reason,
+            candidates: d
+                .candidates
+                .iter()
+                .map(|c| CandidateNote {
+                    item_id: c.item_id,
+                    story_id: c.story_id,
+                    score: f64::from(c.score),
+                    title_score: f64::from(c.title_score),
+                    full_score: f64::from(c.full_score),
+                })
+                .collect(),
+        }
+    }
+
+    /// An item to add once its feed commits.
+    pub fn stage(
+        item_id: i64,
+        story_id: i64,
+        source_id: i64,
+        item: &NormalizedItem,
+        features: Features,
+    ) -> Staged {
+        Staged {
+            item_id,
+            story_id,
+            source_id,
+            published: item.published.timestamp(),
+            features,
+        }
+    }
+
+    /// Adds a committed item to the window and drops items that fell out of it.
+    pub fn add(&mut self, s: Staged) {
+        self.matcher
+            .insert(s.item_id, s.story_id, s.source_id, s.published, s.features);
+        if s.published > self.newest {
+            self.newest = s.published;
+            self.matcher.evict_before(self.newest - self.window_secs);
+        }
+    }
+}
