@@ -105,6 +105,7 @@ pub struct Fetcher {
     /// Per-host limits, shared so the scheduler can see host pauses.
     pub hosts: Arc<HostLimits>,
     max_body: u64,
+    timeout_secs: u64,
 }
 
 impl Fetcher {
@@ -126,6 +127,7 @@ impl Fetcher {
                 Duration::from_millis(cfg.min_host_gap_ms),
             )),
             max_body: cfg.max_body_bytes,
+            timeout_secs: cfg.timeout_secs,
         })
     }
 
@@ -163,7 +165,7 @@ impl Fetcher {
             }
             let response = match request.send().await {
                 Ok(r) => r,
-                Err(e) => return FetchOutcome::Failed(classify_reqwest_error(&e)),
+                Err(e) => return FetchOutcome::Failed(self.classify(&e)),
             };
             let status = response.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
@@ -266,7 +268,7 @@ impl Fetcher {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => return FetchOutcome::Failed(classify_reqwest_error(&e)),
+                Err(e) => return FetchOutcome::Failed(self.classify(&e)),
             }
         }
         let body = body.freeze();
@@ -290,6 +292,20 @@ impl Fetcher {
             hints,
             moved_to,
         })
+    }
+}
+
+impl Fetcher {
+    /// Names a transport failure; a timeout says which limit it hit.
+    fn classify(&self, e: &reqwest::Error) -> FetchError {
+        let mut err = classify_reqwest_error(e);
+        if err.kind == "timeout" {
+            err.message = format!(
+                "no complete answer within {} s (fetch.timeout_secs); the server is too slow or stalled",
+                self.timeout_secs
+            );
+        }
+        err
     }
 }
 
