@@ -250,6 +250,8 @@ pub struct PollSummary {
 
 /// The long-lived parts shared by `run` and `poll --once`.
 struct Engine {
+    /// Computes similarity features in the poll tasks (None when similarity is off).
+    features: Option<Arc<crate::dedup::similar::FeatureExtractor>>,
     /// Bounds polled-but-unstored results in memory when the writer falls behind.
     memory: Arc<tokio::sync::Semaphore>,
     config: Arc<Config>,
@@ -276,6 +278,11 @@ impl Engine {
             .store(config.sources.len() as i64, Ordering::Relaxed);
         Ok((
             Engine {
+                features: config.dedup.near_duplicates.then(|| {
+                    Arc::new(crate::dedup::similar::FeatureExtractor::new(
+                        config.dedup.matcher_params(),
+                    ))
+                }),
                 memory: Arc::new(tokio::sync::Semaphore::new(PARSED_IN_MEMORY)),
                 schedules: schedules_by_url(&config),
                 config,
@@ -300,8 +307,10 @@ impl Engine {
             .unwrap_or_else(|| self.config.default_schedule.clone());
         let polling = self.config.polling.clone();
         let memory = self.memory.clone();
+        let features = self.features.clone();
         tasks.spawn(async move {
             let ctx = poll::PollContext {
+                features: features.as_ref(),
                 memory: &memory,
                 fetcher: &fetcher,
                 schedule: &schedule,

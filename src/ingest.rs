@@ -16,6 +16,8 @@ pub struct PollResult {
     pub record: PollRecord,
     /// Normalised entries, when a new body was fetched.
     pub items: Vec<NormalizedItem>,
+    /// Similarity features of `items`, index for index, when the poll computed them (else empty).
+    pub features: Vec<crate::dedup::near::Features>,
     /// Held while the parsed entries are in memory; released when the result is dropped after storing.
     pub memory_slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
@@ -147,12 +149,12 @@ fn ingest_feed(
         id: source.id,
         merge: source.merge,
     };
-    for item in &result.items {
-        let mut features = None;
+    for (index, item) in result.items.iter().enumerate() {
+        let mut features = result.features.get(index).cloned();
         let placement = match (dedup::place_exact(tx, source_ref, item, facts)?, similar) {
             (Some(p), _) => p,
             (None, Some(layer)) => {
-                let f = layer.features(item);
+                let f = features.take().unwrap_or_else(|| layer.features(item));
                 let decision = layer.place(source_ref, item, &f);
                 features = Some(f);
                 Placement::Insert(decision)

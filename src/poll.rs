@@ -21,6 +21,8 @@ pub struct PollContext<'a> {
     pub schedule: &'a CronSchedule,
     /// Interval bounds, backoff and quarantine.
     pub polling: &'a PollingConfig,
+    /// Computes similarity features while parsing, off the writer thread (None: similarity is off).
+    pub features: Option<&'a std::sync::Arc<crate::dedup::similar::FeatureExtractor>>,
 }
 
 /// Polls `source` once and returns what to store.
@@ -37,6 +39,7 @@ pub async fn poll_source(ctx: &PollContext<'_>, source: &SourceRow) -> PollResul
     let mut fresh_until = None;
     let mut retry_after = None;
     let mut slot = None;
+    let mut features = Vec::new();
     match outcome {
         FetchOutcome::Fetched(fetched) => {
             slot = Some(
@@ -49,13 +52,17 @@ pub async fn poll_source(ctx: &PollContext<'_>, source: &SourceRow) -> PollResul
             let body = fetched.body;
             let content_type = fetched.content_type.clone();
             let final_url = fetched.final_url.clone();
+            let extractor = ctx.features.cloned();
             let parsed = tokio::task::spawn_blocking(move || {
                 match parse::parse_feed(&body, content_type.as_deref(), Some(&final_url)) {
-                    Ok(p) => Ok((
-                        normalize::feed_meta(&p.feed),
-                        p.skip,
-                        normalize::normalize_feed(&p.feed, &final_url, now),
-                    )),
+                    Ok(p) => {
+                        let items = normalize::normalize_feed(&p.feed, &final_url, now);
+                        let features = match &extractor {
+                            Some(x) => items.iter().map(|i| x.features(i)).collect(),
+                            None => Vec::new(),
+                        };
+                        Ok((normalize::feed_meta(&p.feed), p.skip, (items, features)))
+                    }
                     Err(e) => Err(with_discovered_feeds(
                         e.to_string(),
                         &body,
@@ -66,7 +73,7 @@ pub async fn poll_source(ctx: &PollContext<'_>, source: &SourceRow) -> PollResul
             })
             .await;
             match parsed {
-                Ok(Ok((meta, skip, normalized))) => {
+                Ok(Ok((meta, skip, (normalized, computed)))) => {
                     record.success = true;
                     record.result = format!("ok: {} entries", normalized.len());
                     record.feed_title = meta.title;
@@ -75,6 +82,7 @@ pub async fn poll_source(ctx: &PollContext<'_>, source: &SourceRow) -> PollResul
                     record.skip = skip;
                     record.validators = Some(fetched.validators);
                     items = normalized;
+                    features = computed;
                 }
                 Ok(Err(e)) => fail(&mut record, "parse", &format!("{url}: {e}")),
                 Err(e) => fail(
@@ -124,6 +132,7 @@ pub async fn poll_source(ctx: &PollContext<'_>, source: &SourceRow) -> PollResul
     PollResult {
         record,
         items,
+        features,
         memory_slot: slot,
     }
 }

@@ -7,6 +7,22 @@ use super::{CandidateNote, Decision, Layer, SourceRef};
 use crate::normalize::NormalizedItem;
 use crate::store::Store;
 
+/// Computes text features away from the writer thread. Features depend only on the lexicon and the
+/// parameters, never on the window, so an empty matcher computes exactly what the live one would.
+pub struct FeatureExtractor(Matcher);
+
+impl FeatureExtractor {
+    /// An extractor for matchers built with `params`.
+    pub fn new(params: Params) -> Self {
+        FeatureExtractor(Matcher::new(params))
+    }
+
+    /// Text features of an item.
+    pub fn features(&self, item: &NormalizedItem) -> Features {
+        self.0.features(&item.title, &item.summary)
+    }
+}
+
 /// The matcher plus the bookkeeping that ties it to stored items.
 pub struct SimilarLayer {
     matcher: Matcher,
