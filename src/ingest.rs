@@ -40,8 +40,8 @@ pub struct IngestReport {
 /// The single writer: owns the database connection used for ingest and the similarity window.
 pub struct Ingester {
     store: Store,
-    /// The similarity layer, when enabled, with the parameters to rebuild it.
-    similar: Option<(SimilarLayer, crate::dedup::near::Params)>,
+    /// The similarity layer, when enabled: its window (loaded on first need) and the parameters to build it.
+    similar: Option<(Option<SimilarLayer>, crate::dedup::near::Params)>,
 }
 
 impl Ingester {
@@ -53,22 +53,33 @@ impl Ingester {
         }
     }
 
-    /// Wraps an open store and rebuilds the similarity window from it.
+    /// Wraps an open store with the similarity layer on. Its window is built from the database when the
+    /// first polled entries arrive: a run that only sees 304s never pays for it.
     pub fn with_similarity(
         store: Store,
         params: crate::dedup::near::Params,
     ) -> anyhow::Result<Self> {
-        let started = std::time::Instant::now();
-        let layer = SimilarLayer::rebuild(&store, params.clone())?;
-        tracing::info!(
-            items = layer.len(),
-            took_ms = started.elapsed().as_millis() as u64,
-            "similarity window loaded"
-        );
         Ok(Ingester {
             store,
-            similar: Some((layer, params)),
+            similar: Some((None, params)),
         })
+    }
+
+    /// Builds the similarity window if it is on, not built yet, and about to be needed.
+    fn load_window(&mut self, feeds: &[(&SourceRow, &PollResult)]) -> anyhow::Result<()> {
+        if let Some((window @ None, params)) = &mut self.similar
+            && feeds.iter().any(|(_, r)| !r.items.is_empty())
+        {
+            let started = std::time::Instant::now();
+            let layer = SimilarLayer::rebuild(&self.store, params.clone())?;
+            tracing::info!(
+                items = layer.len(),
+                took_ms = started.elapsed().as_millis() as u64,
+                "similarity window loaded"
+            );
+            *window = Some(layer);
+        }
+        Ok(())
     }
 
     /// The store, for maintenance (sync, prune) between ingests.
@@ -95,11 +106,12 @@ impl Ingester {
         feeds: &[(&SourceRow, &PollResult)],
         now: i64,
     ) -> anyhow::Result<Vec<anyhow::Result<IngestReport>>> {
+        self.load_window(feeds)?;
         let mut batch = self.store.begin_batch()?;
         let mut reports = Vec::with_capacity(feeds.len());
         for (source, result) in feeds {
             let tx = batch.feed()?;
-            let layer = self.similar.as_ref().map(|(l, _)| l);
+            let layer = self.similar.as_ref().and_then(|(l, _)| l.as_ref());
             let outcome = ingest_feed(&tx, layer, source, result, now).and_then(|r| {
                 tx.commit()?;
                 Ok(r)
@@ -107,16 +119,16 @@ impl Ingester {
             // A failed feed's savepoint is dropped, which rolls back its writes only.
             reports.push(outcome.map(|(report, staged)| {
                 // Later feeds of this batch must see this one: a repost may arrive in the same batch.
-                if let Some((layer, _)) = &mut self.similar {
+                if let Some((Some(layer), _)) = &mut self.similar {
                     staged.into_iter().for_each(|s| layer.add(s));
                 }
                 report
             }));
         }
         if let Err(e) = batch.commit() {
-            // The window holds items that were never stored; start it again from what was.
-            if let Some((layer, params)) = &mut self.similar {
-                *layer = SimilarLayer::rebuild(&self.store, params.clone())?;
+            // The window holds items that were never stored; build it again from what was, when next needed.
+            if let Some((window, _)) = &mut self.similar {
+                *window = None;
             }
             return Err(e);
         }
