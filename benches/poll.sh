@@ -2,7 +2,7 @@
 # Polling benchmark: 10,000 feeds on 100 loopback hosts with 50 ms of latency and 20 items each.
 # Runs `wiredesk poll --once` twice (a first cycle that stores everything, then an unchanged cycle answered
 # with 304s) and prints wall time, CPU seconds and peak RSS of each as a markdown table.
-#   benches/poll.sh [FEEDS] [HOSTS]
+#   benches/poll.sh [FEEDS] [HOSTS]          DEDUP=exact benches/poll.sh: without the similarity layer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 feeds=${1:-10000}
@@ -15,6 +15,7 @@ farm=$!
 trap 'kill $farm 2>/dev/null || true' EXIT
 sleep 1
 "$bin/feedfarm" toml --hosts "$hosts" --feeds "$feeds" --port 8900 --db "$work/bench.db" >"$work/feeds.toml"
+if [ "${DEDUP:-}" = exact ]; then printf '\n[dedup]\nnear_duplicates = false\n' >>"$work/feeds.toml"; fi
 global=$(awk -F' *= *' '/^global/{print $2}' "$work/feeds.toml"); global=${global:-64}
 echo "| cycle | feeds | wall s | feeds/s | CPU s (user+sys) | peak RSS MB |"
 echo "|---|---:|---:|---:|---:|---:|"
