@@ -7,6 +7,10 @@ use url::Url;
 
 /// Cleans an HTML fragment. Relative links resolve against `base` when given and are dropped otherwise.
 pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
+    // Many feeds send plain text; with no tag and no entity there is nothing for an HTML parser to do.
+    if !html.contains(['<', '&']) {
+        return html_escape::encode_text(html.trim()).into_owned();
+    }
     let mut builder = ammonia::Builder::default();
     builder
         .link_rel(Some("noopener noreferrer"))
@@ -21,6 +25,16 @@ pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_text_takes_the_fast_path_and_stays_safe() {
+        assert_eq!(sanitize_html("  Tom > Jerry  ", None), "Tom &gt; Jerry");
+        assert_eq!(sanitize_html("a &amp; b", None), "a &amp; b");
+        assert_eq!(
+            sanitize_html("<b>x</b> &lt;script&gt;", None),
+            "<b>x</b> &lt;script&gt;"
+        );
+    }
 
     #[test]
     fn scripts_handlers_and_bad_schemes_are_removed() {

@@ -135,7 +135,13 @@ pub fn truncate_words(text: &str, max: usize) -> String {
 pub fn key_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = false;
-    for c in text.chars().flat_map(char::to_lowercase) {
+    // Most text is ASCII; lower-casing it byte by byte skips the Unicode case tables.
+    let lowered: std::borrow::Cow<str> = if text.is_ascii() {
+        std::borrow::Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Owned(text.chars().flat_map(char::to_lowercase).collect())
+    };
+    for c in lowered.chars() {
         if c.is_alphanumeric() {
             if space && !out.is_empty() {
                 out.push(' ');
