@@ -186,6 +186,7 @@ fn ingest_feed(
             Placement::Insert(decision) => {
                 let new = NewItem {
                     source_id: source.id,
+                    sections: &source.sections,
                     item,
                     now,
                 };

@@ -63,6 +63,8 @@ pub struct StoryMatch {
 pub struct NewItem<'a> {
     /// The source it came from.
     pub source_id: i64,
+    /// The sections that source feeds (the story appears in them).
+    pub sections: &'a [String],
     /// The normalised entry.
     pub item: &'a NormalizedItem,
     /// Ingest time.
@@ -198,7 +200,7 @@ impl<'c> IngestTx<'c> {
         self.tx
             .prepare_cached("UPDATE stories SET representative_item = ?2 WHERE id = ?1")?
             .execute(params![story_id, item_id])?;
-        self.add_story_sections(story_id, new.source_id, published)?;
+        self.add_story_sections(story_id, new.sections, published)?;
         Ok((item_id, story_id))
     }
 
@@ -236,7 +238,7 @@ impl<'c> IngestTx<'c> {
             .tx
             .prepare_cached("SELECT published FROM stories WHERE id = ?1")?
             .query_row([story_id], |r| r.get(0))?;
-        self.add_story_sections(story_id, new.source_id, story_published)?;
+        self.add_story_sections(story_id, new.sections, story_published)?;
         Ok(item_id)
     }
 
@@ -270,15 +272,15 @@ impl<'c> IngestTx<'c> {
     fn add_story_sections(
         &self,
         story_id: i64,
-        source_id: i64,
+        sections: &[String],
         published: i64,
     ) -> anyhow::Result<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO story_sections (section, story_id, published)
-                 SELECT section, ?1, ?3 FROM source_sections WHERE source_id = ?2",
-            )?
-            .execute(params![story_id, source_id, published])?;
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO story_sections (section, story_id, published) VALUES (?1, ?2, ?3)",
+        )?;
+        for section in sections {
+            stmt.execute(params![section, story_id, published])?;
+        }
         Ok(())
     }
 

@@ -167,6 +167,7 @@ mod tests {
             tx.insert_with_new_story(
                 &NewItem {
                     source_id: 1,
+                    sections: &[],
                     item: &it,
                     now: t,
                 },

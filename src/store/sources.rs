@@ -106,22 +106,21 @@ impl Store {
     /// and marks sources no longer configured inactive (their stories stay).
     pub fn sync_sources(&mut self, config: &Config) -> anyhow::Result<()> {
         let tx = self.conn.transaction()?;
-        tx.execute("UPDATE sources SET active = 0", [])?;
+        tx.prepare_cached("UPDATE sources SET active = 0")?
+            .execute([])?;
         for s in &config.sources {
-            tx.execute(
-                "INSERT INTO sources (url, name, priority, merge, active) VALUES (?1, ?2, ?3, ?4, 1)
-                 ON CONFLICT(url) DO UPDATE SET name = ?2, priority = ?3, merge = ?4, active = 1",
-                params![s.url, s.name, s.priority, s.merge],
-            )?;
+            tx.prepare_cached("INSERT INTO sources (url, name, priority, merge, active) VALUES (?1, ?2, ?3, ?4, 1)
+                 ON CONFLICT(url) DO UPDATE SET name = ?2, priority = ?3, merge = ?4, active = 1")?.execute(params![s.url, s.name, s.priority, s.merge])?;
             let id: i64 = tx.query_row("SELECT id FROM sources WHERE url = ?1", [&s.url], |r| {
                 r.get(0)
             })?;
-            tx.execute("DELETE FROM source_sections WHERE source_id = ?1", [id])?;
+            tx.prepare_cached("DELETE FROM source_sections WHERE source_id = ?1")?
+                .execute([id])?;
             for section in &s.sections {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT OR IGNORE INTO source_sections (source_id, section) VALUES (?1, ?2)",
-                    params![id, section],
-                )?;
+                )?
+                .execute(params![id, section])?;
             }
         }
         tx.commit()?;
@@ -218,61 +217,48 @@ impl super::IngestTx<'_> {
     pub fn record_poll(&self, source_id: i64, p: &PollRecord) -> anyhow::Result<()> {
         let tx = &self.tx;
         if p.success {
-            tx.execute(
-                "UPDATE sources SET last_polled = ?2, last_result = ?3, last_success = ?2, consecutive_errors = 0,
+            tx.prepare_cached("UPDATE sources SET last_polled = ?2, last_result = ?3, last_success = ?2, consecutive_errors = 0,
                         first_error_at = NULL
-                 WHERE id = ?1",
-                params![source_id, p.polled_at, p.result],
-            )?;
+                 WHERE id = ?1")?.execute(params![source_id, p.polled_at, p.result])?;
         } else {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE sources SET last_polled = ?2, last_result = ?3, last_error = ?4,
                         consecutive_errors = consecutive_errors + 1,
                         first_error_at = COALESCE(first_error_at, ?2)
                  WHERE id = ?1",
-                params![source_id, p.polled_at, p.result, p.error],
-            )?;
+            )?
+            .execute(params![source_id, p.polled_at, p.result, p.error])?;
         }
         if let Some(v) = &p.validators {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE sources SET etag = ?2, last_modified = ?3, body_hash = ?4 WHERE id = ?1",
-                params![source_id, v.etag, v.last_modified, v.body_hash],
-            )?;
+            )?
+            .execute(params![source_id, v.etag, v.last_modified, v.body_hash])?;
         }
         if let Some(m) = &p.moved_to {
-            tx.execute(
-                "UPDATE sources SET moved_to = ?2 WHERE id = ?1",
-                params![source_id, m],
-            )?;
+            tx.prepare_cached("UPDATE sources SET moved_to = ?2 WHERE id = ?1")?
+                .execute(params![source_id, m])?;
         }
         if p.gone {
-            tx.execute(
-                "UPDATE sources SET gone = 1, next_due = NULL WHERE id = ?1",
-                [source_id],
-            )?;
+            tx.prepare_cached("UPDATE sources SET gone = 1, next_due = NULL WHERE id = ?1")?
+                .execute([source_id])?;
         }
         if let Some((due, reason)) = &p.next_due {
-            tx.execute(
-                "UPDATE sources SET next_due = ?2, due_reason = ?3 WHERE id = ?1",
-                params![source_id, due, reason],
-            )?;
+            tx.prepare_cached("UPDATE sources SET next_due = ?2, due_reason = ?3 WHERE id = ?1")?
+                .execute(params![source_id, due, reason])?;
         }
         if p.success {
-            tx.execute(
-                "UPDATE sources SET feed_title = COALESCE(?2, feed_title), site_url = COALESCE(?3, site_url),
-                        ttl_minutes = ?4, skip_hours = ?5, skip_days = ?6 WHERE id = ?1",
-                params![source_id, p.feed_title, p.site_url, p.ttl_minutes, p.skip.hours, p.skip.days],
-            )?;
+            tx.prepare_cached("UPDATE sources SET feed_title = COALESCE(?2, feed_title), site_url = COALESCE(?3, site_url),
+                        ttl_minutes = ?4, skip_hours = ?5, skip_days = ?6 WHERE id = ?1")?.execute(params![source_id, p.feed_title, p.site_url, p.ttl_minutes, p.skip.hours, p.skip.days])?;
         }
         Ok(())
     }
 
     /// Stores a due time without a poll (first scheduling).
     pub fn set_due(&self, source_id: i64, due: i64, reason: &str) -> anyhow::Result<()> {
-        self.tx.execute(
-            "UPDATE sources SET next_due = ?2, due_reason = ?3 WHERE id = ?1",
-            params![source_id, due, reason],
-        )?;
+        self.tx
+            .prepare_cached("UPDATE sources SET next_due = ?2, due_reason = ?3 WHERE id = ?1")?
+            .execute(params![source_id, due, reason])?;
         Ok(())
     }
 }
