@@ -193,6 +193,69 @@ mod tests {
     }
 
     #[test]
+    fn a_new_member_moves_updated_keeps_the_guid_and_may_become_representative() {
+        use crate::normalize::NormalizedItem;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO sources (url, name, priority) VALUES ('https://farm.example/f', 'Farm', 0);
+                 INSERT INTO sources (url, name, priority) VALUES ('https://wire.example/f', 'Wire', 10);",
+            )
+            .unwrap();
+        let item = |guid: &str, published: i64| NormalizedItem {
+            guid: guid.into(),
+            url: Some(format!("https://x.example/{guid}")),
+            canonical_url: None,
+            title: guid.into(),
+            summary: String::new(),
+            content_html: String::new(),
+            author: None,
+            published: chrono::DateTime::from_timestamp(published, 0).unwrap(),
+            date_from_feed: true,
+            content_hash: None,
+        };
+        let sections = ["world".to_string()];
+        let (copy, original) = (item("copy", 2_000), item("original", 1_000));
+        let tx = store.begin_ingest().unwrap();
+        let (_, story) = tx
+            .insert_with_new_story(
+                &NewItem {
+                    source_id: 1,
+                    sections: &sections,
+                    item: &copy,
+                    now: 5_000,
+                },
+                "urn:x:1",
+            )
+            .unwrap();
+        tx.insert_into_story(
+            &NewItem {
+                source_id: 2,
+                sections: &sections,
+                item: &original,
+                now: 6_000,
+            },
+            story,
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        let stories = store.section_stories("world", 10).unwrap();
+        assert_eq!(stories.len(), 1);
+        let s = &stories[0];
+        assert_eq!(s.guid, "urn:x:1", "the GUID stays");
+        assert_eq!(s.updated, 6_000, "a new member moves updated");
+        assert_eq!(
+            s.representative().source_name,
+            "Wire",
+            "the higher-priority source represents the story"
+        );
+        assert_eq!(s.published, 1_000);
+        assert_eq!(s.members.len(), 2);
+    }
+
+    #[test]
     fn migrations_are_valid_and_open_twice() {
         Migrations::from_slice(MIGRATIONS).validate().unwrap();
         let dir = tempfile::tempdir().unwrap();
