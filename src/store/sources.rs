@@ -213,44 +213,57 @@ impl Store {
 }
 
 impl super::IngestTx<'_> {
-    /// Stores the outcome of a poll in the same transaction as its items.
+    /// Stores the outcome of a poll in the same transaction as its items, in one statement: the common
+    /// unchanged poll of a large config is mostly this write.
     pub fn record_poll(&self, source_id: i64, p: &PollRecord) -> anyhow::Result<()> {
-        let tx = &self.tx;
-        if p.success {
-            tx.prepare_cached("UPDATE sources SET last_polled = ?2, last_result = ?3, last_success = ?2, consecutive_errors = 0,
-                        first_error_at = NULL
-                 WHERE id = ?1")?.execute(params![source_id, p.polled_at, p.result])?;
-        } else {
-            tx.prepare_cached(
-                "UPDATE sources SET last_polled = ?2, last_result = ?3, last_error = ?4,
-                        consecutive_errors = consecutive_errors + 1,
-                        first_error_at = COALESCE(first_error_at, ?2)
+        let v = p.validators.as_ref();
+        let (due, reason) = match &p.next_due {
+            Some((t, r)) => (Some(*t), Some(r.as_str())),
+            None => (None, None),
+        };
+        self.tx
+            .prepare_cached(
+                "UPDATE sources SET
+                    last_polled = ?2,
+                    last_result = ?3,
+                    last_success = CASE WHEN ?4 THEN ?2 ELSE last_success END,
+                    consecutive_errors = CASE WHEN ?4 THEN 0 ELSE consecutive_errors + 1 END,
+                    first_error_at = CASE WHEN ?4 THEN NULL ELSE COALESCE(first_error_at, ?2) END,
+                    last_error = CASE WHEN ?4 THEN last_error ELSE ?5 END,
+                    etag = CASE WHEN ?6 THEN ?7 ELSE etag END,
+                    last_modified = CASE WHEN ?6 THEN ?8 ELSE last_modified END,
+                    body_hash = CASE WHEN ?6 THEN ?9 ELSE body_hash END,
+                    moved_to = COALESCE(?10, moved_to),
+                    gone = CASE WHEN ?11 THEN 1 ELSE gone END,
+                    next_due = CASE WHEN ?11 THEN NULL WHEN ?12 IS NOT NULL THEN ?12 ELSE next_due END,
+                    due_reason = COALESCE(?13, due_reason),
+                    feed_title = COALESCE(?14, feed_title),
+                    site_url = COALESCE(?15, site_url),
+                    ttl_minutes = CASE WHEN ?4 THEN ?16 ELSE ttl_minutes END,
+                    skip_hours = CASE WHEN ?4 THEN ?17 ELSE skip_hours END,
+                    skip_days = CASE WHEN ?4 THEN ?18 ELSE skip_days END
                  WHERE id = ?1",
             )?
-            .execute(params![source_id, p.polled_at, p.result, p.error])?;
-        }
-        if let Some(v) = &p.validators {
-            tx.prepare_cached(
-                "UPDATE sources SET etag = ?2, last_modified = ?3, body_hash = ?4 WHERE id = ?1",
-            )?
-            .execute(params![source_id, v.etag, v.last_modified, v.body_hash])?;
-        }
-        if let Some(m) = &p.moved_to {
-            tx.prepare_cached("UPDATE sources SET moved_to = ?2 WHERE id = ?1")?
-                .execute(params![source_id, m])?;
-        }
-        if p.gone {
-            tx.prepare_cached("UPDATE sources SET gone = 1, next_due = NULL WHERE id = ?1")?
-                .execute([source_id])?;
-        }
-        if let Some((due, reason)) = &p.next_due {
-            tx.prepare_cached("UPDATE sources SET next_due = ?2, due_reason = ?3 WHERE id = ?1")?
-                .execute(params![source_id, due, reason])?;
-        }
-        if p.success {
-            tx.prepare_cached("UPDATE sources SET feed_title = COALESCE(?2, feed_title), site_url = COALESCE(?3, site_url),
-                        ttl_minutes = ?4, skip_hours = ?5, skip_days = ?6 WHERE id = ?1")?.execute(params![source_id, p.feed_title, p.site_url, p.ttl_minutes, p.skip.hours, p.skip.days])?;
-        }
+            .execute(params![
+                source_id,
+                p.polled_at,
+                p.result,
+                p.success,
+                p.error,
+                v.is_some(),
+                v.and_then(|v| v.etag.as_deref()),
+                v.and_then(|v| v.last_modified.as_deref()),
+                v.and_then(|v| v.body_hash.as_deref()),
+                p.moved_to,
+                p.gone,
+                due,
+                reason,
+                p.feed_title,
+                p.site_url,
+                p.ttl_minutes,
+                p.skip.hours,
+                p.skip.days
+            ])?;
         Ok(())
     }
 
