@@ -284,10 +284,10 @@ pub struct Matcher {
     /// Candidate index: key -> sequence numbers (mod 2^32) in insertion order; evicted ones
     /// are skipped when read and trimmed from the front.
     postings: FxMap<u64, VecDeque<u32>>,
-    /// Document frequency per term id among live items.
+    /// Document frequency among live items of terms the lexicon does not know.
     df: FxMap<u32, u32>,
-    /// Document frequency of lexicon terms, indexed by lemma id (a plain array: no hashing,
-    /// and far fewer cache misses than the map, which keeps the other terms).
+    /// Document frequency of lexicon terms, indexed by [`Lexicon::index`] (a plain array: no
+    /// hashing, and small enough to stay in cache, unlike one indexed by lemma id).
     df_lex: Vec<u32>,
     /// Story -> its live members' sequence numbers in insertion order (first = representative).
     stories: FxMap<i64, Vec<u64>>,
@@ -490,9 +490,16 @@ struct ConceptTable {
 impl ConceptTable {
     fn with_capacity(n: usize) -> Self {
         let size = (n * 2).next_power_of_two().max(64);
+        // Reuse this thread's last table: a fresh one per decision costs an allocation and
+        // page-cold memory.
+        let (mut slots, mut masks) = TABLE_BUFS.take();
+        slots.clear();
+        slots.resize(size, (0, 0));
+        masks.clear();
+        masks.reserve(n);
         ConceptTable {
-            slots: vec![(0, 0); size],
-            masks: Vec::with_capacity(n),
+            slots,
+            masks,
             mask: size - 1,
         }
     }
@@ -535,6 +542,25 @@ impl ConceptTable {
     }
 }
 
+impl Drop for ConceptTable {
+    fn drop(&mut self) {
+        let bufs = (
+            std::mem::take(&mut self.slots),
+            std::mem::take(&mut self.masks),
+        );
+        TABLE_BUFS.set(bufs);
+    }
+}
+
+/// The buffers of a [`ConceptTable`]: slots and masks.
+type TableBufs = (Vec<(u32, u32)>, Vec<(u64, u64)>);
+
+thread_local! {
+    /// The buffers of this thread's last dropped [`ConceptTable`].
+    static TABLE_BUFS: std::cell::Cell<TableBufs> =
+        const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+}
+
 /// Buffers reused across the pairs of one decision.
 #[derive(Default)]
 struct Scratch {
@@ -546,6 +572,11 @@ struct Scratch {
     idf: FxMap<u32, f32>,
     /// Weights of the current candidate's tokens.
     wb: Vec<f32>,
+    /// Index votes per entry offset; all zero between decisions (only touched slots are
+    /// written, and they are reset after use), so summing votes needs no sort.
+    votes: Vec<f32>,
+    /// Entry offsets voted for in the current decision, repeats included.
+    voted: Vec<u32>,
 }
 
 /// Tokens of the longer text compared with a shorter text of `short` tokens: the same length
@@ -577,7 +608,7 @@ impl Matcher {
             by_time: BTreeSet::new(),
             postings: FxMap::default(),
             df: FxMap::default(),
-            df_lex: vec![0; Lexicon::shipped().id_bound()],
+            df_lex: vec![0; Lexicon::shipped().len()],
             stories: FxMap::default(),
             learned: FxMap::default(),
             partners: FxMap::default(),
@@ -720,9 +751,10 @@ impl Matcher {
 
     /// Number of live items containing a term.
     fn df_of(&self, term: u32) -> u32 {
-        match self.df_lex.get(term as usize) {
-            Some(&c) => c,
-            None => self.df.get(&term).copied().unwrap_or(0),
+        if term < OOV_BIT {
+            self.df_lex[self.lex.index(term)]
+        } else {
+            self.df.get(&term).copied().unwrap_or(0)
         }
     }
 
@@ -750,6 +782,7 @@ impl Matcher {
 
     /// The probe of `f`; `learned` adds learned substitutions to the lexicon's relations.
     fn probe_with<'a>(&self, f: &'a Features, learned: bool) -> Probe<'a> {
+        self.warm(std::iter::once(f));
         let mut ids: Vec<(u32, u64)> = Vec::with_capacity(f.0.toks.len() * 2);
         let n_keys: usize =
             f.0.toks
@@ -948,6 +981,26 @@ impl Matcher {
         best.max(0.0)
     }
 
+    /// Reads the memory that scoring `items` will read (their tokens, the lexicon blocks of
+    /// their lemmas and their document frequencies) in one pass of independent loads. Scoring
+    /// itself walks it in dependent steps (token, then lemma, then concepts), so each cache
+    /// miss there would stall alone; here the misses of all tokens overlap.
+    fn warm<'b>(&self, items: impl Iterator<Item = &'b Features> + Clone) {
+        let mut sink = 0u32;
+        for f in items.clone() {
+            sink = sink.wrapping_add(f.0.toks.len() as u32);
+        }
+        for f in items {
+            for t in &f.0.toks {
+                sink = sink.wrapping_add(self.df_of(t.term()));
+                for l in t.lemmas() {
+                    sink = sink.wrapping_add(u32::from(self.lex.freq_class(l)));
+                }
+            }
+        }
+        std::hint::black_box(sink);
+    }
+
     /// Scores a candidate against the probe. Weights come from the current window's document
     /// frequencies (never from insert time), so the matcher's state is a function of the live
     /// items alone and a rebuilt matcher decides exactly like the one it replaces.
@@ -1065,7 +1118,7 @@ impl Matcher {
     /// rarer), lists longer than the skip length are ignored and only the newest
     /// `posting_scan_cap` entries of a list are read, so the cost is bounded however large the
     /// window grows.
-    fn candidates(&self, published: i64, f: &Features) -> Vec<usize> {
+    fn candidates(&self, published: i64, f: &Features, scratch: &mut Scratch) -> Vec<usize> {
         let p = &self.params;
         let skip_len = ((self.live as f32 * p.posting_skip_share) as usize).max(p.posting_scan_cap);
         let mut lists: Vec<(usize, u64, f32, &VecDeque<u32>)> = self
@@ -1083,29 +1136,45 @@ impl Matcher {
             .collect();
         lists.sort_unstable_by_key(|x| (x.0, x.1));
         lists.truncate(p.max_query_keys);
-        let mut votes: Vec<(u32, f32)> = Vec::with_capacity(lists.len() * p.posting_scan_cap);
         let n = self.live as f32 + 1.0;
+        let (votes, voted) = (&mut scratch.votes, &mut scratch.voted);
+        if votes.len() < self.entries.len() {
+            votes.resize(self.entries.len(), 0.0);
+        }
+        voted.clear();
+        // Touch the scanned end of every list first: these loads are independent, so their
+        // cache misses overlap instead of stalling the vote loop one list at a time.
+        let mut sink = 0u32;
+        for (_, _, _, list) in &lists {
+            let from = list.len().saturating_sub(p.posting_scan_cap);
+            sink = sink.wrapping_add(list.get(from).copied().unwrap_or(0));
+            sink = sink.wrapping_add(list.back().copied().unwrap_or(0));
+        }
+        std::hint::black_box(sink);
         for (_, _, share, list) in lists {
             let w = (n / list.len() as f32).ln().max(0.1) * share.min(1.0);
             let from = list.len().saturating_sub(p.posting_scan_cap);
             // Only the cheap range check here: touching every entry would cost a cache miss
             // per vote; liveness and the time window are checked for the winners only.
             let (base, len) = (self.base as u32, self.entries.len());
-            votes.extend(
-                list.range(from..)
-                    .map(|&s| s.wrapping_sub(base) as usize)
-                    .filter(|&k| k < len)
-                    .map(|k| (k as u32, w)),
-            );
-        }
-        votes.sort_unstable_by_key(|x| x.0);
-        let mut acc: Vec<(u32, f32)> = Vec::new();
-        for (s, w) in votes {
-            match acc.last_mut() {
-                Some(last) if last.0 == s => last.1 += w,
-                _ => acc.push((s, w)),
+            for k in list
+                .range(from..)
+                .map(|&s| s.wrapping_sub(base) as usize)
+                .filter(|&k| k < len)
+            {
+                // Pushed on every vote (no data-dependent branch); repeats are dropped below.
+                voted.push(k as u32);
+                votes[k] += w;
             }
         }
+        // Votes are positive, so a slot already taken (zero) is a repeat.
+        let mut acc: Vec<(u32, f32)> = voted
+            .iter()
+            .filter_map(|&k| {
+                let v = std::mem::take(&mut votes[k as usize]);
+                (v > 0.0).then_some((k, v))
+            })
+            .collect();
         let order = |x: &(u32, f32), y: &(u32, f32)| y.1.total_cmp(&x.1).then(y.0.cmp(&x.0));
         let keep = (2 * p.max_verify).min(acc.len());
         if keep > 0 && keep < acc.len() {
@@ -1164,10 +1233,14 @@ impl Matcher {
     ) -> Decision {
         let p = &self.params;
         let probe = self.probe(f);
-        let mut scored: Vec<(PairScore, &Entry)> = self
-            .candidates(published, f)
+        let found: Vec<&Entry> = self
+            .candidates(published, f, scratch)
             .into_iter()
             .filter_map(|k| self.entries[k].as_ref())
+            .collect();
+        self.warm(found.iter().map(|e| &e.f));
+        let mut scored: Vec<(PairScore, &Entry)> = found
+            .into_iter()
             .map(|e| (self.score_pair(&probe, &e.f, scratch), e))
             .collect();
         scored.sort_by(|x, y| {
@@ -1286,9 +1359,10 @@ impl Matcher {
         f: Features,
     ) {
         for t in Self::terms(&f) {
-            match self.df_lex.get_mut(t as usize) {
-                Some(c) => *c += 1,
-                None => *self.df.entry(t).or_insert(0) += 1,
+            if t < OOV_BIT {
+                self.df_lex[self.lex.index(t)] += 1;
+            } else {
+                *self.df.entry(t).or_insert(0) += 1;
             }
         }
         let seq = self.base + self.entries.len() as u64;
@@ -1445,8 +1519,8 @@ impl Matcher {
             };
             self.live -= 1;
             for t in Self::terms(&e.f) {
-                if let Some(c) = self.df_lex.get_mut(t as usize) {
-                    *c -= 1;
+                if t < OOV_BIT {
+                    self.df_lex[self.lex.index(t)] -= 1;
                 } else if let Some(c) = self.df.get_mut(&t) {
                     *c -= 1;
                     if *c == 0 {
