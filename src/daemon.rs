@@ -330,21 +330,7 @@ impl Engine {
             let id = source.id;
             match writer.ingest(source, result).await {
                 Ok((report, updated)) => {
-                    metrics
-                        .items_new
-                        .fetch_add(report.new_items as u64, Ordering::Relaxed);
-                    metrics
-                        .items_updated
-                        .fetch_add(report.updated_items as u64, Ordering::Relaxed);
-                    metrics
-                        .stories_new
-                        .fetch_add(report.new_stories as u64, Ordering::Relaxed);
-                    metrics
-                        .stories_joined
-                        .fetch_add(report.joined as u64, Ordering::Relaxed);
-                    metrics
-                        .last_ingest
-                        .store(Utc::now().timestamp(), Ordering::Relaxed);
+                    metrics.record_ingest(&report);
                     PollDone {
                         id,
                         record,

@@ -54,6 +54,17 @@ impl Metrics {
         m
     }
 
+    /// Counts what one ingest stored.
+    pub fn record_ingest(&self, report: &crate::ingest::IngestReport) {
+        let add = |counter: &AtomicU64, n: usize| counter.fetch_add(n as u64, Ordering::Relaxed);
+        add(&self.items_new, report.new_items);
+        add(&self.items_updated, report.updated_items);
+        add(&self.stories_new, report.new_stories);
+        add(&self.stories_joined, report.joined);
+        self.last_ingest
+            .store(chrono::Utc::now().timestamp(), Ordering::Relaxed);
+    }
+
     fn render(&self) -> String {
         let c = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut out = String::new();

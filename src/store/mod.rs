@@ -136,10 +136,26 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalize::NormalizedItem;
+
+    /// A minimal item with a link, published at `published` (unix secs).
+    fn test_item(guid: &str, published: i64) -> NormalizedItem {
+        NormalizedItem {
+            guid: guid.into(),
+            url: Some(format!("https://x.example/{guid}")),
+            canonical_url: None,
+            title: guid.into(),
+            summary: String::new(),
+            content_html: String::new(),
+            author: None,
+            published: chrono::DateTime::from_timestamp(published, 0).unwrap(),
+            date_from_feed: true,
+            content_hash: None,
+        }
+    }
 
     #[test]
     fn pruning_keeps_tombstones_and_drops_empty_stories() {
-        use crate::normalize::NormalizedItem;
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("p.db")).unwrap();
         store
@@ -149,18 +165,7 @@ mod tests {
                 [],
             )
             .unwrap();
-        let item = |guid: &str, published: i64| NormalizedItem {
-            guid: guid.into(),
-            url: None,
-            canonical_url: None,
-            title: guid.into(),
-            summary: String::new(),
-            content_html: String::new(),
-            author: None,
-            published: chrono::DateTime::from_timestamp(published, 0).unwrap(),
-            date_from_feed: true,
-            content_hash: None,
-        };
+        let item = test_item;
         let tx = store.begin_ingest().unwrap();
         for (guid, t) in [("old", 1_000), ("new", 9_000)] {
             let it = item(guid, t);
@@ -194,7 +199,6 @@ mod tests {
 
     #[test]
     fn a_new_member_moves_updated_keeps_the_guid_and_may_become_representative() {
-        use crate::normalize::NormalizedItem;
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
         store
@@ -204,18 +208,7 @@ mod tests {
                  INSERT INTO sources (url, name, priority) VALUES ('https://wire.example/f', 'Wire', 10);",
             )
             .unwrap();
-        let item = |guid: &str, published: i64| NormalizedItem {
-            guid: guid.into(),
-            url: Some(format!("https://x.example/{guid}")),
-            canonical_url: None,
-            title: guid.into(),
-            summary: String::new(),
-            content_html: String::new(),
-            author: None,
-            published: chrono::DateTime::from_timestamp(published, 0).unwrap(),
-            date_from_feed: true,
-            content_hash: None,
-        };
+        let item = test_item;
         let sections = ["world".to_string()];
         let (copy, original) = (item("copy", 2_000), item("original", 1_000));
         let tx = store.begin_ingest().unwrap();
