@@ -231,14 +231,6 @@ impl Plan<'_> {
     }
 }
 
-/// Whether a source has been failing long enough to be quarantined.
-pub fn is_quarantined(source: &SourceRow, polling: &PollingConfig, now: DateTime<Utc>) -> bool {
-    source.consecutive_errors > 0
-        && source
-            .first_error_at
-            .is_some_and(|t| now.timestamp() - t >= polling.quarantine_after_days * 86_400)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,7 +345,6 @@ mod tests {
             p.next_due(&failed, None, None),
             (p.now + Duration::days(1), DueReason::Quarantine)
         );
-        assert!(is_quarantined(&s, &polling, p.now));
     }
 
     #[test]

@@ -20,8 +20,6 @@ struct HostState {
     permits: Arc<Semaphore>,
     /// The earliest time the next request may start (min gap and Retry-After both push it).
     not_before: Instant,
-    /// Wall-clock end of a server-requested pause, for reporting and scheduling.
-    paused_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Held while a request to a host is in flight.
@@ -46,7 +44,6 @@ impl HostLimits {
             .or_insert_with(|| HostState {
                 permits: Arc::new(Semaphore::new(self.per_host)),
                 not_before: Instant::now(),
-                paused_until: None,
             })
             .permits
             .clone()
@@ -86,18 +83,6 @@ impl HostLimits {
         let state = hosts.get_mut(host).expect("entry created above");
         let wait = (until - chrono::Utc::now()).to_std().unwrap_or_default();
         state.not_before = state.not_before.max(Instant::now() + wait);
-        if state.paused_until.is_none_or(|t| t < until) {
-            state.paused_until = Some(until);
-        }
-    }
-
-    /// The end of a pause the host asked for, if it is still in force.
-    pub fn paused_until(&self, host: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-        let hosts = self.hosts.lock().expect("host map lock");
-        hosts
-            .get(host)
-            .and_then(|s| s.paused_until)
-            .filter(|t| *t > chrono::Utc::now())
     }
 }
 
@@ -135,8 +120,6 @@ mod tests {
             "slow.example",
             chrono::Utc::now() + chrono::Duration::seconds(30),
         );
-        assert!(limits.paused_until("slow.example").is_some());
-        assert!(limits.paused_until("other.example").is_none());
         let start = Instant::now();
         let _ = limits.acquire("other.example").await;
         assert!(start.elapsed() < Duration::from_secs(1));

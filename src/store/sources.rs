@@ -1,6 +1,6 @@
 //! Source rows: syncing them with the config, and their polling state (validators, due times, errors).
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::Store;
 use crate::config::Config;
@@ -202,14 +202,6 @@ impl Store {
     pub fn source(&self, id: i64) -> anyhow::Result<Option<SourceRow>> {
         Ok(self.load_sources(Some(id))?.pop())
     }
-
-    /// Looks up one source by its configured URL.
-    pub fn source_id(&self, url: &str) -> anyhow::Result<Option<i64>> {
-        Ok(self
-            .conn
-            .query_row("SELECT id FROM sources WHERE url = ?1", [url], |r| r.get(0))
-            .optional()?)
-    }
 }
 
 impl super::IngestTx<'_> {
@@ -264,14 +256,6 @@ impl super::IngestTx<'_> {
                 p.skip.hours,
                 p.skip.days
             ])?;
-        Ok(())
-    }
-
-    /// Stores a due time without a poll (first scheduling).
-    pub fn set_due(&self, source_id: i64, due: i64, reason: &str) -> anyhow::Result<()> {
-        self.tx
-            .prepare_cached("UPDATE sources SET next_due = ?2, due_reason = ?3 WHERE id = ?1")?
-            .execute(params![source_id, due, reason])?;
         Ok(())
     }
 }
