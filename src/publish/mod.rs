@@ -100,13 +100,15 @@ impl FeedCache {
         p
     }
 
-    fn put(&self, path: String, doc: Rendered) {
+    /// Stores a document; returns whether its bytes changed.
+    fn put(&self, path: &str, doc: Rendered) -> bool {
         let mut map = self.inner.write().expect("feed cache lock");
         // Keep the old ETag and date when the bytes did not change, so conditional clients see 304.
-        if map.get(&path).is_some_and(|old| old.etag == doc.etag) {
-            return;
+        if map.get(path).is_some_and(|old| old.etag == doc.etag) {
+            return false;
         }
-        map.insert(path, doc);
+        map.insert(path.to_string(), doc);
+        true
     }
 }
 
@@ -175,6 +177,7 @@ pub fn render(
 ) -> anyhow::Result<()> {
     let now = Utc::now();
     let mut latest = None::<DateTime<Utc>>;
+    let mut changed: Vec<String> = Vec::new();
     for section in &config.sections {
         if only.is_some_and(|o| !o.contains(&section.id)) {
             continue;
@@ -195,52 +198,56 @@ pub fn render(
             updated,
         };
         let id = &section.id;
-        cache.put(
-            format!("/feeds/{id}.rss"),
-            Rendered::new(
+        let documents = [
+            (
+                "rss",
                 rss::render(&feed),
                 "application/rss+xml; charset=utf-8",
-                updated,
             ),
-        );
-        cache.put(
-            format!("/feeds/{id}.atom"),
-            Rendered::new(
+            (
+                "atom",
                 atom::render(&feed),
                 "application/atom+xml; charset=utf-8",
-                updated,
             ),
-        );
-        cache.put(
-            format!("/feeds/{id}.json"),
-            Rendered::new(
+            (
+                "json",
                 json::render(&feed),
                 "application/feed+json; charset=utf-8",
-                updated,
             ),
-        );
+        ];
+        for (ext, body, content_type) in documents {
+            let path = format!("/feeds/{id}.{ext}");
+            if cache.put(&path, Rendered::new(body, content_type, updated)) {
+                changed.push(path);
+            }
+        }
     }
     if only.is_none() || cache.get("/feeds.opml").is_none() {
         let at = latest.unwrap_or(now);
-        cache.put(
-            "/feeds.opml".into(),
-            Rendered::new(opml::render(config, at), "text/x-opml; charset=utf-8", at),
-        );
-        cache.put(
-            "/".into(),
-            Rendered::new(html::render_index(config), "text/html; charset=utf-8", at),
-        );
+        let opml = Rendered::new(opml::render(config, at), "text/x-opml; charset=utf-8", at);
+        let index = Rendered::new(html::render_index(config), "text/html; charset=utf-8", at);
+        for (path, doc) in [("/feeds.opml", opml), ("/", index)] {
+            if cache.put(path, doc) {
+                changed.push(path.to_string());
+            }
+        }
     }
+    // Only documents whose bytes changed are written again.
     if let Some(dir) = &config.publish.static_dir {
-        write_static(cache, dir)?;
+        write_documents(cache, dir, &changed)?;
     }
     Ok(())
 }
 
-/// Writes every cached document under `dir` (atomically: write then rename, so readers never see half a file).
+/// Writes every cached document under `dir`.
 pub fn write_static(cache: &FeedCache, dir: &Path) -> anyhow::Result<()> {
-    for path in cache.paths() {
-        let doc = cache.get(&path).expect("path listed by the cache");
+    write_documents(cache, dir, &cache.paths())
+}
+
+/// Writes the cached documents at `paths` under `dir` (write then rename, so readers never see half a file).
+fn write_documents(cache: &FeedCache, dir: &Path, paths: &[String]) -> anyhow::Result<()> {
+    for path in paths {
+        let doc = cache.get(path).expect("path rendered into the cache");
         let rel = if path == "/" {
             "index.html".to_string()
         } else {
