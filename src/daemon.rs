@@ -17,6 +17,8 @@ use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
+use crate::dispatch::Dispatcher;
+
 use crate::config::{self, Config};
 use crate::fetch::Fetcher;
 use crate::ingest::{IngestReport, Ingester, PollResult};
@@ -398,14 +400,21 @@ pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<Pol
         .collect();
     let total = active.len();
     let by_id: HashMap<i64, SourceRow> = active.iter().map(|s| (s.id, s.clone())).collect();
+    let mut dispatch =
+        Dispatcher::new(config.fetch.global, config.fetch.per_host, PARSED_IN_MEMORY);
+    active.into_iter().for_each(|s| dispatch.push(s));
     let mut tasks = JoinSet::new();
-    for source in active {
+    while let Some(source) = dispatch.next_to_start() {
         engine.spawn_poll(&mut tasks, source);
     }
     let progress = std::io::stderr().is_terminal();
     let mut summary = PollSummary::default();
     while let Some(done) = tasks.join_next().await {
         let done = done.context("a poll task panicked")?;
+        dispatch.finished(done.id);
+        while let Some(source) = dispatch.next_to_start() {
+            engine.spawn_poll(&mut tasks, source);
+        }
         let source = &by_id[&done.id];
         log_poll(source, &done);
         summary.polled += 1;
@@ -502,11 +511,16 @@ pub async fn run_with_listener(
     let mut hangups = hangup_stream()?;
     let mut state = Scheduler::new(sources);
     let mut tasks: JoinSet<PollDone> = JoinSet::new();
+    let mut dispatch =
+        Dispatcher::new(config.fetch.global, config.fetch.per_host, PARSED_IN_MEMORY);
     let mut dirty: BTreeSet<String> = BTreeSet::new();
     let mut render_tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut prune_tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         for source in state.take_due(Utc::now().timestamp()) {
+            dispatch.push(source);
+        }
+        while let Some(source) = dispatch.next_to_start() {
             engine.spawn_poll(&mut tasks, source);
         }
         let sleep = tokio::time::sleep(state.wait_time());
@@ -518,6 +532,11 @@ pub async fn run_with_listener(
                         engine.schedules = schedules_by_url(&new_config);
                         engine.config = new_config.clone();
                         engine.fetcher = Arc::new(Fetcher::new(&new_config.fetch)?);
+                        dispatch.set_limits(
+                            new_config.fetch.global,
+                            new_config.fetch.per_host,
+                            PARSED_IN_MEMORY,
+                        );
                         metrics.sources.store(new_config.sources.len() as i64, Ordering::Relaxed);
                         state.replace_sources(sources);
                         engine.publisher.render(new_config, None).await?;
@@ -528,6 +547,7 @@ pub async fn run_with_listener(
             }
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                 let done = done.context("a poll task panicked")?;
+                dispatch.finished(done.id);
                 if let Some(source) = state.in_flight.remove(&done.id) {
                     log_poll(&source, &done);
                 }

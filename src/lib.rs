@@ -16,6 +16,7 @@ pub mod serve;
 pub mod store;
 
 pub mod daemon;
+pub mod dispatch;
 pub mod ingest;
 pub mod poll;
 

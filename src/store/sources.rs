@@ -17,7 +17,7 @@ macro_rules! source_columns {
 }
 
 /// A source as stored, with its polling state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SourceRow {
     /// Row id.
     pub id: i64,
