@@ -16,6 +16,10 @@
 //! recent item from another source: words swapped for lexicon synonyms, some dropped, summaries
 //! sometimes cut or missing.
 use std::collections::{HashMap, VecDeque};
+
+/// The allocator the `wiredesk` binary uses, so the stage is measured as it runs in the daemon.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::{Duration, Instant};
 
 use wiredesk::dedup::lexicon::Lexicon;

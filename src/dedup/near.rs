@@ -58,8 +58,12 @@ pub struct Params {
     /// Candidates need index votes worth this many words unique in the window (a word in one
     /// item of N votes ln N); a copy shares several rare words or concepts with its original.
     pub min_votes: f32,
-    /// Candidates verified per decision (most index votes first).
+    /// Candidates verified per decision (most index votes first) for an item without a summary.
     pub max_verify: usize,
+    /// Candidates verified per decision for an item with a summary. Verifying such a pair reads
+    /// the summaries too, several times the cost of two titles, while a copy with a summary
+    /// shares enough words to rank at or near the top of the votes.
+    pub max_verify_full: usize,
     /// Other story members checked for agreement (the representative first).
     pub max_members_checked: usize,
     /// A title with fewer content words than this is never matched on the title alone.
@@ -98,6 +102,7 @@ impl Default for Params {
             max_indexed_summary_words: 12,
             posting_skip_share: 0.02,
             max_verify: 5,
+            max_verify_full: 3,
             min_vote_share: 0.4,
             min_votes: 0.5,
             max_members_checked: 6,
@@ -1194,7 +1199,11 @@ impl Matcher {
                     .as_ref()
                     .is_some_and(|e| (e.published - published).abs() <= p.window_secs)
             })
-            .take(p.max_verify)
+            .take(if f.0.has_summary {
+                p.max_verify_full
+            } else {
+                p.max_verify
+            })
             .collect()
     }
 
