@@ -128,7 +128,9 @@ mod tests {
     }
 
     fn drain(d: &mut Dispatcher) -> Vec<i64> {
-        std::iter::from_fn(|| d.next_to_start()).map(|s| s.id).collect()
+        std::iter::from_fn(|| d.next_to_start())
+            .map(|s| s.id)
+            .collect()
     }
 
     #[test]

@@ -100,6 +100,8 @@ pub struct Lexicon {
     blocks: Vec<u32>,
     /// Inflected form -> (base lemma, part-of-speech bit), from WordNet's `*.exc` lists.
     exc: StrMap<Vec<(LemmaId, u8)>>,
+    /// One more than the largest synset number in any concept key.
+    synset_bound: usize,
 }
 
 impl std::fmt::Debug for Lexicon {
@@ -194,6 +196,7 @@ impl Lexicon {
         let freq = b.get(at..at + n_words).ok_or("lexicon: truncated freq")?;
         at += n_words;
         let mut blocks: Vec<u32> = Vec::with_capacity(n_words * 8);
+        let mut synset_bound = 0usize;
         let mut ids: StrMap<LemmaId> = StrMap::default();
         ids.reserve(n_words);
         for (ix, w) in words.iter().enumerate() {
@@ -211,6 +214,7 @@ impl Lexicon {
                 prev += varint(b, &mut at)?;
                 blocks.push(prev);
             }
+            synset_bound = synset_bound.max((prev >> 1) as usize + 1);
         }
         let mut exc: StrMap<Vec<(LemmaId, u8)>> = StrMap::default();
         for _ in 0..n_exc {
@@ -235,7 +239,14 @@ impl Lexicon {
             ids,
             blocks,
             exc,
+            synset_bound,
         })
+    }
+
+    /// One more than the largest synset number in a concept key (`key >> 1`): synsets index arrays of
+    /// this length.
+    pub fn synset_bound(&self) -> usize {
+        self.synset_bound
     }
 
     /// Number of lemmas.

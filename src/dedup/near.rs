@@ -28,6 +28,7 @@
 //! is a function of the live items and their insertion order. A matcher rebuilt by re-inserting
 //! the live items in order therefore decides exactly like the one it replaces.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -148,13 +149,27 @@ impl Tok {
 #[derive(Debug)]
 struct FeatInner {
     /// Content tokens, the title's first.
-    toks: Vec<Tok>,
+    toks: Box<[Tok]>,
     /// How many of `toks` come from the title.
     title_len: usize,
     /// Whether the item has summary text (headline tickers have none).
     has_summary: bool,
     /// Bit i set: token i is an anchor (number, name, word the thesaurus does not know).
     anchors: u64,
+    /// What deciding and inserting the item need, computed with the features on the poll tasks'
+    /// threads instead of the single writer's. Items in the window keep only the tokens.
+    prep: Option<Box<Prep>>,
+}
+
+/// Per-item tables that depend on the lexicon alone, never on the window.
+#[derive(Debug)]
+struct Prep {
+    /// Index keys and their vote shares (see [`Matcher::index_keys`]).
+    keys: Box<[(u64, f32)]>,
+    /// Distinct term ids, sorted (for document frequencies).
+    terms: Box<[u32]>,
+    /// (lemma or term id, mask of tokens having it), sorted by id: the exact half of a probe.
+    ids: Box<[(u32, u64)]>,
 }
 
 /// Pre-computed text features of one item (tokens, lemmas, concept keys, anchors). Cheap to clone.
@@ -289,6 +304,10 @@ pub struct Matcher {
     /// Candidate index: key -> sequence numbers (mod 2^32) in insertion order; evicted ones
     /// are skipped when read and trimmed from the front.
     postings: FxMap<u64, VecDeque<u32>>,
+    /// Posting list length per thesaurus term (by [`Lexicon::index`]) and per concept (by
+    /// synset): ranking an item's keys reads these small arrays instead of the map.
+    term_lens: Vec<u32>,
+    concept_lens: Vec<u32>,
     /// Document frequency among live items of terms the lexicon does not know.
     df: FxMap<u32, u32>,
     /// Document frequency of lexicon terms, indexed by [`Lexicon::index`] (a plain array: no
@@ -474,7 +493,7 @@ struct Probe<'a> {
     /// IDF weight per token.
     w: Vec<f32>,
     /// (lemma or term id, mask of probe tokens having it), sorted by id.
-    ids: Vec<(u32, u64)>,
+    ids: Cow<'a, [(u32, u64)]>,
     /// The probe's concepts: synset -> (mask of tokens owning it, mask of tokens related to it).
     concepts: ConceptTable,
     /// (learned substitute term, mask of probe tokens it substitutes), sorted by term.
@@ -612,6 +631,8 @@ impl Matcher {
             live: 0,
             by_time: BTreeSet::new(),
             postings: FxMap::default(),
+            term_lens: vec![0; Lexicon::shipped().len()],
+            concept_lens: vec![0; Lexicon::shipped().synset_bound()],
             df: FxMap::default(),
             df_lex: vec![0; Lexicon::shipped().len()],
             stories: FxMap::default(),
@@ -696,20 +717,65 @@ impl Matcher {
                 title_len = toks.len();
             }
         }
-        Features(Arc::new(FeatInner {
-            toks,
+        let mut inner = FeatInner {
+            toks: toks.into_boxed_slice(),
             title_len,
             has_summary,
             anchors,
+            prep: None,
+        };
+        inner.prep = Some(Box::new(Prep {
+            keys: self.compute_index_keys(&inner).into_boxed_slice(),
+            terms: Self::compute_terms(&inner).into_boxed_slice(),
+            ids: Self::compute_ids(&inner).into_boxed_slice(),
+        }));
+        Features(Arc::new(inner))
+    }
+
+    /// What the window keeps of an item: its tokens, without the tables only deciding needs.
+    fn compact(f: &Features) -> Features {
+        let inner = &f.0;
+        Features(Arc::new(FeatInner {
+            toks: inner.toks.clone(),
+            title_len: inner.title_len,
+            has_summary: inner.has_summary,
+            anchors: inner.anchors,
+            prep: None,
         }))
     }
 
     /// Distinct term ids of an item, sorted (for document frequencies).
-    fn terms(f: &Features) -> Vec<u32> {
-        let mut terms: Vec<u32> = f.0.toks.iter().map(Tok::term).collect();
+    fn terms(f: &Features) -> Cow<'_, [u32]> {
+        match &f.0.prep {
+            Some(p) => Cow::Borrowed(&p.terms),
+            None => Cow::Owned(Self::compute_terms(&f.0)),
+        }
+    }
+
+    fn compute_terms(inner: &FeatInner) -> Vec<u32> {
+        let mut terms: Vec<u32> = inner.toks.iter().map(Tok::term).collect();
         terms.sort_unstable();
         terms.dedup();
         terms
+    }
+
+    /// (id, mask of tokens having it) for every lemma and term id of an item, sorted by id.
+    fn compute_ids(inner: &FeatInner) -> Vec<(u32, u64)> {
+        let mut ids: Vec<(u32, u64)> = Vec::with_capacity(inner.toks.len() * 2);
+        for (i, t) in inner.toks.iter().enumerate() {
+            for &id in t.ids.iter().filter(|&&x| x != NONE) {
+                ids.push((id, 1u64 << i));
+            }
+        }
+        ids.sort_unstable_by_key(|x| x.0);
+        ids.dedup_by(|b, a| {
+            let same = a.0 == b.0;
+            if same {
+                a.1 |= b.1;
+            }
+            same
+        });
+        ids
     }
 
     /// Candidate-index keys of an item, sorted and deduplicated: every term, and the concepts
@@ -717,8 +783,14 @@ impl Matcher {
     /// key comes with its vote share: 2 for an anchor (spinners rarely change those), 1 for
     /// another term, and 1/k for each of the k concept keys of a word, so that a polysemous
     /// word does not outvote the rest of the title.
-    fn index_keys(&self, f: &Features) -> Vec<(u64, f32)> {
-        let inner = &f.0;
+    fn index_keys<'f>(&self, f: &'f Features) -> Cow<'f, [(u64, f32)]> {
+        match &f.0.prep {
+            Some(p) => Cow::Borrowed(&p.keys),
+            None => Cow::Owned(self.compute_index_keys(&f.0)),
+        }
+    }
+
+    fn compute_index_keys(&self, inner: &FeatInner) -> Vec<(u64, f32)> {
         let mut keys: Vec<(u64, f32)> = inner
             .toks
             .iter()
@@ -788,7 +860,6 @@ impl Matcher {
     /// The probe of `f`; `learned` adds learned substitutions to the lexicon's relations.
     fn probe_with<'a>(&self, f: &'a Features, learned: bool) -> Probe<'a> {
         self.warm(std::iter::once(f));
-        let mut ids: Vec<(u32, u64)> = Vec::with_capacity(f.0.toks.len() * 2);
         let n_keys: usize =
             f.0.toks
                 .iter()
@@ -798,9 +869,6 @@ impl Matcher {
         let mut concepts = ConceptTable::with_capacity(n_keys);
         for (i, t) in f.0.toks.iter().enumerate() {
             let bit = 1u64 << i;
-            for &id in t.ids.iter().filter(|&&x| x != NONE) {
-                ids.push((id, bit));
-            }
             for l in t.lemmas() {
                 for &k in self.lex.keys(l) {
                     let (own, rel) = if k & 1 == 0 { (bit, 0) } else { (0, bit) };
@@ -808,14 +876,10 @@ impl Matcher {
                 }
             }
         }
-        ids.sort_unstable_by_key(|x| x.0);
-        ids.dedup_by(|b, a| {
-            let same = a.0 == b.0;
-            if same {
-                a.1 |= b.1;
-            }
-            same
-        });
+        let ids = match &f.0.prep {
+            Some(p) => Cow::Borrowed(&p.ids[..]),
+            None => Cow::Owned(Self::compute_ids(&f.0)),
+        };
         let mut subs: Vec<(u32, u64)> = Vec::new();
         if learned && !self.partners.is_empty() {
             for (i, t) in f.0.toks.iter().enumerate() {
@@ -1126,21 +1190,23 @@ impl Matcher {
     fn candidates(&self, published: i64, f: &Features, scratch: &mut Scratch) -> Vec<usize> {
         let p = &self.params;
         let skip_len = ((self.live as f32 * p.posting_skip_share) as usize).max(p.posting_scan_cap);
-        let mut lists: Vec<(usize, u64, f32, &VecDeque<u32>)> = self
+        // Rank the keys by list length from the dense length arrays, and look up only the lists
+        // that will be read: most keys of an item are common words and concepts.
+        let mut ranked: Vec<(usize, u64, f32)> = self
             .index_keys(f)
-            .into_iter()
-            .filter_map(|(k, share)| {
-                let list = self.postings.get(&k)?;
-                let rank = if share > 1.0 {
-                    list.len() / 2
-                } else {
-                    list.len()
-                };
-                (list.len() <= skip_len).then_some((rank, k, share, list))
+            .iter()
+            .filter_map(|&(k, share)| {
+                let len = self.posting_len(k);
+                let rank = if share > 1.0 { len / 2 } else { len };
+                (len > 0 && len <= skip_len).then_some((rank, k, share))
             })
             .collect();
-        lists.sort_unstable_by_key(|x| (x.0, x.1));
-        lists.truncate(p.max_query_keys);
+        ranked.sort_unstable_by_key(|x| (x.0, x.1));
+        ranked.truncate(p.max_query_keys);
+        let lists: Vec<(f32, &VecDeque<u32>)> = ranked
+            .iter()
+            .filter_map(|&(_, k, share)| Some((share, self.postings.get(&k)?)))
+            .collect();
         let n = self.live as f32 + 1.0;
         let (votes, voted) = (&mut scratch.votes, &mut scratch.voted);
         if votes.len() < self.entries.len() {
@@ -1150,13 +1216,13 @@ impl Matcher {
         // Touch the scanned end of every list first: these loads are independent, so their
         // cache misses overlap instead of stalling the vote loop one list at a time.
         let mut sink = 0u32;
-        for (_, _, _, list) in &lists {
+        for (_, list) in &lists {
             let from = list.len().saturating_sub(p.posting_scan_cap);
             sink = sink.wrapping_add(list.get(from).copied().unwrap_or(0));
             sink = sink.wrapping_add(list.back().copied().unwrap_or(0));
         }
         std::hint::black_box(sink);
-        for (_, _, share, list) in lists {
+        for (share, list) in lists {
             let w = (n / list.len() as f32).ln().max(0.1) * share.min(1.0);
             let from = list.len().saturating_sub(p.posting_scan_cap);
             // Only the cheap range check here: touching every entry would cost a cache miss
@@ -1205,6 +1271,27 @@ impl Matcher {
                 p.max_verify
             })
             .collect()
+    }
+
+    /// Length of the posting list of an index key (0 when it has none): from the dense arrays
+    /// for thesaurus words and concepts, from the map itself for other words.
+    fn posting_len(&self, key: u64) -> usize {
+        if key & TAG_CONCEPT != 0 {
+            self.concept_lens[key as u32 as usize] as usize
+        } else if (key as u32) < OOV_BIT {
+            self.term_lens[self.lex.index(key as u32)] as usize
+        } else {
+            self.postings.get(&key).map_or(0, VecDeque::len)
+        }
+    }
+
+    /// Records a posting list's new length in the dense arrays.
+    fn set_posting_len(&mut self, key: u64, len: u32) {
+        if key & TAG_CONCEPT != 0 {
+            self.concept_lens[key as u32 as usize] = len;
+        } else if (key as u32) < OOV_BIT {
+            self.term_lens[self.lex.index(key as u32)] = len;
+        }
     }
 
     fn passes(&self, s: &PairScore) -> bool {
@@ -1367,7 +1454,7 @@ impl Matcher {
         published: i64,
         f: Features,
     ) {
-        for t in Self::terms(&f) {
+        for &t in Self::terms(&f).iter() {
             if t < OOV_BIT {
                 self.df_lex[self.lex.index(t)] += 1;
             } else {
@@ -1375,11 +1462,15 @@ impl Matcher {
             }
         }
         let seq = self.base + self.entries.len() as u64;
-        for (k, _) in self.index_keys(&f) {
-            self.postings.entry(k).or_default().push_back(seq as u32);
+        for &(k, _) in self.index_keys(&f).iter() {
+            let list = self.postings.entry(k).or_default();
+            list.push_back(seq as u32);
+            let len = list.len() as u32;
+            self.set_posting_len(k, len);
         }
         self.live += 1;
         let subs = self.learn(story_id, &f);
+        let f = Self::compact(&f);
         self.entries.push_back(Some(Entry {
             item_id,
             story_id,
@@ -1527,7 +1618,7 @@ impl Matcher {
                 continue;
             };
             self.live -= 1;
-            for t in Self::terms(&e.f) {
+            for &t in Self::terms(&e.f).iter() {
                 if t < OOV_BIT {
                     self.df_lex[self.lex.index(t)] -= 1;
                 } else if let Some(c) = self.df.get_mut(&t) {
@@ -1545,7 +1636,9 @@ impl Matcher {
                 k >= entries.len() || entries[k].is_none()
             };
             let off = seq.wrapping_sub(self.base) as u32;
-            for (key, _) in self.index_keys(&e.f) {
+            let keys = self.index_keys(&e.f);
+            let mut lens = Vec::with_capacity(keys.len());
+            for &(key, _) in keys.iter() {
                 if let Some(list) = self.postings.get_mut(&key) {
                     while list.front().is_some_and(|&s| dead(s)) {
                         list.pop_front();
@@ -1556,10 +1649,15 @@ impl Matcher {
                     {
                         list.remove(i);
                     }
-                    if list.is_empty() {
+                    let len = list.len() as u32;
+                    if len == 0 {
                         self.postings.remove(&key);
                     }
+                    lens.push((key, len));
                 }
+            }
+            for (key, len) in lens {
+                self.set_posting_len(key, len);
             }
             if let Some(st) = self.stories.get_mut(&e.story_id) {
                 st.retain(|&m| m != seq);
