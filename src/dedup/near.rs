@@ -121,7 +121,7 @@ impl Default for Params {
     }
 }
 
-/// Sentinel for "no lemma" in [`Tok::ids`].
+/// Sentinel for "no lemma" while a token's lemmas are collected.
 const NONE: u32 = u32::MAX;
 /// Term ids at or above this are hashes of words WordNet does not know, and of numbers.
 const OOV_BIT: u32 = 1 << 31;
@@ -132,24 +132,32 @@ const MAX_INDEXED_KEYS: usize = 12;
 
 /// One content token: its term id (primary lemma or hashed unknown word) and up to two
 /// alternative lemmas (e.g. "left" -> left, leave).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Tok {
-    ids: [u32; 3],
+#[derive(Clone, Copy, Debug)]
+struct Tok<'a> {
+    term: u32,
+    alts: &'a [(u8, u32)],
 }
 
-impl Tok {
+impl Tok<'_> {
     fn term(&self) -> u32 {
-        self.ids[0]
+        self.term
+    }
+    /// The term and the alternative lemmas.
+    fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        std::iter::once(self.term).chain(self.alts.iter().map(|a| a.1))
     }
     fn lemmas(&self) -> impl Iterator<Item = LemmaId> + '_ {
-        self.ids.iter().copied().filter(|&i| i < OOV_BIT)
+        self.ids().filter(|&i| i < OOV_BIT)
     }
 }
 
 #[derive(Debug)]
 struct FeatInner {
-    /// Content tokens, the title's first.
-    toks: Box<[Tok]>,
+    /// Term id per content token, the title's first. The window holds hundreds of thousands of
+    /// items, so a token takes 4 bytes and the rare second and third lemmas live in `alts`.
+    terms: Box<[u32]>,
+    /// Alternative lemmas of ambiguous tokens: (token position, lemma), by position.
+    alts: Box<[(u8, u32)]>,
     /// How many of `toks` come from the title.
     title_len: usize,
     /// Whether the item has summary text (headline tickers have none).
@@ -159,6 +167,24 @@ struct FeatInner {
     /// What deciding and inserting the item need, computed with the features on the poll tasks'
     /// threads instead of the single writer's. Items in the window keep only the tokens.
     prep: Option<Box<Prep>>,
+}
+
+impl FeatInner {
+    /// The tokens in order.
+    fn toks(&self) -> impl Iterator<Item = Tok<'_>> + Clone + '_ {
+        let mut rest = &self.alts[..];
+        self.terms.iter().enumerate().map(move |(i, &term)| {
+            let n = rest.iter().take_while(|a| usize::from(a.0) == i).count();
+            let (alts, tail) = rest.split_at(n);
+            rest = tail;
+            Tok { term, alts }
+        })
+    }
+
+    /// Number of tokens.
+    fn len(&self) -> usize {
+        self.terms.len()
+    }
 }
 
 /// Per-item tables that depend on the lexicon alone, never on the window.
@@ -183,11 +209,11 @@ impl Features {
     }
     /// Number of content tokens kept (title and summary).
     pub fn len(&self) -> usize {
-        self.0.toks.len()
+        self.0.len()
     }
     /// True when the item has no content token at all.
     pub fn is_empty(&self) -> bool {
-        self.0.toks.is_empty()
+        self.0.terms.is_empty()
     }
     /// Whether the item has summary text.
     pub fn has_summary(&self) -> bool {
@@ -276,6 +302,9 @@ impl Hasher for Fx {
 }
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
+/// A story's live members' sequence numbers; most stories have one, kept without an allocation.
+type Members = smallvec::SmallVec<[u64; 1]>;
+
 /// One item in the window.
 #[derive(Debug)]
 struct Entry {
@@ -314,7 +343,7 @@ pub struct Matcher {
     /// hashing, and small enough to stay in cache, unlike one indexed by lemma id).
     df_lex: Vec<u32>,
     /// Story -> its live members' sequence numbers in insertion order (first = representative).
-    stories: FxMap<i64, Vec<u64>>,
+    stories: FxMap<i64, Members>,
     /// Learned substitution (smaller term << 32 | larger term) -> live item pairs showing it.
     learned: FxMap<u64, u32>,
     /// Term -> terms it has a usable learned substitution with (count at least
@@ -676,7 +705,8 @@ impl Matcher {
         let long: Vec<&RawTok> = t_raw.iter().filter(|t| t.lower.len() > 3).collect();
         let title_case =
             !long.is_empty() && long.iter().filter(|t| t.capital).count() * 10 >= long.len() * 7;
-        let mut toks = Vec::new();
+        let mut toks: Vec<u32> = Vec::new();
+        let mut alts: Vec<(u8, u32)> = Vec::new();
         let mut title_len = 0;
         let mut has_summary = false;
         let mut anchors = 0u64;
@@ -711,14 +741,17 @@ impl Matcher {
                     }
                 }
                 anchors |= u64::from(anchor) << toks.len();
-                toks.push(Tok { ids });
+                let pos = toks.len() as u8;
+                alts.extend(ids[1..].iter().filter(|&&x| x != NONE).map(|&x| (pos, x)));
+                toks.push(ids[0]);
             }
             if part == 0 {
                 title_len = toks.len();
             }
         }
         let mut inner = FeatInner {
-            toks: toks.into_boxed_slice(),
+            terms: toks.into_boxed_slice(),
+            alts: alts.into_boxed_slice(),
             title_len,
             has_summary,
             anchors,
@@ -736,7 +769,8 @@ impl Matcher {
     fn compact(f: &Features) -> Features {
         let inner = &f.0;
         Features(Arc::new(FeatInner {
-            toks: inner.toks.clone(),
+            terms: inner.terms.clone(),
+            alts: inner.alts.clone(),
             title_len: inner.title_len,
             has_summary: inner.has_summary,
             anchors: inner.anchors,
@@ -753,7 +787,7 @@ impl Matcher {
     }
 
     fn compute_terms(inner: &FeatInner) -> Vec<u32> {
-        let mut terms: Vec<u32> = inner.toks.iter().map(Tok::term).collect();
+        let mut terms: Vec<u32> = inner.terms.to_vec();
         terms.sort_unstable();
         terms.dedup();
         terms
@@ -761,11 +795,9 @@ impl Matcher {
 
     /// (id, mask of tokens having it) for every lemma and term id of an item, sorted by id.
     fn compute_ids(inner: &FeatInner) -> Vec<(u32, u64)> {
-        let mut ids: Vec<(u32, u64)> = Vec::with_capacity(inner.toks.len() * 2);
-        for (i, t) in inner.toks.iter().enumerate() {
-            for &id in t.ids.iter().filter(|&&x| x != NONE) {
-                ids.push((id, 1u64 << i));
-            }
+        let mut ids: Vec<(u32, u64)> = Vec::with_capacity(inner.len() + inner.alts.len());
+        for (i, t) in inner.toks().enumerate() {
+            ids.extend(t.ids().map(|id| (id, 1u64 << i)));
         }
         ids.sort_unstable_by_key(|x| x.0);
         ids.dedup_by(|b, a| {
@@ -792,8 +824,7 @@ impl Matcher {
 
     fn compute_index_keys(&self, inner: &FeatInner) -> Vec<(u64, f32)> {
         let mut keys: Vec<(u64, f32)> = inner
-            .toks
-            .iter()
+            .toks()
             .enumerate()
             .filter(|&(i, _)| {
                 i < inner.title_len + self.params.max_indexed_summary_words
@@ -804,7 +835,7 @@ impl Matcher {
                 (u64::from(t.term()), if anchor { 2.0 } else { 1.0 })
             })
             .collect();
-        for t in &inner.toks[..inner.title_len] {
+        for t in inner.toks().take(inner.title_len) {
             for l in t.lemmas() {
                 // Own synsets only: a substitute shares one with the original (synonyms, cluster
                 // mates); hypernym substitutes are left to the other words of the item.
@@ -850,7 +881,7 @@ impl Matcher {
     }
 
     fn weights(&self, f: &Features) -> Vec<f32> {
-        f.0.toks.iter().map(|t| self.idf(t.term())).collect()
+        f.0.terms.iter().map(|&t| self.idf(t)).collect()
     }
 
     fn probe<'a>(&self, f: &'a Features) -> Probe<'a> {
@@ -861,13 +892,11 @@ impl Matcher {
     fn probe_with<'a>(&self, f: &'a Features, learned: bool) -> Probe<'a> {
         self.warm(std::iter::once(f));
         let n_keys: usize =
-            f.0.toks
-                .iter()
-                .flat_map(|t| t.lemmas())
-                .map(|l| self.lex.keys(l).len())
+            f.0.toks()
+                .map(|t| t.lemmas().map(|l| self.lex.keys(l).len()).sum::<usize>())
                 .sum();
         let mut concepts = ConceptTable::with_capacity(n_keys);
-        for (i, t) in f.0.toks.iter().enumerate() {
+        for (i, t) in f.0.toks().enumerate() {
             let bit = 1u64 << i;
             for l in t.lemmas() {
                 for &k in self.lex.keys(l) {
@@ -882,8 +911,8 @@ impl Matcher {
         };
         let mut subs: Vec<(u32, u64)> = Vec::new();
         if learned && !self.partners.is_empty() {
-            for (i, t) in f.0.toks.iter().enumerate() {
-                let Some(ps) = self.partners.get(&t.term()) else {
+            for (i, &t) in f.0.terms.iter().enumerate() {
+                let Some(ps) = self.partners.get(&t) else {
                     continue;
                 };
                 subs.extend(ps.iter().map(|&q| (q, 1u64 << i)));
@@ -918,9 +947,9 @@ impl Matcher {
         need: usize,
     ) {
         rows.clear();
-        rows.extend(b.0.toks.iter().take(need).map(|t| {
+        rows.extend(b.0.toks().take(need).map(|t| {
             let mut exact = 0u64;
-            for &id in t.ids.iter().filter(|&&x| x != NONE) {
+            for id in t.ids() {
                 if let Ok(k) = probe.ids.binary_search_by_key(&id, |x| x.0) {
                     exact |= probe.ids[k].1;
                 }
@@ -1057,10 +1086,10 @@ impl Matcher {
     fn warm<'b>(&self, items: impl Iterator<Item = &'b Features> + Clone) {
         let mut sink = 0u32;
         for f in items.clone() {
-            sink = sink.wrapping_add(f.0.toks.len() as u32);
+            sink = sink.wrapping_add(f.0.len() as u32);
         }
         for f in items {
-            for t in &f.0.toks {
+            for t in f.0.toks() {
                 sink = sink.wrapping_add(self.df_of(t.term()));
                 for l in t.lemmas() {
                     sink = sink.wrapping_add(u32::from(self.lex.freq_class(l)));
@@ -1076,7 +1105,7 @@ impl Matcher {
     fn score_pair(&self, probe: &Probe, b: &Features, scratch: &mut Scratch) -> PairScore {
         // Only the candidate tokens the scores can use: its title against a title-only item,
         // else the prefix that is compared with the shorter text.
-        let (la, lb) = (probe.f.0.toks.len(), b.0.toks.len());
+        let (la, lb) = (probe.f.0.len(), b.0.len());
         let need = if !probe.f.0.has_summary || !b.0.has_summary {
             b.0.title_len
         } else if la <= lb {
@@ -1087,12 +1116,11 @@ impl Matcher {
         self.match_rows(probe, b, &mut scratch.memo, &mut scratch.rows, need);
         let mut bw = std::mem::take(&mut scratch.wb);
         bw.clear();
-        bw.extend(b.0.toks.iter().map(|t| {
-            *scratch
-                .idf
-                .entry(t.term())
-                .or_insert_with(|| self.idf(t.term()))
-        }));
+        bw.extend(
+            b.0.terms
+                .iter()
+                .map(|&t| *scratch.idf.entry(t).or_insert_with(|| self.idf(t))),
+        );
         let s = self.score_rows(probe, b, &scratch.rows, &bw);
         scratch.wb = bw;
         s
@@ -1133,7 +1161,7 @@ impl Matcher {
         }
         // A copy may cut the summary ("..."): compare the shorter text with the same-length
         // prefix of the longer one, plus slack for an added word or a split connective.
-        let (la, lb) = (a.0.toks.len(), b.0.toks.len());
+        let (la, lb) = (a.0.len(), b.0.len());
         let (na, nb) = if la <= lb {
             (la, lb.min(prefix_len(la)))
         } else {
@@ -1494,7 +1522,7 @@ impl Matcher {
         if self.params.learn_threshold > 1.0 || !f.0.has_summary {
             return out;
         }
-        let members: Vec<u64> = self.stories.get(&story_id).cloned().unwrap_or_default();
+        let members: Members = self.stories.get(&story_id).cloned().unwrap_or_default();
         if members.is_empty() {
             return out;
         }
@@ -1526,7 +1554,7 @@ impl Matcher {
         if !b.0.has_summary {
             return Vec::new();
         }
-        let (la, lb) = (a.0.toks.len(), b.0.toks.len());
+        let (la, lb) = (a.0.len(), b.0.len());
         let (na, nb) = if la <= lb {
             (la, lb.min(prefix_len(la)))
         } else {
@@ -1563,10 +1591,10 @@ impl Matcher {
             let here = dp[j * w + i];
             let diag = if m & bit != 0 { 2.0 } else { 0.0 };
             if here == dp[(j - 1) * w + i - 1] + diag {
-                let (ta, tb) = (a.0.toks[i - 1], b.0.toks[j - 1]);
+                let (ta, tb) = (a.0.terms[i - 1], b.0.terms[j - 1]);
                 let anchor = a.0.anchors & bit != 0 || b.0.anchors & (1u64 << (j - 1)) != 0;
-                if m & bit == 0 && !anchor && ta.term() < OOV_BIT && tb.term() < OOV_BIT {
-                    out.push((ta.term(), tb.term()));
+                if m & bit == 0 && !anchor && ta < OOV_BIT && tb < OOV_BIT {
+                    out.push((ta, tb));
                 }
                 i -= 1;
                 j -= 1;
@@ -1660,14 +1688,14 @@ impl Matcher {
                 self.set_posting_len(key, len);
             }
             if let Some(st) = self.stories.get_mut(&e.story_id) {
-                st.retain(|&m| m != seq);
+                st.retain(|m| *m != seq);
                 if st.is_empty() {
                     self.stories.remove(&e.story_id);
                 }
             }
             // Withdraw what this item taught, and what later members learned from it.
             let mut withdrawn: Vec<u64> = e.subs.iter().map(|x| x.1).collect();
-            let members = self.stories.get(&e.story_id).cloned().unwrap_or_default();
+            let members: Members = self.stories.get(&e.story_id).cloned().unwrap_or_default();
             for m in members {
                 let k = m.wrapping_sub(self.base) as usize;
                 if let Some(Some(x)) = self.entries.get_mut(k) {
