@@ -256,6 +256,8 @@ struct Engine {
     features: Option<Arc<crate::dedup::similar::FeatureExtractor>>,
     /// Bounds polled-but-unstored results in memory when the writer falls behind.
     memory: Arc<tokio::sync::Semaphore>,
+    /// Parsing slots, one per core (see [`poll::PollContext::parsing`]).
+    parsing: Arc<tokio::sync::Semaphore>,
     config: Arc<Config>,
     /// Each source's effective schedule, by URL.
     schedules: HashMap<String, crate::schedule::CronSchedule>,
@@ -286,6 +288,9 @@ impl Engine {
                     ))
                 }),
                 memory: Arc::new(tokio::sync::Semaphore::new(PARSED_IN_MEMORY)),
+                parsing: Arc::new(tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, |n| n.get()),
+                )),
                 schedules: schedules_by_url(&config),
                 config,
                 fetcher,
@@ -309,11 +314,13 @@ impl Engine {
             .unwrap_or_else(|| self.config.default_schedule.clone());
         let polling = self.config.polling.clone();
         let memory = self.memory.clone();
+        let parsing = self.parsing.clone();
         let features = self.features.clone();
         tasks.spawn(async move {
             let ctx = poll::PollContext {
                 features: features.as_ref(),
                 memory: &memory,
+                parsing: &parsing,
                 fetcher: &fetcher,
                 schedule: &schedule,
                 polling: &polling,

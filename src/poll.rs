@@ -15,6 +15,9 @@ use crate::store::{PollRecord, SourceRow};
 pub struct PollContext<'a> {
     /// Slots for parsed results waiting to be stored; a fetched body waits for one before it is parsed.
     pub memory: &'a std::sync::Arc<tokio::sync::Semaphore>,
+    /// Slots for parsing: one per core, since parsing is pure CPU work and more threads at it only
+    /// switch more and each hold allocator memory.
+    pub parsing: &'a tokio::sync::Semaphore,
     /// The HTTP client and its limits.
     pub fetcher: &'a Fetcher,
     /// The source's effective schedule.
@@ -53,6 +56,11 @@ pub async fn poll_source(ctx: &PollContext<'_>, source: &SourceRow) -> PollResul
             let content_type = fetched.content_type.clone();
             let final_url = fetched.final_url.clone();
             let extractor = ctx.features.cloned();
+            let cpu = ctx
+                .parsing
+                .acquire()
+                .await
+                .expect("the parsing semaphore is never closed");
             let parsed = tokio::task::spawn_blocking(move || {
                 match parse::parse_feed(&body, content_type.as_deref(), Some(&final_url)) {
                     Ok(p) => {
@@ -72,6 +80,7 @@ pub async fn poll_source(ctx: &PollContext<'_>, source: &SourceRow) -> PollResul
                 }
             })
             .await;
+            drop(cpu);
             match parsed {
                 Ok(Ok((meta, skip, (normalized, computed)))) => {
                     record.success = true;
