@@ -1356,12 +1356,22 @@ impl Matcher {
         scratch: &mut Scratch,
     ) -> Decision {
         let p = &self.params;
-        let probe = self.probe(f);
         let found: Vec<&Entry> = self
             .candidates(published, f, scratch)
             .into_iter()
             .filter_map(|k| self.entries[k].as_ref())
             .collect();
+        // Most new items share no rare key with anything: they need no probe at all.
+        if found.is_empty() {
+            return Decision {
+                story_id: None,
+                score: 0.0,
+                reason: "no candidate shares a word or concept in the window".to_string(),
+                candidates: Vec::new(),
+                verified: 0,
+            };
+        }
+        let probe = self.probe(f);
         self.warm(found.iter().map(|e| &e.f));
         let mut scored: Vec<(PairScore, &Entry)> = found
             .into_iter()
