@@ -105,6 +105,7 @@ impl Store {
     /// Makes the sources table match the config: inserts new sources, updates names, priorities and sections,
     /// and marks sources no longer configured inactive (their stories stay).
     pub fn sync_sources(&mut self, config: &Config) -> anyhow::Result<()> {
+        self.enforce_foreign_keys(true)?;
         let tx = self.conn.transaction()?;
         tx.prepare_cached("UPDATE sources SET active = 0")?
             .execute([])?;
