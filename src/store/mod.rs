@@ -133,6 +133,9 @@ impl Store {
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
+    // Ingest alone uses about 20 statements; rusqlite's default cache of 16 made them evict each other and
+    // be parsed again on every feed.
+    conn.set_prepared_statement_cache_capacity(64);
     // WAL + NORMAL: a crash may lose the last commits, never corrupt; readers do not block the writer.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
