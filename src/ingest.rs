@@ -110,6 +110,14 @@ impl Ingester {
         let mut batch = self.store.begin_batch()?;
         let mut reports = Vec::with_capacity(feeds.len());
         for (source, result) in feeds {
+            if result.items.is_empty() {
+                reports.push(
+                    batch
+                        .record_poll(source.id, &result.record)
+                        .map(|()| IngestReport::default()),
+                );
+                continue;
+            }
             let tx = batch.feed()?;
             let layer = self.similar.as_ref().and_then(|(l, _)| l.as_ref());
             let outcome = ingest_feed(&tx, layer, source, result, now).and_then(|r| {

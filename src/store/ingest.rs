@@ -15,7 +15,7 @@ pub struct IngestTx<'c> {
 /// Committing many feeds at once writes each touched index page to the WAL once instead of once per feed;
 /// each feed still lands all or nothing.
 pub struct Batch<'c> {
-    tx: Transaction<'c>,
+    pub(super) tx: Transaction<'c>,
 }
 
 impl<'c> Batch<'c> {

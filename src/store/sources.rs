@@ -209,13 +209,26 @@ impl super::IngestTx<'_> {
     /// Stores the outcome of a poll in the same transaction as its items, in one statement: the common
     /// unchanged poll of a large config is mostly this write.
     pub fn record_poll(&self, source_id: i64, p: &PollRecord) -> anyhow::Result<()> {
-        let v = p.validators.as_ref();
-        let (due, reason) = match &p.next_due {
-            Some((t, r)) => (Some(*t), Some(r.as_str())),
-            None => (None, None),
-        };
-        self.tx
-            .prepare_cached(
+        record_poll(&self.tx, source_id, p)
+    }
+}
+
+impl super::Batch<'_> {
+    /// Stores the outcome of a poll that brought no entries. One statement is atomic on its own, so it
+    /// needs no savepoint: an unchanged poll (a 304) costs this single UPDATE.
+    pub fn record_poll(&self, source_id: i64, p: &PollRecord) -> anyhow::Result<()> {
+        record_poll(&self.tx, source_id, p)
+    }
+}
+
+/// The UPDATE behind both `record_poll`s.
+fn record_poll(conn: &rusqlite::Connection, source_id: i64, p: &PollRecord) -> anyhow::Result<()> {
+    let v = p.validators.as_ref();
+    let (due, reason) = match &p.next_due {
+        Some((t, r)) => (Some(*t), Some(r.as_str())),
+        None => (None, None),
+    };
+    conn.prepare_cached(
                 "UPDATE sources SET
                     last_polled = ?2,
                     last_result = ?3,
@@ -257,6 +270,5 @@ impl super::IngestTx<'_> {
                 p.skip.hours,
                 p.skip.days
             ])?;
-        Ok(())
-    }
+    Ok(())
 }
