@@ -416,6 +416,7 @@ pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<Pol
     }
     let progress = std::io::stderr().is_terminal();
     let mut summary = PollSummary::default();
+    let mut changed: BTreeSet<String> = BTreeSet::new();
     while let Some(done) = tasks.join_next().await {
         let done = done.context("a poll task panicked")?;
         dispatch.finished(done.id);
@@ -436,6 +437,7 @@ pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<Pol
         summary.new_items += report.new_items;
         summary.new_stories += report.new_stories;
         summary.joined += report.joined;
+        changed.extend(report.changed_sections);
         if progress {
             eprint!(
                 "\rpolled {}/{total} sources, {} new items",
@@ -452,8 +454,15 @@ pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<Pol
         "polled and stored"
     );
     engine.writer.prune(config.storage.retention_days).await;
-    engine.publisher.render(config.clone(), None).await?;
-    tracing::info!(took_ms = started.elapsed().as_millis() as u64, "rendered");
+    // Like the daemon, render only the sections whose stories changed; static files need every document.
+    let only = match out {
+        Some(_) => None,
+        None => Some(changed.into_iter().collect::<Vec<_>>()),
+    };
+    if only.as_ref().is_none_or(|o| !o.is_empty()) {
+        engine.publisher.render(config.clone(), only).await?;
+        tracing::info!(took_ms = started.elapsed().as_millis() as u64, "rendered");
+    }
     if let Some(dir) = out {
         publish::write_static(&cache, dir)?;
     }
