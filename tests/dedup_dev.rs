@@ -104,6 +104,10 @@ async fn the_dev_set_is_folded_without_wrong_merges() {
         "{}",
         serde_json::to_string_pretty(&report["recall_by_variant"]).unwrap()
     );
+    println!(
+        "false merges: {} of {} stories; follow-up pairs merged: {}",
+        report["false_merges"], report["predicted_stories"], report["followup_pairs_merged"]
+    );
     assert_eq!(report["lost_items"], 0);
     assert_eq!(report["unmatched_members"], 0);
     assert_eq!(report["duplicate_members"], 0);
