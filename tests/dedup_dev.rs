@@ -72,6 +72,10 @@ async fn score_dev_set() -> serde_json::Value {
     );
     let stories_path = dir.path().join("stories.jsonl");
     std::fs::write(&stories_path, &stories.stdout).unwrap();
+    // For studying misses: WIREDESK_DEV_STORIES=path keeps a copy of the stories the scorer read.
+    if let Ok(keep) = std::env::var("WIREDESK_DEV_STORIES") {
+        std::fs::copy(&stories_path, keep).unwrap();
+    }
     let scored = Command::new("python3")
         .arg(dev.join("tools/score.py"))
         .arg("--truth")
