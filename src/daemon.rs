@@ -66,7 +66,13 @@ fn run_batch(
                 if let Err(e) = &report {
                     tracing::error!(source = %source.url, "could not store the poll: {e:#}");
                 }
-                let answer = report.and_then(|r| Ok((r, ingester.store_mut().source(source.id)?)));
+                let answer = report.and_then(|mut r| {
+                    let updated = match r.source.take() {
+                        Some(row) => Some(row),
+                        None => ingester.store_mut().source(source.id)?,
+                    };
+                    Ok((r, updated))
+                });
                 let _ = reply.send(answer);
             }
         }

@@ -35,6 +35,8 @@ pub struct IngestReport {
     pub joined: usize,
     /// Sections whose published feeds must be rendered again.
     pub changed_sections: BTreeSet<String>,
+    /// The source's state after this poll was recorded, for the scheduler.
+    pub source: Option<SourceRow>,
 }
 
 /// The single writer: owns the database connection used for ingest and the similarity window.
@@ -111,11 +113,12 @@ impl Ingester {
         let mut reports = Vec::with_capacity(feeds.len());
         for (source, result) in feeds {
             if result.items.is_empty() {
-                reports.push(
-                    batch
-                        .record_poll(source.id, &result.record)
-                        .map(|()| IngestReport::default()),
-                );
+                reports.push(batch.record_poll(source.id, &result.record).map(|row| {
+                    IngestReport {
+                        source: Some(with_sections(row, source)),
+                        ..IngestReport::default()
+                    }
+                }));
                 continue;
             }
             let tx = batch.feed()?;
@@ -156,7 +159,10 @@ fn ingest_feed(
     let mut report = IngestReport::default();
     let mut staged = Vec::new();
     if result.items.is_empty() {
-        tx.record_poll(source.id, &result.record)?;
+        report.source = Some(with_sections(
+            tx.record_poll(source.id, &result.record)?,
+            source,
+        ));
         return Ok((report, staged));
     }
     // A source with `merge = false` neither joins other stories by similarity nor is joined by them.
@@ -229,11 +235,20 @@ fn ingest_feed(
         }
     }
     tx.add_items_seen(source.id, report.new_items)?;
-    tx.record_poll(source.id, &result.record)?;
+    report.source = Some(with_sections(
+        tx.record_poll(source.id, &result.record)?,
+        source,
+    ));
     if report.new_items + report.updated_items > 0 {
         report
             .changed_sections
             .extend(source.sections.iter().cloned());
     }
     Ok((report, staged))
+}
+
+/// A source's freshly recorded state with its sections, which a poll never changes.
+fn with_sections(mut row: SourceRow, source: &SourceRow) -> SourceRow {
+    row.sections = source.sections.clone();
+    row
 }

@@ -172,6 +172,44 @@ mod tests {
     }
 
     #[test]
+    fn recording_a_poll_returns_the_row_as_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("r.db")).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO sources (url, name) VALUES ('https://a.example/f', 'A');
+                 INSERT INTO source_sections (source_id, section) VALUES (1, 'world');",
+            )
+            .unwrap();
+        let record = PollRecord {
+            polled_at: 1_000,
+            result: "ok: 3 entries".into(),
+            success: true,
+            validators: Some(crate::fetch::Validators {
+                etag: Some("\"e1\"".into()),
+                last_modified: Some("Sun, 29 Nov 2026 10:00:00 GMT".into()),
+                body_hash: Some("abc".into()),
+            }),
+            next_due: Some((4_600, "schedule".into())),
+            feed_title: Some("A feed".into()),
+            ttl_minutes: Some(30),
+            ..PollRecord::default()
+        };
+        let batch = store.begin_batch().unwrap();
+        let returned = batch.record_poll(1, &record).unwrap();
+        batch.commit().unwrap();
+        let mut stored = store.source(1).unwrap().unwrap();
+        assert_eq!(stored.sections, vec!["world".to_string()]);
+        stored.sections.clear();
+        assert_eq!(format!("{returned:?}"), format!("{stored:?}"));
+        assert_eq!(
+            (returned.next_due, returned.validators.etag.as_deref()),
+            (Some(4_600), Some("\"e1\""))
+        );
+    }
+
+    #[test]
     fn pruning_keeps_tombstones_and_drops_empty_stories() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("p.db")).unwrap();

@@ -8,11 +8,18 @@ use crate::fetch::Validators;
 use crate::schedule::SkipHints;
 
 /// The column list every source query reads, in [`SourceRow`] field order.
+/// The columns [`source_from_row`] reads, in its order.
+macro_rules! source_column_list {
+    () => {
+        "id, url, name, priority, merge, active, etag, last_modified, body_hash, next_due, due_reason,
+                last_polled, last_result, last_success, consecutive_errors, first_error_at, last_error,
+                moved_to, gone, feed_title, ttl_minutes, items_seen, skip_hours, skip_days"
+    };
+}
+
 macro_rules! source_columns {
     () => {
-        "SELECT id, url, name, priority, merge, active, etag, last_modified, body_hash, next_due, due_reason,
-                last_polled, last_result, last_success, consecutive_errors, first_error_at, last_error,
-                moved_to, gone, feed_title, ttl_minutes, items_seen, skip_hours, skip_days FROM sources"
+        concat!("SELECT ", source_column_list!(), " FROM sources")
     };
 }
 
@@ -157,39 +164,7 @@ impl Store {
             sections.entry(id).or_default().push(section);
         }
         let mut stmt = self.conn.prepare_cached(sources_sql)?;
-        let rows = stmt.query_map([only], |r| {
-            Ok(SourceRow {
-                id: r.get(0)?,
-                url: r.get(1)?,
-                name: r.get(2)?,
-                priority: r.get(3)?,
-                merge: r.get(4)?,
-                active: r.get(5)?,
-                sections: Vec::new(),
-                validators: Validators {
-                    etag: r.get(6)?,
-                    last_modified: r.get(7)?,
-                    body_hash: r.get(8)?,
-                },
-                next_due: r.get(9)?,
-                due_reason: r.get(10)?,
-                last_polled: r.get(11)?,
-                last_result: r.get(12)?,
-                last_success: r.get(13)?,
-                consecutive_errors: r.get(14)?,
-                first_error_at: r.get(15)?,
-                last_error: r.get(16)?,
-                moved_to: r.get(17)?,
-                gone: r.get(18)?,
-                feed_title: r.get(19)?,
-                ttl_minutes: r.get(20)?,
-                items_seen: r.get(21)?,
-                skip: SkipHints {
-                    hours: r.get(22)?,
-                    days: r.get(23)?,
-                },
-            })
-        })?;
+        let rows = stmt.query_map([only], source_from_row)?;
         let mut out = Vec::new();
         for row in rows {
             let mut row = row?;
@@ -207,28 +182,70 @@ impl Store {
 
 impl super::IngestTx<'_> {
     /// Stores the outcome of a poll in the same transaction as its items, in one statement: the common
-    /// unchanged poll of a large config is mostly this write.
-    pub fn record_poll(&self, source_id: i64, p: &PollRecord) -> anyhow::Result<()> {
+    /// unchanged poll of a large config is mostly this write. Returns the source's new state (without its
+    /// sections), which the scheduler needs next.
+    pub fn record_poll(&self, source_id: i64, p: &PollRecord) -> anyhow::Result<SourceRow> {
         record_poll(&self.tx, source_id, p)
     }
 }
 
 impl super::Batch<'_> {
     /// Stores the outcome of a poll that brought no entries. One statement is atomic on its own, so it
-    /// needs no savepoint: an unchanged poll (a 304) costs this single UPDATE.
-    pub fn record_poll(&self, source_id: i64, p: &PollRecord) -> anyhow::Result<()> {
+    /// needs no savepoint: an unchanged poll (a 304) costs this single UPDATE. Returns the source's new state
+    /// (without its sections).
+    pub fn record_poll(&self, source_id: i64, p: &PollRecord) -> anyhow::Result<SourceRow> {
         record_poll(&self.tx, source_id, p)
     }
 }
 
-/// The UPDATE behind both `record_poll`s.
-fn record_poll(conn: &rusqlite::Connection, source_id: i64, p: &PollRecord) -> anyhow::Result<()> {
+/// A source row read with the columns of `source_column_list!`; its sections are left empty.
+fn source_from_row(r: &rusqlite::Row) -> rusqlite::Result<SourceRow> {
+    Ok(SourceRow {
+        id: r.get(0)?,
+        url: r.get(1)?,
+        name: r.get(2)?,
+        priority: r.get(3)?,
+        merge: r.get(4)?,
+        active: r.get(5)?,
+        sections: Vec::new(),
+        validators: Validators {
+            etag: r.get(6)?,
+            last_modified: r.get(7)?,
+            body_hash: r.get(8)?,
+        },
+        next_due: r.get(9)?,
+        due_reason: r.get(10)?,
+        last_polled: r.get(11)?,
+        last_result: r.get(12)?,
+        last_success: r.get(13)?,
+        consecutive_errors: r.get(14)?,
+        first_error_at: r.get(15)?,
+        last_error: r.get(16)?,
+        moved_to: r.get(17)?,
+        gone: r.get(18)?,
+        feed_title: r.get(19)?,
+        ttl_minutes: r.get(20)?,
+        items_seen: r.get(21)?,
+        skip: SkipHints {
+            hours: r.get(22)?,
+            days: r.get(23)?,
+        },
+    })
+}
+
+/// The UPDATE behind both `record_poll`s; it returns the updated row, so nothing reads it back.
+fn record_poll(
+    conn: &rusqlite::Connection,
+    source_id: i64,
+    p: &PollRecord,
+) -> anyhow::Result<SourceRow> {
     let v = p.validators.as_ref();
     let (due, reason) = match &p.next_due {
         Some((t, r)) => (Some(*t), Some(r.as_str())),
         None => (None, None),
     };
-    conn.prepare_cached(
+    Ok(conn
+        .prepare_cached(concat!(
                 "UPDATE sources SET
                     last_polled = ?2,
                     last_result = ?3,
@@ -248,9 +265,11 @@ fn record_poll(conn: &rusqlite::Connection, source_id: i64, p: &PollRecord) -> a
                     ttl_minutes = CASE WHEN ?4 THEN ?16 ELSE ttl_minutes END,
                     skip_hours = CASE WHEN ?4 THEN ?17 ELSE skip_hours END,
                     skip_days = CASE WHEN ?4 THEN ?18 ELSE skip_days END
-                 WHERE id = ?1",
+                 WHERE id = ?1 RETURNING ",
+            source_column_list!()
+        ),
             )?
-            .execute(params![
+            .query_row(params![
                 source_id,
                 p.polled_at,
                 p.result,
@@ -269,6 +288,5 @@ fn record_poll(conn: &rusqlite::Connection, source_id: i64, p: &PollRecord) -> a
                 p.ttl_minutes,
                 p.skip.hours,
                 p.skip.days
-            ])?;
-    Ok(())
+            ], source_from_row)?)
 }
