@@ -171,6 +171,64 @@ mod tests {
         }
     }
 
+    /// A config with sections a, b, c and the given `[[sources]]` tables.
+    fn config_with(dir: &Path, sources: &str) -> crate::config::Config {
+        let text = format!(
+            "[storage]\npath = \"s.db\"\n\
+             [[sections]]\nid = \"a\"\ntitle = \"A\"\n\
+             [[sections]]\nid = \"b\"\ntitle = \"B\"\n\
+             [[sections]]\nid = \"c\"\ntitle = \"C\"\n{sources}"
+        );
+        crate::config::parse(&dir.join("feeds.toml"), &text).unwrap()
+    }
+
+    #[test]
+    fn sync_writes_only_what_changed_and_retires_removed_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let source = |name: &str, sections: &str, priority: i32| {
+            format!(
+                "[[sources]]\nname = \"{name}\"\nurl = \"https://{name}.example/f\"\n\
+                 sections = [{sections}]\npriority = {priority}\n"
+            )
+        };
+        let first = format!(
+            "{}{}",
+            source("one", "\"b\", \"a\"", 0),
+            source("two", "\"c\"", 0)
+        );
+        store.sync_sources(&config_with(dir.path(), &first)).unwrap();
+        // Syncing the same config again writes nothing.
+        let changes = store.conn.total_changes();
+        store.sync_sources(&config_with(dir.path(), &first)).unwrap();
+        assert_eq!(store.conn.total_changes(), changes);
+        // "one" changes sections and priority, "two" goes, "three" comes.
+        let second = format!(
+            "{}{}",
+            source("one", "\"c\"", 5),
+            source("three", "\"a\"", 0)
+        );
+        store.sync_sources(&config_with(dir.path(), &second)).unwrap();
+        let rows: Vec<(String, bool, i32, Vec<String>)> = store
+            .sources()
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.name, s.active, s.priority, s.sections))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("one".to_string(), true, 5, vec!["c".to_string()]),
+                ("three".to_string(), true, 0, vec!["a".to_string()]),
+                ("two".to_string(), false, 0, vec!["c".to_string()]),
+            ]
+        );
+        // And back: "two" returns with its old id.
+        store.sync_sources(&config_with(dir.path(), &first)).unwrap();
+        let two = store.sources().unwrap().into_iter().find(|s| s.name == "two");
+        assert_eq!(two.map(|s| (s.id, s.active)), Some((2, true)));
+    }
+
     #[test]
     fn recording_a_poll_returns_the_row_as_stored() {
         let dir = tempfile::tempdir().unwrap();

@@ -112,23 +112,50 @@ impl Store {
     /// Makes the sources table match the config: inserts new sources, updates names, priorities and sections,
     /// and marks sources no longer configured inactive (their stories stay).
     pub fn sync_sources(&mut self, config: &Config) -> anyhow::Result<()> {
+        // Every start and every reload syncs, and usually nothing changed: compare first and write only the
+        // sources that differ, instead of rewriting 100,000 rows and their sections each time.
+        let stored: std::collections::HashMap<String, SourceRow> = self
+            .load_sources(None)?
+            .into_iter()
+            .map(|s| (s.url.clone(), s))
+            .collect();
         self.enforce_foreign_keys(true)?;
         let tx = self.conn.transaction()?;
-        tx.prepare_cached("UPDATE sources SET active = 0")?
-            .execute([])?;
+        let mut configured = std::collections::HashSet::new();
         for s in &config.sources {
-            tx.prepare_cached("INSERT INTO sources (url, name, priority, merge, active) VALUES (?1, ?2, ?3, ?4, 1)
-                 ON CONFLICT(url) DO UPDATE SET name = ?2, priority = ?3, merge = ?4, active = 1")?.execute(params![s.url, s.name, s.priority, s.merge])?;
-            let id: i64 = tx.query_row("SELECT id FROM sources WHERE url = ?1", [&s.url], |r| {
-                r.get(0)
-            })?;
+            configured.insert(s.url.as_str());
+            let mut sections = s.sections.clone();
+            sections.sort();
+            sections.dedup();
+            if let Some(row) = stored.get(&s.url)
+                && row.active
+                && row.name == s.name
+                && row.priority == s.priority
+                && row.merge == s.merge
+                && row.sections == sections
+            {
+                continue;
+            }
+            let id: i64 = tx
+                .prepare_cached(
+                    "INSERT INTO sources (url, name, priority, merge, active) VALUES (?1, ?2, ?3, ?4, 1)
+                     ON CONFLICT(url) DO UPDATE SET name = ?2, priority = ?3, merge = ?4, active = 1
+                     RETURNING id",
+                )?
+                .query_row(params![s.url, s.name, s.priority, s.merge], |r| r.get(0))?;
             tx.prepare_cached("DELETE FROM source_sections WHERE source_id = ?1")?
                 .execute([id])?;
-            for section in &s.sections {
+            for section in &sections {
                 tx.prepare_cached(
-                    "INSERT OR IGNORE INTO source_sections (source_id, section) VALUES (?1, ?2)",
+                    "INSERT INTO source_sections (source_id, section) VALUES (?1, ?2)",
                 )?
                 .execute(params![id, section])?;
+            }
+        }
+        for row in stored.values() {
+            if row.active && !configured.contains(row.url.as_str()) {
+                tx.prepare_cached("UPDATE sources SET active = 0 WHERE id = ?1")?
+                    .execute([row.id])?;
             }
         }
         tx.commit()?;
