@@ -17,9 +17,8 @@ use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
-use crate::dispatch::Dispatcher;
-
 use crate::config::{self, Config};
+use crate::dispatch::Dispatcher;
 use crate::fetch::Fetcher;
 use crate::ingest::{IngestReport, Ingester, PollResult};
 use crate::poll;
@@ -66,12 +65,9 @@ fn run_batch(
                 if let Err(e) = &report {
                     tracing::error!(source = %source.url, "could not store the poll: {e:#}");
                 }
-                let answer = report.and_then(|mut r| {
-                    let updated = match r.source.take() {
-                        Some(row) => Some(row),
-                        None => ingester.store_mut().source(source.id)?,
-                    };
-                    Ok((r, updated))
+                let answer = report.map(|mut r| {
+                    let updated = r.source.take();
+                    (r, updated)
                 });
                 let _ = reply.send(answer);
             }

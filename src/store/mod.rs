@@ -197,10 +197,14 @@ mod tests {
             source("one", "\"b\", \"a\"", 0),
             source("two", "\"c\"", 0)
         );
-        store.sync_sources(&config_with(dir.path(), &first)).unwrap();
+        store
+            .sync_sources(&config_with(dir.path(), &first))
+            .unwrap();
         // Syncing the same config again writes nothing.
         let changes = store.conn.total_changes();
-        store.sync_sources(&config_with(dir.path(), &first)).unwrap();
+        store
+            .sync_sources(&config_with(dir.path(), &first))
+            .unwrap();
         assert_eq!(store.conn.total_changes(), changes);
         // "one" changes sections and priority, "two" goes, "three" comes.
         let second = format!(
@@ -208,7 +212,9 @@ mod tests {
             source("one", "\"c\"", 5),
             source("three", "\"a\"", 0)
         );
-        store.sync_sources(&config_with(dir.path(), &second)).unwrap();
+        store
+            .sync_sources(&config_with(dir.path(), &second))
+            .unwrap();
         let rows: Vec<(String, bool, i32, Vec<String>)> = store
             .sources()
             .unwrap()
@@ -224,8 +230,14 @@ mod tests {
             ]
         );
         // And back: "two" returns with its old id.
-        store.sync_sources(&config_with(dir.path(), &first)).unwrap();
-        let two = store.sources().unwrap().into_iter().find(|s| s.name == "two");
+        store
+            .sync_sources(&config_with(dir.path(), &first))
+            .unwrap();
+        let two = store
+            .sources()
+            .unwrap()
+            .into_iter()
+            .find(|s| s.name == "two");
         assert_eq!(two.map(|s| (s.id, s.active)), Some((2, true)));
     }
 
@@ -257,7 +269,7 @@ mod tests {
         let batch = store.begin_batch().unwrap();
         let returned = batch.record_poll(1, &record).unwrap();
         batch.commit().unwrap();
-        let mut stored = store.source(1).unwrap().unwrap();
+        let mut stored = store.sources().unwrap().pop().unwrap();
         assert_eq!(stored.sections, vec!["world".to_string()]);
         stored.sections.clear();
         assert_eq!(format!("{returned:?}"), format!("{stored:?}"));

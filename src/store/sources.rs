@@ -115,7 +115,7 @@ impl Store {
         // Every start and every reload syncs, and usually nothing changed: compare first and write only the
         // sources that differ, instead of rewriting 100,000 rows and their sections each time.
         let stored: std::collections::HashMap<String, SourceRow> = self
-            .load_sources(None)?
+            .sources()?
             .into_iter()
             .map(|s| (s.url.clone(), s))
             .collect();
@@ -164,34 +164,17 @@ impl Store {
 
     /// Every source, active first, in id order.
     pub fn sources(&self) -> anyhow::Result<Vec<SourceRow>> {
-        self.load_sources(None)
-    }
-
-    fn load_sources(&self, only: Option<i64>) -> anyhow::Result<Vec<SourceRow>> {
         let mut sections = std::collections::HashMap::<i64, Vec<String>>::new();
-        // Two spellings of each query: `?1 IS NULL OR id = ?1` would defeat the primary-key index.
-        let (sections_sql, sources_sql) = match only {
-            Some(_) => (
-                "SELECT source_id, section FROM source_sections WHERE source_id = ?1 ORDER BY section",
-                concat!(source_columns!(), " WHERE id = ?1"),
-            ),
-            None => (
-                "SELECT source_id, section FROM source_sections WHERE ?1 IS NULL ORDER BY source_id, section",
-                concat!(
-                    source_columns!(),
-                    " WHERE ?1 IS NULL ORDER BY active DESC, id"
-                ),
-            ),
-        };
+        let sections_sql =
+            "SELECT source_id, section FROM source_sections ORDER BY source_id, section";
+        let sources_sql = concat!(source_columns!(), " ORDER BY active DESC, id");
         let mut stmt = self.conn.prepare_cached(sections_sql)?;
-        for row in stmt.query_map([only], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })? {
+        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
             let (id, section) = row?;
             sections.entry(id).or_default().push(section);
         }
         let mut stmt = self.conn.prepare_cached(sources_sql)?;
-        let rows = stmt.query_map([only], source_from_row)?;
+        let rows = stmt.query_map([], source_from_row)?;
         let mut out = Vec::new();
         for row in rows {
             let mut row = row?;
@@ -199,11 +182,6 @@ impl Store {
             out.push(row);
         }
         Ok(out)
-    }
-
-    /// One source by id, with its current state.
-    pub fn source(&self, id: i64) -> anyhow::Result<Option<SourceRow>> {
-        Ok(self.load_sources(Some(id))?.pop())
     }
 }
 
