@@ -53,11 +53,6 @@ impl Dispatcher {
         queue.push_back(source);
     }
 
-    /// Sources queued and not yet started.
-    pub fn queued(&self) -> usize {
-        self.queues.values().map(VecDeque::len).sum()
-    }
-
     /// Poll tasks running.
     pub fn running(&self) -> usize {
         self.host_of.len()
@@ -127,6 +122,11 @@ mod tests {
         }
     }
 
+    /// Sources queued and not yet started.
+    fn queued(d: &Dispatcher) -> usize {
+        d.queues.values().map(VecDeque::len).sum()
+    }
+
     fn drain(d: &mut Dispatcher) -> Vec<i64> {
         std::iter::from_fn(|| d.next_to_start())
             .map(|s| s.id)
@@ -144,14 +144,14 @@ mod tests {
         d.push(source(11, "c.example"));
         // a, b, c: the task limit of 3 stops it there.
         assert_eq!(drain(&mut d), vec![0, 10, 11]);
-        assert_eq!((d.running(), d.queued()), (3, 5));
+        assert_eq!((d.running(), queued(&d)), (3, 5));
         // b and c have nothing left, so a gets the freed slots up to its limit of 4.
         d.finished(10);
         d.finished(11);
         assert_eq!(drain(&mut d), vec![1, 2]);
         d.set_limits(4, 1, 0);
         assert_eq!(drain(&mut d), vec![3]);
-        assert_eq!((d.running(), d.queued()), (4, 2));
+        assert_eq!((d.running(), queued(&d)), (4, 2));
         d.finished(0);
         assert_eq!(drain(&mut d), vec![4]);
     }
@@ -169,6 +169,6 @@ mod tests {
         d.push(source(3, "new.example"));
         // The moved source takes one of new.example's 4 slots.
         assert_eq!(drain(&mut d).len(), 4);
-        assert_eq!(d.queued(), 3);
+        assert_eq!(queued(&d), 3);
     }
 }
