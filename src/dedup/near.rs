@@ -33,7 +33,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use super::lexicon::{LemmaId, Lexicon};
+use super::lexicon::{FxStr, LemmaId, Lexicon};
 
 /// Tunable thresholds and limits of the matcher.
 #[derive(Clone, Debug)]
@@ -402,6 +402,17 @@ fn fnv32(s: &str) -> u32 {
     h
 }
 
+/// How a word enters an item's features (see [`Matcher::word_ids`]).
+#[derive(Clone, Copy, Debug)]
+enum WordIds {
+    /// A stopword or a single letter: left out.
+    Skip,
+    /// A thesaurus word: its lemma ids, [`NONE`] after the last.
+    Known([LemmaId; 3]),
+    /// A word the thesaurus does not know: hashed, and an anchor when long enough.
+    Unknown,
+}
+
 /// A raw token of the text: lower-cased form and how it was written.
 struct RawTok {
     lower: String,
@@ -414,34 +425,42 @@ struct RawTok {
 /// Splits text into word tokens (letters with inner apostrophes; possessive 's dropped) and
 /// number tokens (digits with inner . , :), noting capitalisation and sentence starts.
 fn raw_tokens(text: &str) -> Vec<RawTok> {
+    // The character at byte offset `i` and its length in bytes.
+    let at = |i: usize| {
+        text.get(i..)
+            .and_then(|r| r.chars().next().map(|c| (c, c.len_utf8())))
+    };
     let mut out = Vec::new();
-    let chars: Vec<char> = text.chars().collect();
+    let mut word = String::new();
     let mut i = 0;
     let mut sentence_start = true;
-    while i < chars.len() {
-        let c = chars[i];
+    while let Some((c, len)) = at(i) {
         if c.is_alphabetic() {
-            let start = i;
-            while i < chars.len()
-                && (chars[i].is_alphabetic()
-                    || ((chars[i] == '\'' || chars[i] == '\u{2019}')
-                        && i + 1 < chars.len()
-                        && chars[i + 1].is_alphabetic()))
-            {
-                i += 1;
+            word.clear();
+            while let Some((c, len)) = at(i) {
+                if c.is_alphabetic() {
+                    word.push(c);
+                } else if (c == '\'' || c == '\u{2019}')
+                    && at(i + len).is_some_and(|(next, _)| next.is_alphabetic())
+                {
+                    word.push('\'');
+                } else {
+                    break;
+                }
+                i += len;
             }
-            let word: String = chars[start..i]
-                .iter()
-                .map(|&c| if c == '\u{2019}' { '\'' } else { c })
-                .collect();
             let word = word
                 .strip_suffix("'s")
                 .or_else(|| word.strip_suffix("'S"))
                 .unwrap_or(&word);
             let capital = word.chars().next().is_some_and(char::is_uppercase);
-            let all_caps = word.chars().count() > 1 && word.chars().all(char::is_uppercase);
+            let all_caps = word.chars().nth(1).is_some() && word.chars().all(char::is_uppercase);
             out.push(RawTok {
-                lower: word.to_lowercase(),
+                lower: if word.is_ascii() {
+                    word.to_ascii_lowercase()
+                } else {
+                    word.to_lowercase()
+                },
                 capital,
                 all_caps,
                 number: false,
@@ -449,16 +468,18 @@ fn raw_tokens(text: &str) -> Vec<RawTok> {
             });
             sentence_start = false;
         } else if c.is_ascii_digit() {
-            let start = i;
-            while i < chars.len()
-                && (chars[i].is_ascii_digit()
-                    || (matches!(chars[i], '.' | ',' | ':')
-                        && i + 1 < chars.len()
-                        && chars[i + 1].is_ascii_digit()))
-            {
-                i += 1;
+            let mut num = String::new();
+            while let Some((c, len)) = at(i) {
+                let inner = matches!(c, '.' | ',' | ':')
+                    && at(i + len).is_some_and(|(next, _)| next.is_ascii_digit());
+                if !c.is_ascii_digit() && !inner {
+                    break;
+                }
+                if c != ',' {
+                    num.push(c);
+                }
+                i += len;
             }
-            let num: String = chars[start..i].iter().filter(|c| **c != ',').collect();
             out.push(RawTok {
                 lower: num,
                 capital: false,
@@ -471,7 +492,7 @@ fn raw_tokens(text: &str) -> Vec<RawTok> {
             if matches!(c, '.' | '!' | '?' | ':' | ';') {
                 sentence_start = true;
             }
-            i += 1;
+            i += len;
         }
     }
     out
@@ -717,28 +738,22 @@ impl Matcher {
                 {
                     break;
                 }
-                if !r.number && (r.lower.chars().count() < 2 || is_stopword(&r.lower)) {
-                    continue;
-                }
-                has_summary |= part == 1;
-                let mut ids = [NONE; 3];
-                let mut anchor = false;
-                if r.number {
-                    ids[0] = fnv32(&r.lower) | OOV_BIT;
-                    anchor = true;
+                let word = if r.number {
+                    WordIds::Unknown
                 } else {
-                    let mut lemmas = [0; 3];
-                    let n = self.lex.analyze_into(&r.lower, &mut lemmas);
-                    if n == 0 {
-                        ids[0] = fnv32(&r.lower) | OOV_BIT;
-                        anchor = r.lower.len() >= 3;
-                    } else {
-                        ids[..n].copy_from_slice(&lemmas[..n]);
-                    }
-                    if r.all_caps || (r.capital && !r.sentence_start && !(part == 0 && title_case))
-                    {
-                        anchor = true;
-                    }
+                    self.word_ids(&r.lower)
+                };
+                let (ids, mut anchor) = match word {
+                    WordIds::Skip => continue,
+                    WordIds::Known(ids) => (ids, false),
+                    WordIds::Unknown => (
+                        [fnv32(&r.lower) | OOV_BIT, NONE, NONE],
+                        r.number || r.lower.len() >= 3,
+                    ),
+                };
+                has_summary |= part == 1;
+                if r.all_caps || (r.capital && !r.sentence_start && !(part == 0 && title_case)) {
+                    anchor = true;
                 }
                 anchors |= u64::from(anchor) << toks.len();
                 let pos = toks.len() as u8;
@@ -763,6 +778,43 @@ impl Matcher {
             ids: Self::compute_ids(&inner).into_boxed_slice(),
         }));
         Features(Arc::new(inner))
+    }
+
+    /// How a lower-cased word enters the features. Remembered per thread: news text repeats its
+    /// words, and analysing one takes up to two dozen lookups (stopwords, suffix rules). The
+    /// cache is keyed by the word alone, which is sound because every matcher uses the shipped
+    /// lexicon and the built-in stopwords.
+    fn word_ids(&self, lower: &str) -> WordIds {
+        const MAX_CACHED: usize = 1 << 16;
+        const MAX_WORD: usize = 32;
+        type Cache = HashMap<Box<str>, WordIds, BuildHasherDefault<FxStr>>;
+        thread_local! {
+            static CACHE: std::cell::RefCell<Cache> = std::cell::RefCell::new(Cache::default());
+        }
+        let analyse = || {
+            if lower.chars().nth(1).is_none() || is_stopword(lower) {
+                return WordIds::Skip;
+            }
+            let mut lemmas = [NONE; 3];
+            match self.lex.analyze_into(lower, &mut lemmas) {
+                0 => WordIds::Unknown,
+                _ => WordIds::Known(lemmas),
+            }
+        };
+        if lower.len() > MAX_WORD {
+            return analyse();
+        }
+        CACHE.with_borrow_mut(|cache| {
+            if let Some(&w) = cache.get(lower) {
+                return w;
+            }
+            let w = analyse();
+            if cache.len() >= MAX_CACHED {
+                cache.clear();
+            }
+            cache.insert(lower.into(), w);
+            w
+        })
     }
 
     /// What the window keeps of an item: its tokens, without the tables only deciding needs.
@@ -1996,6 +2048,38 @@ mod tests {
         let d = m.decide(1, 0, &m.features(UKRAINE.0, UKRAINE.1));
         assert_eq!(d.story_id, None);
         assert!(d.candidates.is_empty());
+    }
+
+    #[test]
+    fn tokens_keep_words_numbers_and_how_they_were_written() {
+        let toks = raw_tokens("Macron\u{2019}s plan: O'Neill's 1,250.5 MPs. Élan vital!");
+        let words: Vec<&str> = toks.iter().map(|t| t.lower.as_str()).collect();
+        assert_eq!(
+            words,
+            [
+                "macron", "plan", "o'neill", "1250.5", "mps", "élan", "vital"
+            ]
+        );
+        let flags: Vec<(bool, bool, bool, bool)> = toks
+            .iter()
+            .map(|t| (t.capital, t.all_caps, t.number, t.sentence_start))
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                (true, false, false, true),
+                (false, false, false, false),
+                (true, false, false, true),
+                (false, false, true, false),
+                (true, false, false, false),
+                (true, false, false, true),
+                (false, false, false, false),
+            ]
+        );
+        // A trailing apostrophe or separator is not part of a word or number.
+        let toks = raw_tokens("players' 3, 4");
+        let words: Vec<&str> = toks.iter().map(|t| t.lower.as_str()).collect();
+        assert_eq!(words, ["players", "3", "4"]);
     }
 
     #[test]
