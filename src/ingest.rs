@@ -109,16 +109,73 @@ impl Ingester {
         now: i64,
     ) -> anyhow::Result<Vec<anyhow::Result<IngestReport>>> {
         self.load_window(feeds)?;
+        if let Some(reports) = self.ingest_all_or_nothing(feeds, now)? {
+            return Ok(reports);
+        }
+        tracing::warn!(
+            feeds = feeds.len(),
+            "a feed failed to store; storing its batch again feed by feed"
+        );
+        self.load_window(feeds)?;
+        self.ingest_feed_by_feed(feeds, now)
+    }
+
+    /// The fast path: every feed of the batch without a savepoint. None when a feed failed, after rolling
+    /// back the whole batch and dropping the similarity window, which had taken the batch's items.
+    fn ingest_all_or_nothing(
+        &mut self,
+        feeds: &[(&SourceRow, &PollResult)],
+        now: i64,
+    ) -> anyhow::Result<Option<Vec<anyhow::Result<IngestReport>>>> {
+        let batch = self.store.begin_batch()?;
+        let mut reports = Vec::with_capacity(feeds.len());
+        let mut failed = false;
+        for (source, result) in feeds {
+            if result.items.is_empty() {
+                // One UPDATE: a failed statement changes nothing, so the batch can go on.
+                reports.push(record_poll_only(&batch, source, result));
+                continue;
+            }
+            let tx = batch.feed_unguarded();
+            let layer = self.similar.as_ref().and_then(|(l, _)| l.as_ref());
+            match ingest_feed(&tx, layer, source, result, now) {
+                Ok((report, staged)) => {
+                    // Later feeds of this batch must see this one: a repost may arrive in the same batch.
+                    if let Some((Some(layer), _)) = &mut self.similar {
+                        staged.into_iter().for_each(|s| layer.add(s));
+                    }
+                    reports.push(Ok(report));
+                }
+                Err(e) => {
+                    tracing::debug!(source = %source.url, error = %format!("{e:#}"), "feed failed in a batch");
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if failed {
+            drop(batch);
+            self.drop_window();
+            return Ok(None);
+        }
+        if let Err(e) = batch.commit() {
+            self.drop_window();
+            return Err(e);
+        }
+        Ok(Some(reports))
+    }
+
+    /// The careful path: each feed in its own savepoint, so a failed feed is rolled back alone.
+    fn ingest_feed_by_feed(
+        &mut self,
+        feeds: &[(&SourceRow, &PollResult)],
+        now: i64,
+    ) -> anyhow::Result<Vec<anyhow::Result<IngestReport>>> {
         let mut batch = self.store.begin_batch()?;
         let mut reports = Vec::with_capacity(feeds.len());
         for (source, result) in feeds {
             if result.items.is_empty() {
-                reports.push(batch.record_poll(source.id, &result.record).map(|row| {
-                    IngestReport {
-                        source: Some(with_sections(row, source)),
-                        ..IngestReport::default()
-                    }
-                }));
+                reports.push(record_poll_only(&batch, source, result));
                 continue;
             }
             let tx = batch.feed()?;
@@ -129,7 +186,6 @@ impl Ingester {
             });
             // A failed feed's savepoint is dropped, which rolls back its writes only.
             reports.push(outcome.map(|(report, staged)| {
-                // Later feeds of this batch must see this one: a repost may arrive in the same batch.
                 if let Some((Some(layer), _)) = &mut self.similar {
                     staged.into_iter().for_each(|s| layer.add(s));
                 }
@@ -137,14 +193,33 @@ impl Ingester {
             }));
         }
         if let Err(e) = batch.commit() {
-            // The window holds items that were never stored; build it again from what was, when next needed.
-            if let Some((window, _)) = &mut self.similar {
-                *window = None;
-            }
+            self.drop_window();
             return Err(e);
         }
         Ok(reports)
     }
+
+    /// Forgets the similarity window after a rollback: it holds items that were never stored. It is built
+    /// again from what was, when next needed.
+    fn drop_window(&mut self) {
+        if let Some((window, _)) = &mut self.similar {
+            *window = None;
+        }
+    }
+}
+
+/// Records the poll of a feed that brought no entries to store (unchanged, or failed).
+fn record_poll_only(
+    batch: &crate::store::Batch,
+    source: &SourceRow,
+    result: &PollResult,
+) -> anyhow::Result<IngestReport> {
+    batch
+        .record_poll(source.id, &result.record)
+        .map(|row| IngestReport {
+            source: Some(with_sections(row, source)),
+            ..IngestReport::default()
+        })
 }
 
 /// Places and writes every item of one feed, then records the poll. Returns what to add to the similarity
@@ -251,4 +326,90 @@ fn ingest_feed(
 fn with_sections(mut row: SourceRow, source: &SourceRow) -> SourceRow {
     row.sections = source.sections.clone();
     row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedup::similar::FeatureExtractor;
+
+    /// An item with a summary, so that the similarity layer can judge it.
+    fn item(guid: &str, title: &str, summary: &str) -> NormalizedItem {
+        NormalizedItem {
+            guid: guid.into(),
+            url: Some(format!("https://x.example/{guid}")),
+            canonical_url: None,
+            title: title.into(),
+            summary: summary.into(),
+            content_html: String::new(),
+            author: None,
+            published: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            date_from_feed: true,
+            content_hash: None,
+        }
+    }
+
+    fn polled(items: Vec<NormalizedItem>) -> PollResult {
+        let x = FeatureExtractor::new(Default::default());
+        PollResult {
+            features: items.iter().map(|i| x.features(i)).collect(),
+            items,
+            ..PollResult::default()
+        }
+    }
+
+    const TITLE: &str = "Harbour authority approves Kestrel Bay ferry terminal expansion";
+    const SUMMARY: &str = "The Kestrel Bay harbour authority voted on Tuesday to expand the ferry \
+        terminal, adding two berths and a passenger hall by 2027 at a cost of 40 million.";
+    const OTHER_TITLE: &str = "Glassworks museum reopens Alderney gallery after roof repairs";
+    const OTHER_SUMMARY: &str = "The Alderney glassworks museum reopened its east gallery on \
+        Saturday after eighteen months of roof repairs, with a new display of Victorian lamps.";
+
+    #[test]
+    fn a_feed_that_fails_in_a_batch_is_dropped_alone_and_the_window_stays_true() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[storage]\npath = \"s.db\"\n[[sections]]\nid = \"a\"\ntitle = \"A\"\n\
+            [[sources]]\nname = \"one\"\nurl = \"https://one.example/f\"\nsections = [\"a\"]\n\
+            [[sources]]\nname = \"two\"\nurl = \"https://two.example/f\"\nsections = [\"a\"]\n\
+            [[sources]]\nname = \"three\"\nurl = \"https://three.example/f\"\nsections = [\"a\"]\n";
+        let config = crate::config::parse(&dir.path().join("feeds.toml"), text).unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        store.sync_sources(&config).unwrap();
+        let sources = store.sources().unwrap();
+        let (one, two, three) = (&sources[0], &sources[1], &sources[2]);
+        // A source that is not in the database: recording its poll fails after its items were written.
+        let missing = SourceRow {
+            id: 999,
+            url: "https://gone.example/f".into(),
+            merge: true,
+            sections: vec!["a".into()],
+            ..SourceRow::default()
+        };
+        let mut ingester = Ingester::with_similarity(store, Default::default()).unwrap();
+        let good = polled(vec![item("g1", TITLE, SUMMARY)]);
+        let bad = polled(vec![item("b1", OTHER_TITLE, OTHER_SUMMARY)]);
+        let reports = ingester
+            .ingest_batch(&[(one, &good), (&missing, &bad)], 1_700_000_100)
+            .unwrap();
+        assert_eq!(reports[0].as_ref().unwrap().new_stories, 1);
+        assert!(
+            reports[1].is_err(),
+            "the feed of a missing source must fail"
+        );
+        let reader = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
+        let count = |sql: &str| -> i64 { reader.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT count(*) FROM items WHERE guid = 'g1'"), 1);
+        assert_eq!(count("SELECT count(*) FROM items WHERE guid = 'b1'"), 0);
+        // The window holds what was stored and nothing that was rolled back: a repost of the stored item
+        // joins its story, and a repost of the dropped one founds a story of its own.
+        let reposts = polled(vec![
+            item("r1", TITLE, SUMMARY),
+            item("r2", OTHER_TITLE, OTHER_SUMMARY),
+        ]);
+        let report = ingester.ingest(two, &reposts, 1_700_000_200).unwrap();
+        assert_eq!((report.joined, report.new_stories), (1, 1));
+        let spun = polled(vec![item("s2", OTHER_TITLE, OTHER_SUMMARY)]);
+        let report = ingester.ingest(three, &spun, 1_700_000_300).unwrap();
+        assert_eq!(report.joined, 1, "joins r2, which was stored");
+    }
 }

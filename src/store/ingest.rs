@@ -1,14 +1,31 @@
 //! The write side of ingest: one transaction per fetched feed, with the lookups dedup needs and the writes
 //! that place an item in its story.
 
-use rusqlite::{OptionalExtension, Savepoint, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Savepoint, Transaction, params};
 
 use crate::normalize::{NormalizedItem, key64};
 
-/// One feed's ingest: a savepoint, alone or inside a [`Batch`]. Dropping it without
-/// [`IngestTx::commit`] undoes every write of that feed and nothing else.
+/// One feed's ingest: a savepoint, alone or inside a [`Batch`], or no savepoint at all inside a batch
+/// that is all or nothing ([`Batch::feed_unguarded`]). Dropping a savepoint without [`IngestTx::commit`]
+/// undoes every write of that feed and nothing else.
 pub struct IngestTx<'c> {
-    pub(super) tx: Savepoint<'c>,
+    pub(super) tx: Guard<'c>,
+}
+
+/// What undoes a failed feed's writes: its own savepoint, or the enclosing batch's rollback.
+pub(super) enum Guard<'c> {
+    Savepoint(Savepoint<'c>),
+    Batch(&'c Connection),
+}
+
+impl std::ops::Deref for Guard<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self {
+            Guard::Savepoint(sp) => sp,
+            Guard::Batch(conn) => conn,
+        }
+    }
 }
 
 /// Several feeds ingested in one SQLite transaction (group commit), each in its own savepoint.
@@ -26,6 +43,15 @@ impl<'c> Batch<'c> {
     /// Starts one feed's savepoint.
     pub fn feed(&mut self) -> anyhow::Result<IngestTx<'_>> {
         Ok(IngestTx::new(self.tx.savepoint()?))
+    }
+
+    /// Starts one feed without a savepoint of its own: if it fails, the caller must drop the whole batch.
+    /// A savepoint copies every page a feed changes for the first time into its journal; when feeds
+    /// rarely fail, rolling back the batch and redoing it with [`Batch::feed`] is much cheaper.
+    pub fn feed_unguarded(&self) -> IngestTx<'_> {
+        IngestTx {
+            tx: Guard::Batch(&self.tx),
+        }
     }
 
     /// Makes every committed feed of the batch durable together.
@@ -73,12 +99,16 @@ pub struct NewItem<'a> {
 
 impl<'c> IngestTx<'c> {
     pub(super) fn new(tx: Savepoint<'c>) -> Self {
-        IngestTx { tx }
+        IngestTx {
+            tx: Guard::Savepoint(tx),
+        }
     }
 
     /// Keeps the feed's items and poll state together (durable with the enclosing batch, if any).
     pub fn commit(self) -> anyhow::Result<()> {
-        self.tx.commit()?;
+        if let Guard::Savepoint(sp) = self.tx {
+            sp.commit()?;
+        }
         Ok(())
     }
 
