@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 
+use crate::dedup::place::{self, Ids, Placed, Verdict, place_feed};
 use crate::dedup::similar::{SimilarLayer, Staged};
-use crate::dedup::{self, Placement, SourceRef};
+use crate::dedup::{self, SourceRef};
 use crate::normalize::NormalizedItem;
-use crate::store::{IngestTx, NewItem, PollRecord, SourceRow, Store};
+use crate::store::{Batch, IngestTx, NewItem, PollRecord, SourceRow, Store};
 
 /// A finished poll of one source, ready to store.
 #[derive(Debug, Default)]
@@ -127,37 +128,23 @@ impl Ingester {
         feeds: &[(&SourceRow, &PollResult)],
         now: i64,
     ) -> anyhow::Result<Option<Vec<anyhow::Result<IngestReport>>>> {
-        let batch = self.store.begin_batch()?;
-        let mut reports = Vec::with_capacity(feeds.len());
-        let mut failed = false;
-        for (source, result) in feeds {
-            if result.items.is_empty() {
-                // One UPDATE: a failed statement changes nothing, so the batch can go on.
-                reports.push(record_poll_only(&batch, source, result));
-                continue;
+        let Ingester { store, similar } = self;
+        let batch = store.begin_batch()?;
+        let (item, story) = batch.next_ids()?;
+        let ids = Ids { item, story };
+        let outcome = match similar.as_mut().and_then(|(l, _)| l.as_mut()) {
+            Some(layer) => ingest_pipelined(&batch, layer, ids, feeds, now),
+            None => ingest_serially(&batch, ids, feeds, now),
+        };
+        let reports = match outcome {
+            Ok(reports) => reports,
+            Err(e) => {
+                tracing::debug!(error = %format!("{e:#}"), "a feed failed in a batch");
+                drop(batch);
+                self.drop_window();
+                return Ok(None);
             }
-            let tx = batch.feed_unguarded();
-            let layer = self.similar.as_ref().and_then(|(l, _)| l.as_ref());
-            match ingest_feed(&tx, layer, source, result, now) {
-                Ok((report, staged)) => {
-                    // Later feeds of this batch must see this one: a repost may arrive in the same batch.
-                    if let Some((Some(layer), _)) = &mut self.similar {
-                        staged.into_iter().for_each(|s| layer.add(s));
-                    }
-                    reports.push(Ok(report));
-                }
-                Err(e) => {
-                    tracing::debug!(source = %source.url, error = %format!("{e:#}"), "feed failed in a batch");
-                    failed = true;
-                    break;
-                }
-            }
-        }
-        if failed {
-            drop(batch);
-            self.drop_window();
-            return Ok(None);
-        }
+        };
         if let Err(e) = batch.commit() {
             self.drop_window();
             return Err(e);
@@ -172,6 +159,8 @@ impl Ingester {
         now: i64,
     ) -> anyhow::Result<Vec<anyhow::Result<IngestReport>>> {
         let mut batch = self.store.begin_batch()?;
+        let (item, story) = batch.next_ids()?;
+        let mut ids = Ids { item, story };
         let mut reports = Vec::with_capacity(feeds.len());
         for (source, result) in feeds {
             if result.items.is_empty() {
@@ -180,7 +169,7 @@ impl Ingester {
             }
             let tx = batch.feed()?;
             let layer = self.similar.as_ref().and_then(|(l, _)| l.as_ref());
-            let outcome = ingest_feed(&tx, layer, source, result, now).and_then(|r| {
+            let outcome = ingest_feed(&tx, layer, &mut ids, source, result, now).and_then(|r| {
                 tx.commit()?;
                 Ok(r)
             });
@@ -208,9 +197,145 @@ impl Ingester {
     }
 }
 
+/// Stores a batch's feeds one after another on this thread (the exact layers only: nothing to overlap).
+fn ingest_serially(
+    batch: &Batch,
+    mut ids: Ids,
+    feeds: &[(&SourceRow, &PollResult)],
+    now: i64,
+) -> anyhow::Result<Vec<anyhow::Result<IngestReport>>> {
+    let mut reports = Vec::with_capacity(feeds.len());
+    for (source, result) in feeds {
+        if result.items.is_empty() {
+            reports.push(record_poll_only(batch, source, result));
+            continue;
+        }
+        let (report, _) =
+            ingest_feed(&batch.feed_unguarded(), None, &mut ids, source, result, now)?;
+        reports.push(Ok(report));
+    }
+    Ok(reports)
+}
+
+/// Feeds placed by the exact layers and not yet written, at most, while the dedup thread works.
+const PIPELINE_DEPTH: usize = 4;
+
+/// Stores a batch's feeds on two threads: this one runs the exact layers and writes, a dedup thread runs
+/// the similarity layer and keeps its window. While the store writes feed *n*, dedup places feed *n+1*.
+/// Any error fails the whole batch (the caller rolls it back).
+fn ingest_pipelined(
+    batch: &Batch,
+    layer: &mut SimilarLayer,
+    mut ids: Ids,
+    feeds: &[(&SourceRow, &PollResult)],
+    now: i64,
+) -> anyhow::Result<Vec<anyhow::Result<IngestReport>>> {
+    use std::sync::mpsc::sync_channel;
+    std::thread::scope(|scope| {
+        let (to_dedup, verdicts) = sync_channel::<(usize, Vec<Verdict>)>(PIPELINE_DEPTH);
+        let (to_store, placements) = sync_channel::<(usize, Vec<Placed>)>(PIPELINE_DEPTH);
+        let dedup = std::thread::Builder::new()
+            .name("wiredesk-dedup".into())
+            .spawn_scoped(scope, move || {
+                for (k, verdicts) in verdicts {
+                    let (source, result) = feeds[k];
+                    let (placed, staged) = place_feed(
+                        Some(layer),
+                        &mut ids,
+                        source_ref(source),
+                        &result.items,
+                        &result.features,
+                        verdicts,
+                    );
+                    // The next feed must see this one: a repost may arrive in the same batch.
+                    staged.into_iter().for_each(|s| layer.add(s));
+                    if to_store.send((k, placed)).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        let mut reports: Vec<Option<anyhow::Result<IngestReport>>> =
+            feeds.iter().map(|_| None).collect();
+        let write = |k: usize| -> anyhow::Result<IngestReport> {
+            let (placed_k, placed) = placements
+                .recv()
+                .map_err(|_| anyhow::anyhow!("the dedup thread stopped"))?;
+            debug_assert_eq!(placed_k, k);
+            let (source, result) = feeds[k];
+            write_feed(&batch.feed_unguarded(), source, result, &placed, now)
+        };
+        // Feeds sent to dedup and not yet written, oldest first. A few in flight let this thread run the
+        // exact layers ahead while dedup works, so that neither waits on every feed for the other.
+        let mut in_flight: std::collections::VecDeque<usize> = Default::default();
+        let mut run = || -> anyhow::Result<()> {
+            for (k, (source, result)) in feeds.iter().enumerate() {
+                // The exact layers read the store, so a feed that may match an unwritten one waits for it.
+                if let Some(last) = in_flight
+                    .iter()
+                    .rposition(|&j| depends_on(feeds[k], feeds[j]))
+                {
+                    for j in in_flight.drain(..=last) {
+                        reports[j] = Some(Ok(write(j)?));
+                    }
+                }
+                if result.items.is_empty() {
+                    reports[k] = Some(record_poll_only(batch, source, result));
+                    continue;
+                }
+                let tx = batch.feed_unguarded();
+                let verdicts = place::exact_verdicts(&tx, source_ref(source), &result.items)?;
+                to_dedup
+                    .send((k, verdicts))
+                    .map_err(|_| anyhow::anyhow!("the dedup thread stopped"))?;
+                in_flight.push_back(k);
+                if in_flight.len() > PIPELINE_DEPTH {
+                    let j = in_flight.pop_front().expect("not empty");
+                    reports[j] = Some(Ok(write(j)?));
+                }
+            }
+            for j in in_flight.drain(..) {
+                reports[j] = Some(Ok(write(j)?));
+            }
+            Ok(())
+        };
+        let outcome = run();
+        // Closing both channels ends the dedup thread whether it waits to receive or to send.
+        drop(to_dedup);
+        drop(placements);
+        if dedup.join().is_err() {
+            anyhow::bail!("the dedup thread panicked");
+        }
+        outcome?;
+        Ok(reports
+            .into_iter()
+            .map(|r| r.expect("every feed was stored"))
+            .collect())
+    })
+}
+
+/// Whether the exact layers could match an entry of `later` against an unwritten entry of `earlier`: the
+/// same source (guids), or a shared canonical URL or text key.
+fn depends_on(later: (&SourceRow, &PollResult), earlier: (&SourceRow, &PollResult)) -> bool {
+    later.0.id == earlier.0.id
+        || later.1.items.iter().any(|a| {
+            earlier.1.items.iter().any(|b| {
+                (a.content_hash.is_some() && a.content_hash == b.content_hash)
+                    || (a.canonical_url.is_some() && a.canonical_url == b.canonical_url)
+            })
+        })
+}
+
+/// What dedup needs to know of a source.
+fn source_ref(source: &SourceRow) -> SourceRef {
+    SourceRef {
+        id: source.id,
+        merge: source.merge,
+    }
+}
+
 /// Records the poll of a feed that brought no entries to store (unchanged, or failed).
 fn record_poll_only(
-    batch: &crate::store::Batch,
+    batch: &Batch,
     source: &SourceRow,
     result: &PollResult,
 ) -> anyhow::Result<IngestReport> {
@@ -222,78 +347,69 @@ fn record_poll_only(
         })
 }
 
-/// Places and writes every item of one feed, then records the poll. Returns what to add to the similarity
-/// window once the feed commits.
+/// Places and writes every entry of one feed on this thread. Returns what to add to the similarity window
+/// once the feed commits.
 fn ingest_feed(
     tx: &IngestTx,
-    similar: Option<&SimilarLayer>,
+    layer: Option<&SimilarLayer>,
+    ids: &mut Ids,
     source: &SourceRow,
     result: &PollResult,
     now: i64,
 ) -> anyhow::Result<(IngestReport, Vec<Staged>)> {
+    let verdicts = place::exact_verdicts(tx, source_ref(source), &result.items)?;
+    let (placed, staged) = place_feed(
+        layer,
+        ids,
+        source_ref(source),
+        &result.items,
+        &result.features,
+        verdicts,
+    );
+    Ok((write_feed(tx, source, result, &placed, now)?, staged))
+}
+
+/// Writes one placed feed and records its poll.
+fn write_feed(
+    tx: &IngestTx,
+    source: &SourceRow,
+    result: &PollResult,
+    placed: &[Placed],
+    now: i64,
+) -> anyhow::Result<IngestReport> {
     let mut report = IngestReport::default();
-    let mut staged = Vec::new();
-    if result.items.is_empty() {
-        report.source = Some(with_sections(
-            tx.record_poll(source.id, &result.record)?,
-            source,
-        ));
-        return Ok((report, staged));
-    }
-    // A source with `merge = false` neither joins other stories by similarity nor is joined by them.
-    let similar = similar.filter(|_| source.merge);
-    let facts = dedup::FeedFacts {
-        source_has_items: tx.source_has_items(source.id)?,
-        tombstones: tx.has_tombstones()?,
-    };
-    let source_ref = SourceRef {
-        id: source.id,
-        merge: source.merge,
-    };
-    for (index, item) in result.items.iter().enumerate() {
-        let mut features = result.features.get(index).cloned();
-        let placement = match (dedup::place_exact(tx, source_ref, item, facts)?, similar) {
-            (Some(p), _) => p,
-            (None, Some(layer)) => {
-                let f = features.take().unwrap_or_else(|| layer.features(item));
-                let decision = layer.place(source_ref, item, &f);
-                features = Some(f);
-                Placement::Insert(decision)
-            }
-            (None, None) => Placement::Insert(dedup::new_story(
-                "no stored story matched".into(),
-                Vec::new(),
-                0.0,
-            )),
-        };
-        match placement {
-            Placement::Skip => {}
-            Placement::Update { item_id, story_id } => {
-                tx.update_item(item_id, story_id, item, now)?;
+    for (item, placed) in result.items.iter().zip(placed) {
+        match placed {
+            Placed::Skip => {}
+            Placed::Update { item_id, story_id } => {
+                tx.update_item(*item_id, *story_id, item, now)?;
                 report.updated_items += 1;
             }
-            Placement::Insert(decision) => {
+            Placed::Insert {
+                item_id,
+                story_id,
+                new_story,
+                decision,
+            } => {
                 let new = NewItem {
                     source_id: source.id,
                     sections: &source.sections,
                     item,
                     now,
                 };
-                let (item_id, story_id) = match decision.story_id {
-                    Some(story_id) => {
-                        report.joined += 1;
-                        (tx.insert_into_story(&new, story_id)?, story_id)
-                    }
-                    None => {
-                        report.new_stories += 1;
-                        tx.insert_with_new_story(&new, &dedup::story_guid(&source.url, &item.guid))?
-                    }
-                };
+                if *new_story {
+                    report.new_stories += 1;
+                    let guid = dedup::story_guid(&source.url, &item.guid);
+                    tx.insert_with_new_story(&new, &guid, *item_id, *story_id)?;
+                } else {
+                    report.joined += 1;
+                    tx.insert_into_story(&new, *item_id, *story_id)?;
+                }
                 // A new story with nothing even close is the common case; `explain` reports it without a row.
                 if decision.story_id.is_some() || !decision.candidates.is_empty() {
                     tx.record_decision(
-                        item_id,
-                        story_id,
+                        *item_id,
+                        *story_id,
                         decision.layer.as_str(),
                         decision.score,
                         &decision.reason,
@@ -302,10 +418,6 @@ fn ingest_feed(
                     )?;
                 }
                 report.new_items += 1;
-                if let Some(layer) = similar {
-                    let f = features.take().unwrap_or_else(|| layer.features(item));
-                    staged.push(SimilarLayer::stage(item_id, story_id, source.id, item, f));
-                }
             }
         }
     }
@@ -319,7 +431,7 @@ fn ingest_feed(
             .changed_sections
             .extend(source.sections.iter().cloned());
     }
-    Ok((report, staged))
+    Ok(report)
 }
 
 /// A source's freshly recorded state with its sections, which a poll never changes.
@@ -364,6 +476,139 @@ mod tests {
     const OTHER_TITLE: &str = "Glassworks museum reopens Alderney gallery after roof repairs";
     const OTHER_SUMMARY: &str = "The Alderney glassworks museum reopened its east gallery on \
         Saturday after eighteen months of roof repairs, with a new display of Victorian lamps.";
+
+    /// A store with sources one, two and three (ids 1, 2, 3), all in section "a".
+    fn store_with_three_sources(dir: &std::path::Path) -> (Store, Vec<SourceRow>) {
+        let text = "[storage]\npath = \"s.db\"\n[[sections]]\nid = \"a\"\ntitle = \"A\"\n\
+            [[sources]]\nname = \"one\"\nurl = \"https://one.example/f\"\nsections = [\"a\"]\n\
+            [[sources]]\nname = \"two\"\nurl = \"https://two.example/f\"\nsections = [\"a\"]\n\
+            [[sources]]\nname = \"three\"\nurl = \"https://three.example/f\"\nsections = [\"a\"]\n";
+        let config = crate::config::parse(&dir.join("feeds.toml"), text).unwrap();
+        let mut store = Store::open(&dir.join("s.db")).unwrap();
+        store.sync_sources(&config).unwrap();
+        let sources = store.sources().unwrap();
+        (store, sources)
+    }
+
+    /// (guid, story id, title) of every stored item, by item id.
+    fn stored(dir: &std::path::Path) -> Vec<(String, i64, String)> {
+        let reader = rusqlite::Connection::open(dir.join("s.db")).unwrap();
+        let mut stmt = reader
+            .prepare("SELECT guid, story_id, title FROM items ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// An entry with a canonical URL and a text key, as normalisation makes them.
+    fn keyed(guid: &str, url: &str, title: &str) -> NormalizedItem {
+        NormalizedItem {
+            canonical_url: Some(url.into()),
+            content_hash: crate::normalize::content_hash(title, SUMMARY),
+            ..item(guid, title, SUMMARY)
+        }
+    }
+
+    #[test]
+    fn entries_see_earlier_entries_of_their_feed_and_batch() {
+        for similarity in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let (store, sources) = store_with_three_sources(dir.path());
+            let mut ingester = if similarity {
+                Ingester::with_similarity(store, Default::default()).unwrap()
+            } else {
+                Ingester::new(store)
+            };
+            let one = polled(vec![
+                keyed(
+                    "a",
+                    "https://x.example/a",
+                    "First headline about harbour ferries",
+                ),
+                // The same guid again with other text: an edit of the entry above.
+                keyed(
+                    "a",
+                    "https://x.example/a",
+                    "First headline about harbour ferries, updated",
+                ),
+                // The same guid and text again: nothing.
+                keyed(
+                    "a",
+                    "https://x.example/a",
+                    "First headline about harbour ferries, updated",
+                ),
+                // Another guid with the same canonical URL: the same story.
+                keyed(
+                    "b",
+                    "https://x.example/a",
+                    "Second headline with the same link",
+                ),
+            ]);
+            // Other sources in the same batch: the same URL as "a", and the same text as "b" under another URL.
+            // Neither can join by similarity: "c" says something else, and source three does not merge.
+            let two = polled(vec![NormalizedItem {
+                summary: OTHER_SUMMARY.into(),
+                ..keyed("c", "https://x.example/a", "Copied headline")
+            }]);
+            let mut three_source = sources[2].clone();
+            three_source.merge = false;
+            let three = polled(vec![keyed(
+                "d",
+                "https://y.example/d",
+                "Second headline with the same link",
+            )]);
+            let reports = ingester
+                .ingest_batch(
+                    &[
+                        (&sources[0], &one),
+                        (&sources[1], &two),
+                        (&three_source, &three),
+                    ],
+                    1_700_000_100,
+                )
+                .unwrap();
+            let one_report = reports[0].as_ref().unwrap();
+            assert_eq!(
+                (
+                    one_report.new_items,
+                    one_report.updated_items,
+                    one_report.new_stories
+                ),
+                (2, 1, 1),
+                "similarity {similarity}"
+            );
+            for report in &reports[1..] {
+                let report = report.as_ref().unwrap();
+                assert_eq!((report.new_items, report.joined), (1, 1));
+            }
+            let items = stored(dir.path());
+            let story = items[0].1;
+            assert_eq!(
+                items,
+                vec![
+                    (
+                        "a".into(),
+                        story,
+                        "First headline about harbour ferries, updated".into()
+                    ),
+                    (
+                        "b".into(),
+                        story,
+                        "Second headline with the same link".into()
+                    ),
+                    ("c".into(), story, "Copied headline".into()),
+                    (
+                        "d".into(),
+                        story,
+                        "Second headline with the same link".into()
+                    ),
+                ],
+                "similarity {similarity}"
+            );
+        }
+    }
 
     #[test]
     fn a_feed_that_fails_in_a_batch_is_dropped_alone_and_the_window_stays_true() {

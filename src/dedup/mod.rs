@@ -13,6 +13,7 @@
 
 pub mod lexicon;
 pub mod near;
+pub mod place;
 pub mod similar;
 
 use serde::Serialize;

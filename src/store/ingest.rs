@@ -54,6 +54,20 @@ impl<'c> Batch<'c> {
         }
     }
 
+    /// The first free item id and story id. The batch holds the write lock, and ingest is the only writer,
+    /// so ids handed out from these in order are free until the batch commits: dedup can place an item
+    /// (and the window take it) before its row is written.
+    pub fn next_ids(&self) -> anyhow::Result<(i64, i64)> {
+        let next = |table: &str| -> anyhow::Result<i64> {
+            Ok(self.tx.query_row(
+                &format!("SELECT coalesce(max(id), 0) + 1 FROM {table}"),
+                [],
+                |r| r.get(0),
+            )?)
+        };
+        Ok((next("items")?, next("stories")?))
+    }
+
     /// Makes every committed feed of the batch durable together.
     pub fn commit(self) -> anyhow::Result<()> {
         self.tx.commit()?;
@@ -212,32 +226,34 @@ impl<'c> IngestTx<'c> {
         Ok(stmt.exists(params![story_id, source_id])?)
     }
 
-    /// Inserts a new item as the founder of a new story and returns (item id, story id).
+    /// Inserts a new item, with the ids it was given (see [`Batch::next_ids`]), as the founder of a new story.
     pub fn insert_with_new_story(
         &self,
         new: &NewItem,
         story_guid: &str,
-    ) -> anyhow::Result<(i64, i64)> {
+        item_id: i64,
+        story_id: i64,
+    ) -> anyhow::Result<()> {
         let published = new.item.published.timestamp();
         self.tx
             .prepare_cached(
-                "INSERT INTO stories (guid, representative_item, published, first_seen, updated)
-                 VALUES (?1, NULL, ?2, ?3, ?3)",
+                "INSERT INTO stories (id, guid, representative_item, published, first_seen, updated)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
             )?
-            .execute(params![story_guid, published, new.now])?;
-        let story_id = self.tx.last_insert_rowid();
-        let item_id = self.insert_item(new, story_id)?;
-        self.tx
-            .prepare_cached("UPDATE stories SET representative_item = ?2 WHERE id = ?1")?
-            .execute(params![story_id, item_id])?;
-        self.add_story_sections(story_id, new.sections, published)?;
-        Ok((item_id, story_id))
+            .execute(params![story_id, story_guid, item_id, published, new.now])?;
+        self.insert_item(new, item_id, story_id)?;
+        self.add_story_sections(story_id, new.sections, published)
     }
 
     /// Inserts a new item into an existing story: the story's `updated` moves forward, and the item becomes
     /// the representative if its source has a higher priority (or the same and it was published earlier).
-    pub fn insert_into_story(&self, new: &NewItem, story_id: i64) -> anyhow::Result<i64> {
-        let item_id = self.insert_item(new, story_id)?;
+    pub fn insert_into_story(
+        &self,
+        new: &NewItem,
+        item_id: i64,
+        story_id: i64,
+    ) -> anyhow::Result<()> {
+        self.insert_item(new, item_id, story_id)?;
         let published = new.item.published.timestamp();
         let better: bool = self
             .tx
@@ -268,17 +284,16 @@ impl<'c> IngestTx<'c> {
             .tx
             .prepare_cached("SELECT published FROM stories WHERE id = ?1")?
             .query_row([story_id], |r| r.get(0))?;
-        self.add_story_sections(story_id, new.sections, story_published)?;
-        Ok(item_id)
+        self.add_story_sections(story_id, new.sections, story_published)
     }
 
-    fn insert_item(&self, new: &NewItem, story_id: i64) -> anyhow::Result<i64> {
+    fn insert_item(&self, new: &NewItem, item_id: i64, story_id: i64) -> anyhow::Result<()> {
         let i = new.item;
         self.tx
             .prepare_cached(
-                "INSERT INTO items (source_id, guid, url, canonical_url, title, summary, content_html, author,
+                "INSERT INTO items (id, source_id, guid, url, canonical_url, title, summary, content_html, author,
                                     published, date_from_feed, first_seen, updated, content_hash, story_id, url_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14)",
+                 VALUES (?15, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14)",
             )?
             .execute(params![
                 new.source_id,
@@ -294,9 +309,10 @@ impl<'c> IngestTx<'c> {
                 new.now,
                 i.content_hash,
                 story_id,
-                i.canonical_url.as_deref().map(key64)
+                i.canonical_url.as_deref().map(key64),
+                item_id
             ])?;
-        Ok(self.tx.last_insert_rowid())
+        Ok(())
     }
 
     fn add_story_sections(

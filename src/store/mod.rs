@@ -64,7 +64,8 @@ impl Store {
         Ok(Store { conn })
     }
 
-    /// Starts the transaction one fetched feed is ingested in.
+    /// Starts a transaction for one feed on its own (tests; ingest uses [`Store::begin_batch`]).
+    #[cfg(test)]
     pub fn begin_ingest(&mut self) -> anyhow::Result<IngestTx<'_>> {
         Ok(IngestTx::new(self.conn.savepoint()?))
     }
@@ -75,7 +76,10 @@ impl Store {
         // deleted; checking each item's three references cost 12 % of a first poll cycle. Deleting (prune,
         // sync) turns the checks and their cascades back on.
         self.enforce_foreign_keys(false)?;
-        Ok(Batch::new(self.conn.transaction()?))
+        // Immediate: the write lock is taken before the batch reads the next free ids (see `Batch::next_ids`).
+        Ok(Batch::new(self.conn.transaction_with_behavior(
+            rusqlite::TransactionBehavior::Immediate,
+        )?))
     }
 
     /// Turns foreign-key enforcement (and its cascades) on or off for this connection. Only takes effect
@@ -295,20 +299,23 @@ mod tests {
         // Through a batch, as the daemon ingests (foreign-key checks off), so the cascades below prove
         // that pruning turns them back on.
         let mut batch = store.begin_batch().unwrap();
+        let (first_item, first_story) = batch.next_ids().unwrap();
         let tx = batch.feed().unwrap();
-        for (guid, t) in [("old", 1_000), ("new", 9_000)] {
+        for (k, (guid, t)) in [("old", 1_000), ("new", 9_000)].into_iter().enumerate() {
             let it = item(guid, t);
-            let (item_id, story_id) = tx
-                .insert_with_new_story(
-                    &NewItem {
-                        source_id: 1,
-                        sections: &sections,
-                        item: &it,
-                        now: t,
-                    },
-                    guid,
-                )
-                .unwrap();
+            let (item_id, story_id) = (first_item + k as i64, first_story + k as i64);
+            tx.insert_with_new_story(
+                &NewItem {
+                    source_id: 1,
+                    sections: &sections,
+                    item: &it,
+                    now: t,
+                },
+                guid,
+                item_id,
+                story_id,
+            )
+            .unwrap();
             tx.record_decision(item_id, story_id, "new", 0.0, "test", "[]", t)
                 .unwrap();
         }
@@ -356,17 +363,18 @@ mod tests {
         let sections = ["world".to_string()];
         let (copy, original) = (item("copy", 2_000), item("original", 1_000));
         let tx = store.begin_ingest().unwrap();
-        let (_, story) = tx
-            .insert_with_new_story(
-                &NewItem {
-                    source_id: 1,
-                    sections: &sections,
-                    item: &copy,
-                    now: 5_000,
-                },
-                "urn:x:1",
-            )
-            .unwrap();
+        tx.insert_with_new_story(
+            &NewItem {
+                source_id: 1,
+                sections: &sections,
+                item: &copy,
+                now: 5_000,
+            },
+            "urn:x:1",
+            1,
+            1,
+        )
+        .unwrap();
         tx.insert_into_story(
             &NewItem {
                 source_id: 2,
@@ -374,7 +382,8 @@ mod tests {
                 item: &original,
                 now: 6_000,
             },
-            story,
+            2,
+            1,
         )
         .unwrap();
         tx.commit().unwrap();
