@@ -8,7 +8,7 @@ use crate::dedup::place::{self, Ids, Placed, Verdict, place_feed};
 use crate::dedup::similar::{SimilarLayer, Staged};
 use crate::dedup::{self, SourceRef};
 use crate::normalize::NormalizedItem;
-use crate::store::{Batch, IngestTx, NewItem, PollRecord, SourceRow, Store};
+use crate::store::{Batch, Checkpointer, IngestTx, NewItem, PollRecord, SourceRow, Store};
 
 /// A finished poll of one source, ready to store.
 #[derive(Debug, Default)]
@@ -45,6 +45,8 @@ pub struct Ingester {
     store: Store,
     /// The similarity layer, when enabled: its window (loaded on first need) and the parameters to build it.
     similar: Option<(Option<SimilarLayer>, crate::dedup::near::Params)>,
+    /// The checkpoint thread, told of every commit (None: this connection checkpoints alone).
+    checkpointer: Option<Checkpointer>,
 }
 
 impl Ingester {
@@ -53,6 +55,7 @@ impl Ingester {
         Ingester {
             store,
             similar: None,
+            checkpointer: None,
         }
     }
 
@@ -65,7 +68,21 @@ impl Ingester {
         Ok(Ingester {
             store,
             similar: Some((None, params)),
+            checkpointer: None,
         })
+    }
+
+    /// Moves most WAL checkpointing of the database at `path` (this store's) to a thread of its own.
+    pub fn checkpoint_in_background(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
+        self.checkpointer = Some(Checkpointer::start(path)?);
+        self.store.checkpoint_in_background()
+    }
+
+    /// Tells the checkpoint thread, if any, that a batch committed.
+    fn committed(&self) {
+        if let Some(c) = &self.checkpointer {
+            c.committed();
+        }
     }
 
     /// Builds the similarity window if it is on, not built yet, and about to be needed.
@@ -128,7 +145,7 @@ impl Ingester {
         feeds: &[(&SourceRow, &PollResult)],
         now: i64,
     ) -> anyhow::Result<Option<Vec<anyhow::Result<IngestReport>>>> {
-        let Ingester { store, similar } = self;
+        let Ingester { store, similar, .. } = self;
         let batch = store.begin_batch()?;
         let (item, story) = batch.next_ids()?;
         let ids = Ids { item, story };
@@ -149,6 +166,7 @@ impl Ingester {
             self.drop_window();
             return Err(e);
         }
+        self.committed();
         Ok(Some(reports))
     }
 
@@ -185,6 +203,7 @@ impl Ingester {
             self.drop_window();
             return Err(e);
         }
+        self.committed();
         Ok(reports)
     }
 

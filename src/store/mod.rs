@@ -5,6 +5,7 @@
 //! fetched feed is ingested in one transaction ([`IngestTx`]), so a crash or kill leaves either all of a
 //! feed's items or none of them.
 
+mod checkpoint;
 mod ingest;
 mod sources;
 mod stories;
@@ -16,6 +17,7 @@ use anyhow::Context;
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
+pub use checkpoint::Checkpointer;
 pub use ingest::{Batch, ExistingItem, IngestTx, NewItem, StoryMatch};
 pub use sources::{PollRecord, SourceRow};
 pub use stories::{DecisionRow, MemberView, StoryView, WindowItem};
@@ -62,6 +64,17 @@ impl Store {
         })?;
         conn.busy_timeout(Duration::from_secs(10))?;
         Ok(Store { conn })
+    }
+
+    /// Hands most checkpointing to `checkpointer`'s thread: this connection then checkpoints on commit only
+    /// when the log has grown past [`checkpoint::WRITER_AUTOCHECKPOINT_PAGES`].
+    pub fn checkpoint_in_background(&self) -> anyhow::Result<()> {
+        self.conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            checkpoint::WRITER_AUTOCHECKPOINT_PAGES,
+        )?;
+        Ok(())
     }
 
     /// Starts a transaction for one feed on its own (tests; ingest uses [`Store::begin_batch`]).
