@@ -128,14 +128,15 @@ const OOV_BIT: u32 = 1 << 31;
 /// Index-key tag of concept (synset) keys; term keys have tag 0.
 const TAG_CONCEPT: u64 = 1 << 32;
 /// Words with more concept keys than this are too vague to index by concept.
-const MAX_INDEXED_KEYS: usize = 12;
+const MAX_INDEXED_KEYS: usize = 6;
 
 /// One content token: its term id (primary lemma or hashed unknown word) and up to two
 /// alternative lemmas (e.g. "left" -> left, leave).
 #[derive(Clone, Copy, Debug)]
 struct Tok<'a> {
     term: u32,
-    alts: &'a [(u8, u32)],
+    /// (position, lemma) pairs, flattened.
+    alts: &'a [u32],
 }
 
 impl Tok<'_> {
@@ -144,7 +145,7 @@ impl Tok<'_> {
     }
     /// The term and the alternative lemmas.
     fn ids(&self) -> impl Iterator<Item = u32> + '_ {
-        std::iter::once(self.term).chain(self.alts.iter().map(|a| a.1))
+        std::iter::once(self.term).chain(self.alts.chunks_exact(2).map(|a| a[1]))
     }
     fn lemmas(&self) -> impl Iterator<Item = LemmaId> + '_ {
         self.ids().filter(|&i| i < OOV_BIT)
@@ -153,13 +154,14 @@ impl Tok<'_> {
 
 #[derive(Debug)]
 struct FeatInner {
-    /// Term id per content token, the title's first. The window holds hundreds of thousands of
-    /// items, so a token takes 4 bytes and the rare second and third lemmas live in `alts`.
-    terms: Box<[u32]>,
-    /// Alternative lemmas of ambiguous tokens: (token position, lemma), by position.
-    alts: Box<[(u8, u32)]>,
-    /// How many of `toks` come from the title.
-    title_len: usize,
+    /// The term id of each content token (the title's first), then the alternative lemmas of
+    /// ambiguous tokens as (token position, lemma) pairs by position. The window holds hundreds of
+    /// thousands of items, so a token takes 4 bytes and all of them share one allocation.
+    data: Box<[u32]>,
+    /// How many tokens `data` starts with (at most 64).
+    n_terms: u8,
+    /// How many of the tokens come from the title.
+    title_len: u8,
     /// Whether the item has summary text (headline tickers have none).
     has_summary: bool,
     /// Bit i set: token i is an anchor (number, name, word the thesaurus does not know).
@@ -172,18 +174,36 @@ struct FeatInner {
 impl FeatInner {
     /// The tokens in order.
     fn toks(&self) -> impl Iterator<Item = Tok<'_>> + Clone + '_ {
-        let mut rest = &self.alts[..];
-        self.terms.iter().enumerate().map(move |(i, &term)| {
-            let n = rest.iter().take_while(|a| usize::from(a.0) == i).count();
-            let (alts, tail) = rest.split_at(n);
+        let mut rest = self.alt_pairs();
+        self.terms().iter().enumerate().map(move |(i, &term)| {
+            let n = rest
+                .chunks_exact(2)
+                .take_while(|a| a[0] as usize == i)
+                .count();
+            let (alts, tail) = rest.split_at(2 * n);
             rest = tail;
             Tok { term, alts }
         })
     }
 
+    /// The term id of each token.
+    fn terms(&self) -> &[u32] {
+        &self.data[..usize::from(self.n_terms)]
+    }
+
+    /// The alternative lemmas, as flattened (position, lemma) pairs.
+    fn alt_pairs(&self) -> &[u32] {
+        &self.data[usize::from(self.n_terms)..]
+    }
+
     /// Number of tokens.
     fn len(&self) -> usize {
-        self.terms.len()
+        usize::from(self.n_terms)
+    }
+
+    /// Number of tokens from the title.
+    fn title_len(&self) -> usize {
+        usize::from(self.title_len)
     }
 }
 
@@ -205,7 +225,7 @@ pub struct Features(Arc<FeatInner>);
 impl Features {
     /// Number of content words in the title (after stopwords and decorations are removed).
     pub fn title_words(&self) -> usize {
-        self.0.title_len
+        self.0.title_len()
     }
     /// Number of content tokens kept (title and summary).
     pub fn len(&self) -> usize {
@@ -213,7 +233,7 @@ impl Features {
     }
     /// True when the item has no content token at all.
     pub fn is_empty(&self) -> bool {
-        self.0.terms.is_empty()
+        self.0.n_terms == 0
     }
     /// Whether the item has summary text.
     pub fn has_summary(&self) -> bool {
@@ -315,7 +335,7 @@ struct Entry {
     f: Features,
     /// Substitutions learned when this item joined its story: (earlier member's sequence
     /// number, substitution key). Each is withdrawn when either item leaves the window.
-    subs: Vec<(u64, u64)>,
+    subs: Box<[(u64, u64)]>,
 }
 
 /// The online near-duplicate matcher over a sliding time window.
@@ -764,10 +784,12 @@ impl Matcher {
                 title_len = toks.len();
             }
         }
+        let n_terms = toks.len() as u8;
+        toks.extend(alts.iter().flat_map(|&(pos, id)| [u32::from(pos), id]));
         let mut inner = FeatInner {
-            terms: toks.into_boxed_slice(),
-            alts: alts.into_boxed_slice(),
-            title_len,
+            data: toks.into_boxed_slice(),
+            n_terms,
+            title_len: title_len as u8,
             has_summary,
             anchors,
             prep: None,
@@ -821,8 +843,8 @@ impl Matcher {
     fn compact(f: &Features) -> Features {
         let inner = &f.0;
         Features(Arc::new(FeatInner {
-            terms: inner.terms.clone(),
-            alts: inner.alts.clone(),
+            data: inner.data.clone(),
+            n_terms: inner.n_terms,
             title_len: inner.title_len,
             has_summary: inner.has_summary,
             anchors: inner.anchors,
@@ -839,7 +861,7 @@ impl Matcher {
     }
 
     fn compute_terms(inner: &FeatInner) -> Vec<u32> {
-        let mut terms: Vec<u32> = inner.terms.to_vec();
+        let mut terms: Vec<u32> = inner.terms().to_vec();
         terms.sort_unstable();
         terms.dedup();
         terms
@@ -847,7 +869,8 @@ impl Matcher {
 
     /// (id, mask of tokens having it) for every lemma and term id of an item, sorted by id.
     fn compute_ids(inner: &FeatInner) -> Vec<(u32, u64)> {
-        let mut ids: Vec<(u32, u64)> = Vec::with_capacity(inner.len() + inner.alts.len());
+        let mut ids: Vec<(u32, u64)> =
+            Vec::with_capacity(inner.len() + inner.alt_pairs().len() / 2);
         for (i, t) in inner.toks().enumerate() {
             ids.extend(t.ids().map(|id| (id, 1u64 << i)));
         }
@@ -879,7 +902,7 @@ impl Matcher {
             .toks()
             .enumerate()
             .filter(|&(i, _)| {
-                i < inner.title_len + self.params.max_indexed_summary_words
+                i < inner.title_len() + self.params.max_indexed_summary_words
                     || inner.anchors & (1u64 << i) != 0
             })
             .map(|(i, t)| {
@@ -887,7 +910,7 @@ impl Matcher {
                 (u64::from(t.term()), if anchor { 2.0 } else { 1.0 })
             })
             .collect();
-        for t in inner.toks().take(inner.title_len) {
+        for t in inner.toks().take(inner.title_len()) {
             for l in t.lemmas() {
                 // Own synsets only: a substitute shares one with the original (synonyms, cluster
                 // mates); hypernym substitutes are left to the other words of the item.
@@ -933,7 +956,7 @@ impl Matcher {
     }
 
     fn weights(&self, f: &Features) -> Vec<f32> {
-        f.0.terms.iter().map(|&t| self.idf(t)).collect()
+        f.0.terms().iter().map(|&t| self.idf(t)).collect()
     }
 
     fn probe<'a>(&self, f: &'a Features) -> Probe<'a> {
@@ -963,7 +986,7 @@ impl Matcher {
         };
         let mut subs: Vec<(u32, u64)> = Vec::new();
         if learned && !self.partners.is_empty() {
-            for (i, &t) in f.0.terms.iter().enumerate() {
+            for (i, &t) in f.0.terms().iter().enumerate() {
                 let Some(ps) = self.partners.get(&t) else {
                     continue;
                 };
@@ -1159,7 +1182,7 @@ impl Matcher {
         // else the prefix that is compared with the shorter text.
         let (la, lb) = (probe.f.0.len(), b.0.len());
         let need = if !probe.f.0.has_summary || !b.0.has_summary {
-            b.0.title_len
+            b.0.title_len()
         } else if la <= lb {
             lb.min(prefix_len(la))
         } else {
@@ -1169,7 +1192,7 @@ impl Matcher {
         let mut bw = std::mem::take(&mut scratch.wb);
         bw.clear();
         bw.extend(
-            b.0.terms
+            b.0.terms()
                 .iter()
                 .map(|&t| *scratch.idf.entry(t).or_insert_with(|| self.idf(t))),
         );
@@ -1189,7 +1212,7 @@ impl Matcher {
         let p = &self.params;
         let a = probe.f;
         let wsum = |w: &[f32], n: usize| w[..n].iter().sum::<f32>().max(1e-6);
-        let (ta, tb) = (a.0.title_len, b.0.title_len);
+        let (ta, tb) = (a.0.title_len(), b.0.title_len());
         let (ma, mb) = self.align(probe, rows, bw, ta, tb);
         let (wa, wb) = (wsum(&probe.w, ta), wsum(bw, tb));
         let title = (ma + mb) / (wa + wb);
@@ -1554,6 +1577,11 @@ impl Matcher {
         let seq = self.base + self.entries.len() as u64;
         for &(k, _) in self.index_keys(&f).iter() {
             let list = self.postings.entry(k).or_default();
+            // Grow by a quarter, not double: postings are most of the window's memory, and doubling left
+            // two fifths of their capacity unused.
+            if list.len() == list.capacity() {
+                list.reserve_exact((list.len() / 4).max(4));
+            }
             list.push_back(seq as u32);
             let len = list.len() as u32;
             self.set_posting_len(k, len);
@@ -1567,7 +1595,7 @@ impl Matcher {
             source_id,
             published,
             f,
-            subs,
+            subs: subs.into_boxed_slice(),
         }));
         self.by_time.insert((published, seq));
         self.stories.entry(story_id).or_default().push(seq);
@@ -1653,7 +1681,7 @@ impl Matcher {
             let here = dp[j * w + i];
             let diag = if m & bit != 0 { 2.0 } else { 0.0 };
             if here == dp[(j - 1) * w + i - 1] + diag {
-                let (ta, tb) = (a.0.terms[i - 1], b.0.terms[j - 1]);
+                let (ta, tb) = (a.0.terms()[i - 1], b.0.terms()[j - 1]);
                 let anchor = a.0.anchors & bit != 0 || b.0.anchors & (1u64 << (j - 1)) != 0;
                 if m & bit == 0 && !anchor && ta < OOV_BIT && tb < OOV_BIT {
                     out.push((ta, tb));
@@ -1760,14 +1788,16 @@ impl Matcher {
             let members: Members = self.stories.get(&e.story_id).cloned().unwrap_or_default();
             for m in members {
                 let k = m.wrapping_sub(self.base) as usize;
-                if let Some(Some(x)) = self.entries.get_mut(k) {
-                    x.subs.retain(|&(partner, key)| {
-                        let gone = partner == seq;
-                        if gone {
-                            withdrawn.push(key);
-                        }
-                        !gone
-                    });
+                if let Some(Some(x)) = self.entries.get_mut(k)
+                    && x.subs.iter().any(|&(partner, _)| partner == seq)
+                {
+                    withdrawn.extend(
+                        x.subs
+                            .iter()
+                            .filter(|&&(partner, _)| partner == seq)
+                            .map(|x| x.1),
+                    );
+                    x.subs = x.subs.iter().copied().filter(|x| x.0 != seq).collect();
                 }
             }
             for key in withdrawn {
