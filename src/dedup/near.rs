@@ -59,6 +59,10 @@ pub struct Params {
     /// Candidates need index votes worth this many words unique in the window (a word in one
     /// item of N votes ln N); a copy shares several rare words or concepts with its original.
     pub min_votes: f32,
+    /// The same for an item with a summary, whose copy shares summary words as well: one shared
+    /// rare word or number is not enough to verify a pair, which kept template-like feeds (a
+    /// few hundred words recombined) verifying a false candidate for almost every item.
+    pub min_votes_full: f32,
     /// Candidates verified per decision (most index votes first) for an item without a summary.
     pub max_verify: usize,
     /// Candidates verified per decision for an item with a summary. Verifying such a pair reads
@@ -106,6 +110,7 @@ impl Default for Params {
             max_verify_full: 3,
             min_vote_share: 0.4,
             min_votes: 0.5,
+            min_votes_full: 0.8,
             max_members_checked: 6,
             min_title_words: 4,
             full_threshold: 0.6,
@@ -1360,14 +1365,16 @@ impl Matcher {
         // verification cost low when many items share a few words.
         let floor = acc.first().map_or(0.0, |x| x.1 * p.min_vote_share);
         let floor = floor.max(p.min_votes * n.ln());
+        let floor_full = p.min_votes_full * n.ln();
         acc.into_iter()
             .take_while(|x| x.1 >= floor)
-            .map(|x| x.0 as usize)
-            .filter(|&k| {
-                self.entries[k]
-                    .as_ref()
-                    .is_some_and(|e| (e.published - published).abs() <= p.window_secs)
+            .filter(|&(k, votes)| {
+                self.entries[k as usize].as_ref().is_some_and(|e| {
+                    (e.published - published).abs() <= p.window_secs
+                        && (votes >= floor_full || !(f.0.has_summary && e.f.0.has_summary))
+                })
             })
+            .map(|x| x.0 as usize)
             .take(if f.0.has_summary {
                 p.max_verify_full
             } else {
@@ -2078,6 +2085,51 @@ mod tests {
         let d = m.decide(1, 0, &m.features(UKRAINE.0, UKRAINE.1));
         assert_eq!(d.story_id, None);
         assert!(d.candidates.is_empty());
+    }
+
+    #[test]
+    fn one_shared_number_does_not_make_a_candidate_of_a_template_item() {
+        // A template-like feed: every item recombines the same 300 words around a number.
+        let lex = Lexicon::shipped();
+        let words: Vec<&str> = lex
+            .lemma_ids()
+            .map(|id| lex.word(id))
+            .filter(|w| w.len() > 3 && w.bytes().all(|b| b.is_ascii_lowercase()))
+            .step_by(97)
+            .take(300)
+            .collect();
+        let mut x: u64 = 7;
+        let mut text = |n: usize| -> String {
+            (0..n)
+                .map(|_| {
+                    x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    words[(x >> 33) as usize % words.len()]
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let items: Vec<(String, String)> = (0..3_000)
+            .map(|id| (format!("{} {}", text(8), 100 + id % 500), text(40)))
+            .collect();
+        let probe = (format!("{} 120", text(8)), text(40));
+        let verified = |params: Params| {
+            let mut m = Matcher::new(params);
+            for (id, (t, s)) in (1..).zip(&items) {
+                let f = m.features(t, s);
+                m.insert(id, id, id, 1_000, f);
+            }
+            let d = m.decide(9_999, 1_000, &m.features(&probe.0, &probe.1));
+            assert_eq!(d.story_id, None);
+            d.verified
+        };
+        // It shares a number with 6 items and its words with hundreds: not worth verifying anything.
+        assert_eq!(verified(Params::default()), 0);
+        // Under the floor for title-only items, the number alone would have made candidates.
+        let loose = Params {
+            min_votes_full: Params::default().min_votes,
+            ..Params::default()
+        };
+        assert!(verified(loose) > 0);
     }
 
     #[test]
