@@ -49,7 +49,7 @@ pub fn explain(store: &Store, url: &str) -> anyhow::Result<ExitCode> {
         let candidates: Vec<CandidateNote> =
             serde_json::from_str(&row.candidates).unwrap_or_default();
         if candidates.is_empty() {
-            println!("  candidates: none were close enough to compare");
+            println!("  candidates: none came close");
         } else {
             println!("  candidates compared (best first):");
             for c in candidates {

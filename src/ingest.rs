@@ -425,7 +425,12 @@ fn write_feed(
                     tx.insert_into_story(&new, *item_id, *story_id)?;
                 }
                 // A new story with nothing even close is the common case; `explain` reports it without a row.
-                if decision.story_id.is_some() || !decision.candidates.is_empty() {
+                if decision.story_id.is_some()
+                    || decision
+                        .candidates
+                        .iter()
+                        .any(|c| c.score >= dedup::NEAR_MISS_SCORE)
+                {
                     tx.record_decision(
                         *item_id,
                         *story_id,

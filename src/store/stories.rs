@@ -222,7 +222,7 @@ impl Store {
         canonical: Option<&str>,
     ) -> anyhow::Result<Vec<DecisionRow>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {MEMBER_COLUMNS}, st.guid, COALESCE(d.reason, 'no stored story was close enough to compare'), COALESCE(d.candidates, '[]'),
+            "SELECT {MEMBER_COLUMNS}, st.guid, COALESCE(d.reason, 'no stored story came close'), COALESCE(d.candidates, '[]'),
                     COALESCE(d.decided_at, i.first_seen)
              FROM items i JOIN sources s ON s.id = i.source_id JOIN stories st ON st.id = i.story_id
              LEFT JOIN dedup_decisions d ON d.item_id = i.id
