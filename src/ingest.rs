@@ -1,6 +1,8 @@
 //! Ingests polled feeds: dedup places each entry, the store writes it, and the poll's outcome is recorded.
-//! Each feed is all or nothing (its own savepoint); feeds that arrive together share one commit. This is the
-//! only writer; it runs on one thread and owns the [`Store`].
+//! Feeds that arrive together share one commit, and each feed is all or nothing: a batch runs without
+//! per-feed savepoints and, if a feed fails, is rolled back and stored again with a savepoint per feed. This
+//! is the only writer and owns the [`Store`]; with similarity on, a dedup thread places feeds while this one
+//! stores the ones before (see [`crate::dedup::place`]).
 
 use std::collections::BTreeSet;
 
