@@ -66,8 +66,8 @@ impl Store {
         Ok(Store { conn })
     }
 
-    /// Hands most checkpointing to `checkpointer`'s thread: this connection then checkpoints on commit only
-    /// when the log has grown past [`checkpoint::WRITER_AUTOCHECKPOINT_PAGES`].
+    /// Hands most checkpointing to a [`Checkpointer`]'s thread: this connection then checkpoints on commit
+    /// only when the log has grown past 64 MiB.
     pub fn checkpoint_in_background(&self) -> anyhow::Result<()> {
         self.conn.pragma_update(
             None,
