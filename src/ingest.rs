@@ -637,6 +637,30 @@ mod tests {
     }
 
     #[test]
+    fn the_exact_layers_see_items_another_process_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, sources) = store_with_three_sources(dir.path());
+        let mut ours = Ingester::new(store);
+        // A first batch loads our key filter.
+        let first = polled(vec![keyed("a", "https://x.example/a", "First headline")]);
+        ours.ingest(&sources[0], &first, 1_700_000_100).unwrap();
+        // Another writer (a `poll --once` beside the daemon) stores an item.
+        let mut theirs = Ingester::new(Store::open(&dir.path().join("s.db")).unwrap());
+        let other = polled(vec![
+            keyed("b", "https://y.example/b", "Other headline"),
+            keyed("e", "https://y.example/e", "Third headline"),
+        ]);
+        theirs.ingest(&sources[1], &other, 1_700_000_200).unwrap();
+        // Our next batch finds it by URL and by text.
+        let copies = polled(vec![
+            keyed("c", "https://y.example/b", "Same link"),
+            keyed("d", "https://z.example/d", "Third headline"),
+        ]);
+        let report = ours.ingest(&sources[2], &copies, 1_700_000_300).unwrap();
+        assert_eq!((report.new_items, report.joined), (2, 2));
+    }
+
+    #[test]
     fn a_feed_that_fails_in_a_batch_is_dropped_alone_and_the_window_stays_true() {
         let dir = tempfile::tempdir().unwrap();
         let text = "[storage]\npath = \"s.db\"\n[[sections]]\nid = \"a\"\ntitle = \"A\"\n\
