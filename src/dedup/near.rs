@@ -690,6 +690,18 @@ fn sub_key(a: u32, b: u32) -> u64 {
     u64::from(x) << 32 | u64::from(y)
 }
 
+/// Sorts (id, token mask) pairs by id and merges the masks of equal ids.
+fn merge_masks(pairs: &mut Vec<(u32, u64)>) {
+    pairs.sort_unstable_by_key(|x| x.0);
+    pairs.dedup_by(|b, a| {
+        let same = a.0 == b.0;
+        if same {
+            a.1 |= b.1;
+        }
+        same
+    });
+}
+
 /// Mask of the first `n` token positions.
 fn low_mask(n: usize) -> u64 {
     if n >= 64 { u64::MAX } else { (1u64 << n) - 1 }
@@ -879,14 +891,7 @@ impl Matcher {
         for (i, t) in inner.toks().enumerate() {
             ids.extend(t.ids().map(|id| (id, 1u64 << i)));
         }
-        ids.sort_unstable_by_key(|x| x.0);
-        ids.dedup_by(|b, a| {
-            let same = a.0 == b.0;
-            if same {
-                a.1 |= b.1;
-            }
-            same
-        });
+        merge_masks(&mut ids);
         ids
     }
 
@@ -997,14 +1002,7 @@ impl Matcher {
                 };
                 subs.extend(ps.iter().map(|&q| (q, 1u64 << i)));
             }
-            subs.sort_unstable_by_key(|x| x.0);
-            subs.dedup_by(|b, a| {
-                let same = a.0 == b.0;
-                if same {
-                    a.1 |= b.1;
-                }
-                same
-            });
+            merge_masks(&mut subs);
         }
         Probe {
             f,
