@@ -182,8 +182,8 @@ pub fn place_feed(
     let mut placed: Vec<Placed> = Vec::with_capacity(items.len());
     let mut staged = Vec::new();
     for (i, (item, verdict)) in items.iter().zip(verdicts).enumerate() {
-        let features_of =
-            |l: &SimilarLayer| features.get(i).cloned().unwrap_or_else(|| l.features(item));
+        // Computed here only when the poll did not (it normally has): similarity and the window need them.
+        let f = similar.map(|l| features.get(i).cloned().unwrap_or_else(|| l.features(item)));
         let p = match verdict {
             Verdict::Skip => Placed::Skip,
             Verdict::Update { item_id, story_id } => Placed::Update { item_id, story_id },
@@ -214,7 +214,11 @@ pub fn place_feed(
             }
             Verdict::Open => {
                 let decision = match similar {
-                    Some(l) => l.place(source, item, &features_of(l)),
+                    Some(l) => l.place(
+                        source,
+                        item,
+                        f.as_ref().expect("computed with similarity on"),
+                    ),
                     None => super::new_story("no stored story matched".into(), Vec::new(), 0.0),
                 };
                 let item_id = ids.next_item();
@@ -235,19 +239,13 @@ pub fn place_feed(
             }
         };
         if let (
-            Some(l),
+            Some(f),
             Placed::Insert {
                 item_id, story_id, ..
             },
-        ) = (similar, &p)
+        ) = (f, &p)
         {
-            staged.push(SimilarLayer::stage(
-                *item_id,
-                *story_id,
-                source.id,
-                item,
-                features_of(l),
-            ));
+            staged.push(SimilarLayer::stage(*item_id, *story_id, source.id, item, f));
         }
         placed.push(p);
     }
