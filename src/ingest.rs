@@ -149,8 +149,7 @@ impl Ingester {
     ) -> anyhow::Result<Option<Vec<anyhow::Result<IngestReport>>>> {
         let Ingester { store, similar, .. } = self;
         let batch = store.begin_batch()?;
-        let (item, story) = batch.next_ids()?;
-        let ids = Ids { item, story };
+        let ids = Ids::first_free(&batch)?;
         let outcome = match similar.as_mut().and_then(|(l, _)| l.as_mut()) {
             Some(layer) => ingest_pipelined(&batch, layer, ids, feeds, now),
             None => ingest_serially(&batch, ids, feeds, now),
@@ -179,8 +178,7 @@ impl Ingester {
         now: i64,
     ) -> anyhow::Result<Vec<anyhow::Result<IngestReport>>> {
         let mut batch = self.store.begin_batch()?;
-        let (item, story) = batch.next_ids()?;
-        let mut ids = Ids { item, story };
+        let mut ids = Ids::first_free(&batch)?;
         let mut reports = Vec::with_capacity(feeds.len());
         for (source, result) in feeds {
             if result.items.is_empty() {

@@ -12,7 +12,7 @@ use super::near::Features;
 use super::similar::{SimilarLayer, Staged};
 use super::{Decision, FeedFacts, Layer, Placement, SourceRef};
 use crate::normalize::NormalizedItem;
-use crate::store::IngestTx;
+use crate::store::{Batch, IngestTx};
 
 /// What the exact layers made of one entry.
 #[derive(Debug, Clone)]
@@ -94,6 +94,12 @@ pub struct Ids {
 }
 
 impl Ids {
+    /// The first free ids of the batch being written.
+    pub fn first_free(batch: &Batch) -> anyhow::Result<Ids> {
+        let (item, story) = batch.next_ids()?;
+        Ok(Ids { item, story })
+    }
+
     fn next_item(&mut self) -> i64 {
         self.item += 1;
         self.item - 1
