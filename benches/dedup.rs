@@ -22,8 +22,7 @@ use std::collections::{HashMap, VecDeque};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::{Duration, Instant};
 
-use wiredesk::dedup::lexicon::Lexicon;
-use wiredesk::dedup::near::{Matcher, Params};
+use wiredesk::dedup::similar::{Lexicon, Matcher, Params};
 
 /// xorshift64*: deterministic and dependency-free.
 struct Rng(u64);

@@ -133,8 +133,8 @@ pub struct DedupConfig {
 
 impl DedupConfig {
     /// The matcher parameters these settings give.
-    pub fn matcher_params(&self) -> crate::dedup::near::Params {
-        crate::dedup::near::Params {
+    pub fn matcher_params(&self) -> crate::dedup::similar::Params {
+        crate::dedup::similar::Params {
             window_secs: i64::from(self.window_hours) * 3600,
             full_threshold: self.full_threshold,
             title_threshold: self.title_threshold,
@@ -579,7 +579,7 @@ impl Validator<'_> {
             ),
             static_dir: raw.publish.static_dir.map(|d| base_dir.join(d)),
         };
-        let defaults = crate::dedup::near::Params::default();
+        let defaults = crate::dedup::similar::Params::default();
         let dedup = DedupConfig {
             window_hours: self.positive(&raw.dedup.window_hours, "dedup.window_hours", 72),
             near_duplicates: raw.dedup.near_duplicates.unwrap_or(true),

@@ -20,7 +20,7 @@ pub struct PollResult {
     /// Normalised entries, when a new body was fetched.
     pub items: Vec<NormalizedItem>,
     /// Similarity features of `items`, index for index, when the poll computed them (else empty).
-    pub features: Vec<crate::dedup::near::Features>,
+    pub features: Vec<crate::dedup::similar::Features>,
     /// Held while the parsed entries are in memory; released when the result is dropped after storing.
     pub memory_slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
@@ -46,7 +46,7 @@ pub struct IngestReport {
 pub struct Ingester {
     store: Store,
     /// The similarity layer, when enabled: its window (loaded on first need) and the parameters to build it.
-    similar: Option<(Option<SimilarLayer>, crate::dedup::near::Params)>,
+    similar: Option<(Option<SimilarLayer>, crate::dedup::similar::Params)>,
     /// The checkpoint thread, told of every commit (None: this connection checkpoints alone).
     checkpointer: Option<Checkpointer>,
 }
@@ -65,7 +65,7 @@ impl Ingester {
     /// first polled entries arrive: a run that only sees 304s never pays for it.
     pub fn with_similarity(
         store: Store,
-        params: crate::dedup::near::Params,
+        params: crate::dedup::similar::Params,
     ) -> anyhow::Result<Self> {
         Ok(Ingester {
             store,

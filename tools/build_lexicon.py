@@ -2,7 +2,7 @@
 """build_lexicon.py - derive wiredesk's compact synonym lexicon from WordNet 3.0.
 
 Reads Debian's `wordnet-base` files (/usr/share/wordnet: data.*, index.*, *.exc, cntlist.rev)
-and writes `data/lexicon.bin`, which `src/dedup/lexicon.rs` embeds with `include_bytes!`.
+and writes `data/lexicon.bin`, which `src/dedup/similar/lexicon.rs` embeds with `include_bytes!`.
 Python 3 standard library only; the output is byte-for-byte deterministic for the same input.
 
 What is kept (single-word, purely alphabetic lemmas only: the tokenizer never produces more):

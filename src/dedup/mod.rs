@@ -11,8 +11,6 @@
 //! Text layers never join a story that already has a member from the item's own source: live blogs and daily
 //! digests of one source look alike day after day, and only a shared URL or guid may say they are one story.
 
-pub mod lexicon;
-pub mod near;
 pub mod place;
 pub mod similar;
 

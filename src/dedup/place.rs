@@ -8,8 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::near::Features;
-use super::similar::{SimilarLayer, Staged};
+use super::similar::{Features, SimilarLayer, Staged};
 use super::{Decision, FeedFacts, Layer, Placement, SourceRef};
 use crate::normalize::NormalizedItem;
 use crate::store::{Batch, IngestTx};

@@ -2,8 +2,8 @@
 //! step with the database. It is rebuilt from stored items at start (in insertion order, so it decides
 //! exactly as before the restart) and fed each feed's items as that feed's savepoint commits.
 
-use super::near::{Features, Matcher, Params};
-use super::{CandidateNote, Decision, Layer, SourceRef};
+use super::{Features, Matcher, Params};
+use crate::dedup::{CandidateNote, Decision, Layer, SourceRef};
 use crate::normalize::NormalizedItem;
 use crate::store::Store;
 

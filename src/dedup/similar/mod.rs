@@ -33,7 +33,12 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use super::lexicon::{FxStr, LemmaId, Lexicon};
+mod layer;
+mod lexicon;
+
+pub use layer::{FeatureExtractor, SimilarLayer, Staged};
+pub use lexicon::Lexicon;
+use lexicon::{FxStr, LemmaId};
 
 /// Tunable thresholds and limits of the matcher.
 #[derive(Clone, Debug)]

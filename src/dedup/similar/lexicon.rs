@@ -58,7 +58,7 @@ const ADJ_RULES: &[(&str, &str)] = &[("er", ""), ("est", ""), ("er", "e"), ("est
 /// flooding protection is not needed for a fixed, trusted vocabulary. Lookups only; the maps
 /// are never iterated, so no order leaks out.
 #[derive(Default, Clone, Copy)]
-pub(crate) struct FxStr(u64);
+pub(super) struct FxStr(u64);
 
 impl Hasher for FxStr {
     fn finish(&self) -> u64 {
@@ -85,7 +85,7 @@ impl Hasher for FxStr {
 type StrMap<V> = HashMap<&'static str, V, BuildHasherDefault<FxStr>>;
 
 /// The embedded lexicon bytes (see `tools/build_lexicon.py` for the layout).
-static SHIPPED_BYTES: &[u8] = include_bytes!("../../data/lexicon.bin");
+static SHIPPED_BYTES: &[u8] = include_bytes!("../../../data/lexicon.bin");
 
 /// A parsed lexicon: vocabulary, part-of-speech masks, frequency classes, concept keys and
 /// morphological exceptions. Immutable after construction.
