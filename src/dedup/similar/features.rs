@@ -1,0 +1,295 @@
+//! Features: the tokens, lemmas and anchors kept per item, and the tables derived from them
+//! once, on the poll tasks' threads (index keys, distinct terms, id masks).
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use super::lexicon::LemmaId;
+use super::tokens::{RawTok, WordIds, fnv32, raw_tokens, strip_title_decorations};
+use super::{MAX_INDEXED_KEYS, Matcher, NONE, OOV_BIT, TAG_CONCEPT};
+
+/// One content token: its term id (primary lemma or hashed unknown word) and up to two
+/// alternative lemmas (e.g. "left" -> left, leave).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Tok<'a> {
+    term: u32,
+    /// (position, lemma) pairs, flattened.
+    alts: &'a [u32],
+}
+
+impl Tok<'_> {
+    /// The primary lemma, or the hash of a word the thesaurus does not know.
+    pub(super) fn term(&self) -> u32 {
+        self.term
+    }
+    /// The term and the alternative lemmas.
+    pub(super) fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        std::iter::once(self.term).chain(self.alts.chunks_exact(2).map(|a| a[1]))
+    }
+    /// The ids that are thesaurus lemmas.
+    pub(super) fn lemmas(&self) -> impl Iterator<Item = LemmaId> + '_ {
+        self.ids().filter(|&i| i < OOV_BIT)
+    }
+}
+
+/// What [`Features`] share: the tokens, flags and (until compacted) the per-item tables.
+#[derive(Debug)]
+pub(super) struct FeatInner {
+    /// The term id of each content token (the title's first), then the alternative lemmas of
+    /// ambiguous tokens as (token position, lemma) pairs by position. The window holds hundreds of
+    /// thousands of items, so a token takes 4 bytes and all of them share one allocation.
+    data: Box<[u32]>,
+    /// How many tokens `data` starts with (at most 64).
+    n_terms: u8,
+    /// How many of the tokens come from the title.
+    title_len: u8,
+    /// Whether the item has summary text (headline tickers have none).
+    pub(super) has_summary: bool,
+    /// Bit i set: token i is an anchor (number, name, word the thesaurus does not know).
+    pub(super) anchors: u64,
+    /// What deciding and inserting the item need, computed with the features on the poll tasks'
+    /// threads instead of the single writer's. Items in the window keep only the tokens.
+    pub(super) prep: Option<Box<Prep>>,
+}
+
+impl FeatInner {
+    /// The tokens in order.
+    pub(super) fn toks(&self) -> impl Iterator<Item = Tok<'_>> + Clone + '_ {
+        let mut rest = self.alt_pairs();
+        self.terms().iter().enumerate().map(move |(i, &term)| {
+            let n = rest
+                .chunks_exact(2)
+                .take_while(|a| a[0] as usize == i)
+                .count();
+            let (alts, tail) = rest.split_at(2 * n);
+            rest = tail;
+            Tok { term, alts }
+        })
+    }
+
+    /// The term id of each token.
+    pub(super) fn terms(&self) -> &[u32] {
+        &self.data[..usize::from(self.n_terms)]
+    }
+
+    /// The alternative lemmas, as flattened (position, lemma) pairs.
+    fn alt_pairs(&self) -> &[u32] {
+        &self.data[usize::from(self.n_terms)..]
+    }
+
+    /// Number of tokens.
+    pub(super) fn len(&self) -> usize {
+        usize::from(self.n_terms)
+    }
+
+    /// Number of tokens from the title.
+    pub(super) fn title_len(&self) -> usize {
+        usize::from(self.title_len)
+    }
+}
+
+/// Per-item tables that depend on the lexicon alone, never on the window.
+#[derive(Debug)]
+pub(super) struct Prep {
+    /// Index keys and their vote shares (see [`Matcher::index_keys`]).
+    keys: Box<[(u64, f32)]>,
+    /// Distinct term ids, sorted (for document frequencies).
+    terms: Box<[u32]>,
+    /// (lemma or term id, mask of tokens having it), sorted by id: the exact half of a probe.
+    pub(super) ids: Box<[(u32, u64)]>,
+}
+
+/// Pre-computed text features of one item (tokens, lemmas, concept keys, anchors). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Features(pub(super) Arc<FeatInner>);
+
+impl Features {
+    /// Number of content words in the title (after stopwords and decorations are removed).
+    pub fn title_words(&self) -> usize {
+        self.0.title_len()
+    }
+    /// Number of content tokens kept (title and summary).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// True when the item has no content token at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.n_terms == 0
+    }
+    /// Whether the item has summary text.
+    pub fn has_summary(&self) -> bool {
+        self.0.has_summary
+    }
+    /// Number of anchor tokens (numbers, names, words the thesaurus does not know).
+    pub fn anchors(&self) -> usize {
+        self.0.anchors.count_ones() as usize
+    }
+}
+
+/// Sorts (id, token mask) pairs by id and merges the masks of equal ids.
+pub(super) fn merge_masks(pairs: &mut Vec<(u32, u64)>) {
+    pairs.sort_unstable_by_key(|x| x.0);
+    pairs.dedup_by(|b, a| {
+        let same = a.0 == b.0;
+        if same {
+            a.1 |= b.1;
+        }
+        same
+    });
+}
+
+impl Matcher {
+    /// Text features of an item; `title` and `summary` are plain text.
+    pub fn features(&self, title: &str, summary: &str) -> Features {
+        let p = &self.params;
+        let title = strip_title_decorations(title);
+        let t_raw = raw_tokens(title);
+        let s_raw = raw_tokens(summary);
+        // In a Title Case headline capitals say nothing about names.
+        let long: Vec<&RawTok> = t_raw.iter().filter(|t| t.lower.len() > 3).collect();
+        let title_case =
+            !long.is_empty() && long.iter().filter(|t| t.capital).count() * 10 >= long.len() * 7;
+        let mut toks: Vec<u32> = Vec::new();
+        let mut alts: Vec<(u8, u32)> = Vec::new();
+        let mut title_len = 0;
+        let mut has_summary = false;
+        let mut anchors = 0u64;
+        for (part, raw) in [(0, &t_raw), (1, &s_raw)] {
+            for r in raw.iter() {
+                if toks.len() >= p.max_tokens.min(64)
+                    || (part == 0 && toks.len() >= p.max_title_tokens)
+                {
+                    break;
+                }
+                let word = if r.number {
+                    WordIds::Unknown
+                } else {
+                    self.word_ids(&r.lower)
+                };
+                let (ids, mut anchor) = match word {
+                    WordIds::Skip => continue,
+                    WordIds::Known(ids) => (ids, false),
+                    WordIds::Unknown => (
+                        [fnv32(&r.lower) | OOV_BIT, NONE, NONE],
+                        r.number || r.lower.len() >= 3,
+                    ),
+                };
+                has_summary |= part == 1;
+                if r.all_caps || (r.capital && !r.sentence_start && !(part == 0 && title_case)) {
+                    anchor = true;
+                }
+                anchors |= u64::from(anchor) << toks.len();
+                let pos = toks.len() as u8;
+                alts.extend(ids[1..].iter().filter(|&&x| x != NONE).map(|&x| (pos, x)));
+                toks.push(ids[0]);
+            }
+            if part == 0 {
+                title_len = toks.len();
+            }
+        }
+        let n_terms = toks.len() as u8;
+        toks.extend(alts.iter().flat_map(|&(pos, id)| [u32::from(pos), id]));
+        let mut inner = FeatInner {
+            data: toks.into_boxed_slice(),
+            n_terms,
+            title_len: title_len as u8,
+            has_summary,
+            anchors,
+            prep: None,
+        };
+        inner.prep = Some(Box::new(Prep {
+            keys: self.compute_index_keys(&inner).into_boxed_slice(),
+            terms: Self::compute_terms(&inner).into_boxed_slice(),
+            ids: Self::compute_ids(&inner).into_boxed_slice(),
+        }));
+        Features(Arc::new(inner))
+    }
+
+    /// What the window keeps of an item: its tokens, without the tables only deciding needs.
+    pub(super) fn compact(f: &Features) -> Features {
+        let inner = &f.0;
+        Features(Arc::new(FeatInner {
+            data: inner.data.clone(),
+            n_terms: inner.n_terms,
+            title_len: inner.title_len,
+            has_summary: inner.has_summary,
+            anchors: inner.anchors,
+            prep: None,
+        }))
+    }
+
+    /// Distinct term ids of an item, sorted (for document frequencies).
+    pub(super) fn terms(f: &Features) -> Cow<'_, [u32]> {
+        match &f.0.prep {
+            Some(p) => Cow::Borrowed(&p.terms),
+            None => Cow::Owned(Self::compute_terms(&f.0)),
+        }
+    }
+
+    /// [`Matcher::terms`], computed.
+    fn compute_terms(inner: &FeatInner) -> Vec<u32> {
+        let mut terms: Vec<u32> = inner.terms().to_vec();
+        terms.sort_unstable();
+        terms.dedup();
+        terms
+    }
+
+    /// (id, mask of tokens having it) for every lemma and term id of an item, sorted by id.
+    pub(super) fn compute_ids(inner: &FeatInner) -> Vec<(u32, u64)> {
+        let mut ids: Vec<(u32, u64)> =
+            Vec::with_capacity(inner.len() + inner.alt_pairs().len() / 2);
+        for (i, t) in inner.toks().enumerate() {
+            ids.extend(t.ids().map(|id| (id, 1u64 << i)));
+        }
+        merge_masks(&mut ids);
+        ids
+    }
+
+    /// Candidate-index keys of an item, sorted and deduplicated: every term, and the concepts
+    /// of title words (so a spun title still finds its original through a shared synset). Each
+    /// key comes with its vote share: 2 for an anchor (spinners rarely change those), 1 for
+    /// another term, and 1/k for each of the k concept keys of a word, so that a polysemous
+    /// word does not outvote the rest of the title.
+    pub(super) fn index_keys<'f>(&self, f: &'f Features) -> Cow<'f, [(u64, f32)]> {
+        match &f.0.prep {
+            Some(p) => Cow::Borrowed(&p.keys),
+            None => Cow::Owned(self.compute_index_keys(&f.0)),
+        }
+    }
+
+    /// [`Matcher::index_keys`], computed.
+    fn compute_index_keys(&self, inner: &FeatInner) -> Vec<(u64, f32)> {
+        let mut keys: Vec<(u64, f32)> = inner
+            .toks()
+            .enumerate()
+            .filter(|&(i, _)| {
+                i < inner.title_len() + self.params.max_indexed_summary_words
+                    || inner.anchors & (1u64 << i) != 0
+            })
+            .map(|(i, t)| {
+                let anchor = inner.anchors & (1u64 << i) != 0;
+                (u64::from(t.term()), if anchor { 2.0 } else { 1.0 })
+            })
+            .collect();
+        for t in inner.toks().take(inner.title_len()) {
+            for l in t.lemmas() {
+                // Own synsets only: a substitute shares one with the original (synonyms, cluster
+                // mates); hypernym substitutes are left to the other words of the item.
+                let lk = self.lex.keys(l);
+                let own = lk.iter().filter(|&&k| k & 1 == 0).count();
+                if own > 0 && own <= MAX_INDEXED_KEYS {
+                    let share = 1.0 / own as f32;
+                    keys.extend(
+                        lk.iter()
+                            .filter(|&&k| k & 1 == 0)
+                            .map(|&k| (TAG_CONCEPT | u64::from(k >> 1), share)),
+                    );
+                }
+            }
+        }
+        // Sort by key, largest share first, then keep one entry per key.
+        keys.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(y.1.total_cmp(&x.1)));
+        keys.dedup_by_key(|x| x.0);
+        keys
+    }
+}

@@ -1,0 +1,314 @@
+//! Behaviour of the whole matcher: spun copies join, different stories stay apart, no chaining,
+//! determinism, rebuilds, learning and eviction.
+
+use super::*;
+
+/// Unrelated background items, so IDF statistics look like a real window.
+const FILLER: &[(&str, &str)] = &[
+    (
+        "Central bank holds interest rates as inflation eases",
+        "The central bank kept its benchmark rate unchanged on Thursday, saying price growth had slowed but wages were still rising quickly.",
+    ),
+    (
+        "Storm batters coast, cutting power to thousands",
+        "High winds and heavy rain swept the northern coast overnight, felling trees and leaving thousands of homes without electricity.",
+    ),
+    (
+        "Tech giant unveils new phone with longer battery life",
+        "The company showed its latest handset at an event in California, promising a faster chip and a battery that lasts two days.",
+    ),
+    (
+        "Champions win derby with late goal",
+        "A header in stoppage time gave the champions a 2-1 victory over their city rivals and moved them three points clear at the top.",
+    ),
+    (
+        "Net zero target at risk, climate advisers warn",
+        "The government's climate advisers said the country is off track for its net zero goal because heat pump and insulation schemes have stalled.",
+    ),
+];
+
+/// A matcher holding the filler plus `stories` (each its own story, source 1).
+fn window(stories: &[(&str, &str)]) -> (Matcher, i64) {
+    let mut m = Matcher::new(Params::default());
+    let mut id = 0;
+    for (t, s) in FILLER.iter().chain(stories) {
+        id += 1;
+        let f = m.features(t, s);
+        m.insert(id, id, 1, 1_000 + id, f);
+    }
+    (m, id)
+}
+
+/// Story the copy joins when decided from another source, if any.
+fn joins(m: &Matcher, copy: (&str, &str)) -> Option<i64> {
+    let f = m.features(copy.0, copy.1);
+    m.decide(2, 2_000, &f).story_id
+}
+
+const UKRAINE: (&str, &str) = (
+    "Ukraine ready to meet Russia but only if ceasefire agreed",
+    "Ukraine's president says he is ready to meet the Russian leader for talks, but only if a ceasefire is agreed first, officials in Kyiv said after a night of drone attacks.",
+);
+const UKRAINE_SPUN: (&str, &str) = (
+    "Ukraine prepared to satisfy Russia however provided that ceasefire agreed",
+    "Ukraine's president says he is prepared to satisfy the Russian leader for negotiations, however provided that a ceasefire is agreed first, officials in Kyiv said after a dark of drone onslaughts.",
+);
+
+#[test]
+fn spun_copy_joins_its_original() {
+    let (m, last) = window(&[UKRAINE]);
+    assert_eq!(joins(&m, UKRAINE_SPUN), Some(last));
+    // Headline tickers carry the spun title alone.
+    assert_eq!(joins(&m, (UKRAINE_SPUN.0, "")), Some(last));
+}
+
+#[test]
+fn spun_live_blog_and_net_zero_copies_join() {
+    let live = (
+        "Ukraine war live: talks stall as winter bites",
+        "Follow our live coverage as negotiators break up without agreement and the army got off to a rough start in the new offensive near the front.",
+    );
+    let live_spun = (
+        "Ukraine warfare dwell: negotiations stall as wintertime bites",
+        "Follow our dwell reportage as negotiators break up without understanding and the army obtained off to a tough begin in the new offensive near the front.",
+    );
+    let (m, last) = window(&[live]);
+    assert_eq!(joins(&m, live_spun), Some(last));
+
+    // FILLER[4] is "Net zero target at risk, climate advisers warn".
+    let nz_spun = (
+        "Internet zero mark at peril, clime advisers warn",
+        "The government's climate advisers said the state is off track for its internet zero end because heat pump and insulating schemes have stalled.",
+    );
+    let (m, _) = window(&[]);
+    assert_eq!(joins(&m, nz_spun), Some(5));
+}
+
+#[test]
+fn different_stories_on_one_subject_stay_apart() {
+    let a = (
+        "Zelenskyy says Ukraine ready for 30-day ceasefire if Russia agrees",
+        "Ukrainian President Volodymyr Zelenskyy said Kyiv would accept a 30-day ceasefire proposed by the United States if Moscow also agreed, after talks in Jeddah.",
+    );
+    let b = (
+        "Zelenskyy accuses Russia of stalling ceasefire with new demands",
+        "Volodymyr Zelenskyy accused the Kremlin of deliberately dragging out ceasefire talks by adding conditions, as Russian forces pressed attacks in the Kursk region.",
+    );
+    let (m, _) = window(&[a]);
+    assert_eq!(joins(&m, b), None);
+    let (m, _) = window(&[UKRAINE]);
+    assert_eq!(joins(&m, a), None);
+
+    let day1 = (
+        "Ukraine war live: Russian drones hit Kyiv power grid",
+        "Follow live updates as Russian drones strike energy infrastructure in Kyiv overnight, leaving thousands without electricity; Zelenskyy calls for more air defence.",
+    );
+    let day2 = (
+        "Ukraine war live: Zelenskyy meets European leaders in Berlin",
+        "Follow live updates as Volodymyr Zelenskyy holds talks with European leaders in Berlin on security guarantees, while Russian strikes continue in the east.",
+    );
+    let (m, _) = window(&[day1]);
+    assert_eq!(joins(&m, day2), None);
+    assert_eq!(joins(&m, ("Ukraine war live", "")), None);
+}
+
+#[test]
+fn short_titles_never_match_alone() {
+    let (m, _) = window(&[("Ukraine war live", "Follow live updates from Kyiv.")]);
+    let f = m.features("Ukraine warfare dwell", "");
+    assert!(f.title_words() < 4);
+    assert_eq!(m.decide(2, 2_000, &f).story_id, None);
+}
+
+#[test]
+fn a_cut_summary_still_matches() {
+    let (m, last) = window(&[UKRAINE]);
+    let cut = (
+        "Ukraine prepared to satisfy Russia however provided that ceasefire agreed - Daily Trend Hub",
+        "Ukraine's president says he is prepared to satisfy the Russian leader for negotiations\u{2026}",
+    );
+    assert_eq!(joins(&m, cut), Some(last));
+}
+
+#[test]
+fn never_joins_a_story_with_the_same_source() {
+    let (m, last) = window(&[UKRAINE]);
+    let f = m.features(UKRAINE_SPUN.0, UKRAINE_SPUN.1);
+    let d = m.decide(1, 2_000, &f);
+    assert_eq!(d.story_id, None);
+    assert!(d.reason.contains("same source") || d.reason.contains("this source"));
+    assert_eq!(d.candidates[0].item_id, last);
+}
+
+#[test]
+fn no_chaining_through_one_member() {
+    // Story: original + a close copy. A text that matches only a rewritten half of the
+    // copy must not be pulled in through it.
+    let (mut m, last) = window(&[UKRAINE]);
+    let f = m.features(UKRAINE_SPUN.0, UKRAINE_SPUN.1);
+    assert_eq!(m.decide(2, 2_000, &f).story_id, Some(last));
+    m.insert(100, last, 2, 2_000, f);
+    let drift = (
+        "Ukraine prepared to satisfy Russia however provided that ceasefire agreed",
+        "Officials in Brussels said on Friday that European ministers will discuss new sanctions on oil exports and the frozen assets of the central bank next week.",
+    );
+    let f = m.features(drift.0, drift.1);
+    assert_eq!(m.decide(3, 2_100, &f).story_id, None);
+}
+
+#[test]
+fn decisions_are_deterministic_and_eviction_forgets() {
+    let build = || window(&[UKRAINE]).0;
+    let (a, b) = (build(), build());
+    let f = a.features(UKRAINE_SPUN.0, UKRAINE_SPUN.1);
+    let (da, db) = (a.decide(2, 2_000, &f), b.decide(2, 2_000, &f));
+    assert_eq!(da.story_id, db.story_id);
+    assert_eq!(da.reason, db.reason);
+    assert_eq!(da.score, db.score);
+    let mut m = build();
+    assert_eq!(m.len(), FILLER.len() + 1);
+    m.evict_before(1_000 + FILLER.len() as i64 + 1);
+    assert_eq!(m.len(), 1);
+    m.evict_before(i64::MAX);
+    assert!(m.is_empty());
+    assert_eq!(m.decide(2, 2_000, &f).story_id, None);
+}
+
+#[test]
+fn a_rebuilt_window_decides_like_the_running_one() {
+    // The daemon rebuilds its matcher after a restart by re-inserting the live items in
+    // order; it must then decide exactly as the matcher that ran all along.
+    let params = Params {
+        window_secs: 3 * 3600,
+        ..Params::default()
+    };
+    let texts: Vec<(&str, &str)> = FILLER.iter().copied().chain([UKRAINE]).collect();
+    let mut running = Matcher::new(params.clone());
+    let mut log = Vec::new();
+    for k in 0..60i64 {
+        let (t, s) = texts[k as usize % texts.len()];
+        let published = k * 600;
+        let f = running.features(t, s);
+        running.evict_before(published - params.window_secs);
+        let story = running
+            .decide(k % 7, published, &f)
+            .story_id
+            .unwrap_or(1000 + k);
+        running.insert(k, story, k % 7, published, f.clone());
+        log.push((k, story, k % 7, published, f));
+    }
+    let cutoff = 59 * 600 - params.window_secs;
+    let mut rebuilt = Matcher::new(params.clone());
+    for (k, story, src, published, f) in log.iter().filter(|x| x.3 >= cutoff) {
+        rebuilt.insert(*k, *story, *src, *published, f.clone());
+    }
+    assert_eq!(rebuilt.len(), running.len());
+    for (t, s) in [UKRAINE_SPUN, FILLER[0], ("Storm batters coast", "")] {
+        let f = running.features(t, s);
+        let (a, b) = (
+            running.decide(9, 60 * 600, &f),
+            rebuilt.decide(9, 60 * 600, &f),
+        );
+        assert_eq!(a.story_id, b.story_id);
+        assert_eq!(a.score.to_bits(), b.score.to_bits());
+        assert_eq!(a.reason, b.reason);
+    }
+}
+
+#[test]
+fn learns_a_farms_substitutions_and_forgets_them_on_eviction() {
+    // A farm keeps writing "revenue" for "income", which WordNet does not relate.
+    let stories = [
+        (
+            "Retailer reports record income as holiday sales surge",
+            "The retailer said quarterly income climbed to a record as shoppers spent heavily over the holidays, beating analyst forecasts.",
+        ),
+        (
+            "Airline income falls as fuel costs soar",
+            "The airline said its income fell sharply in the second quarter because jet fuel prices rose and fewer business travellers flew.",
+        ),
+        (
+            "Chipmaker doubles income on strong demand",
+            "The chipmaker said income doubled in the latest quarter thanks to strong demand for processors used in data centres and phones.",
+        ),
+    ];
+    let lex = Lexicon::shipped();
+    let (inc, rev) = (lex.id("income").unwrap(), lex.id("revenue").unwrap());
+    assert!(!lex.related_ids(inc, rev));
+    let (mut m, _) = window(&[]);
+    let a = m.features("Income at the bakery chain rises", "");
+    let b = m.features("Revenue at the bakery chain rises", "");
+    let before = m.compare(&a, &b).score;
+    for (k, (t, s)) in stories.iter().enumerate() {
+        let id = 100 + 2 * k as i64;
+        let f = m.features(t, s);
+        m.insert(id, id, 1, 3_000 + id, f);
+        let spun = (
+            t.replace("income", "revenue"),
+            s.replace("income", "revenue"),
+        );
+        let f = m.features(&spun.0, &spun.1);
+        assert_eq!(m.decide(2, 3_000 + id, &f).story_id, Some(id));
+        m.insert(id + 1, id, 2, 3_001 + id, f);
+    }
+    assert!(m.learned_substitutions().1 >= 1);
+    assert!(m.compare(&a, &b).score > before);
+    m.evict_before(3_103);
+    assert_eq!(m.learned_substitutions().1, 0);
+}
+
+#[test]
+fn empty_window_and_empty_text_are_safe() {
+    let m = Matcher::new(Params::default());
+    let f = m.features("", "");
+    assert!(f.is_empty());
+    assert_eq!(m.decide(1, 0, &f).story_id, None);
+    let d = m.decide(1, 0, &m.features(UKRAINE.0, UKRAINE.1));
+    assert_eq!(d.story_id, None);
+    assert!(d.candidates.is_empty());
+}
+
+#[test]
+fn one_shared_number_does_not_make_a_candidate_of_a_template_item() {
+    // A template-like feed: every item recombines the same 300 words around a number.
+    let lex = Lexicon::shipped();
+    let words: Vec<&str> = lex
+        .lemma_ids()
+        .map(|id| lex.word(id))
+        .filter(|w| w.len() > 3 && w.bytes().all(|b| b.is_ascii_lowercase()))
+        .step_by(97)
+        .take(300)
+        .collect();
+    let mut x: u64 = 7;
+    let mut text = |n: usize| -> String {
+        (0..n)
+            .map(|_| {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                words[(x >> 33) as usize % words.len()]
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let items: Vec<(String, String)> = (0..3_000)
+        .map(|id| (format!("{} {}", text(8), 100 + id % 500), text(40)))
+        .collect();
+    let probe = (format!("{} 120", text(8)), text(40));
+    let verified = |params: Params| {
+        let mut m = Matcher::new(params);
+        for (id, (t, s)) in (1..).zip(&items) {
+            let f = m.features(t, s);
+            m.insert(id, id, id, 1_000, f);
+        }
+        let d = m.decide(9_999, 1_000, &m.features(&probe.0, &probe.1));
+        assert_eq!(d.story_id, None);
+        d.verified
+    };
+    // It shares a number with 6 items and its words with hundreds: not worth verifying anything.
+    assert_eq!(verified(Params::default()), 0);
+    // Under the floor for title-only items, the number alone would have made candidates.
+    let loose = Params {
+        min_votes_full: Params::default().min_votes,
+        ..Params::default()
+    };
+    assert!(verified(loose) > 0);
+}
