@@ -2,7 +2,7 @@
 //! same-source rule.
 
 use super::features::Features;
-use super::score::{PairScore, Scratch};
+use super::score::{PairScore, Probe, Scratch};
 use super::{Entry, Matcher};
 
 /// One verified candidate.
@@ -38,6 +38,30 @@ pub struct Decision {
     pub verified: usize,
 }
 
+/// A verified candidate: its scores against the new item, and its window entry.
+type Scored<'m> = (PairScore, &'m Entry);
+
+/// The reason given when no item in the window shares a rare key with the new item.
+const NO_CANDIDATE: &str = "no candidate shares a word or concept in the window";
+
+/// How a story's members judged a new item that matched one of them (see
+/// [`Matcher::agreement`]).
+struct Agreement {
+    /// Comparable members that match, the matched member included.
+    agree: usize,
+    /// Comparable members checked, the matched member included.
+    total: usize,
+    /// False when the representative was checked, comparable and did not match.
+    rep_ok: bool,
+}
+
+impl Agreement {
+    /// The representative and a majority of the comparable members match.
+    fn holds(&self) -> bool {
+        self.rep_ok && self.agree * 2 >= self.total
+    }
+}
+
 impl Matcher {
     /// Whether a pair scores above the threshold for its kind (title-only or with summaries).
     fn passes(&self, s: &PairScore) -> bool {
@@ -66,6 +90,9 @@ impl Matcher {
         d
     }
 
+    /// The clustering rule. Candidates are verified and tried best first, one story each: the
+    /// item joins the first story that passes the same-source rule and the agreement rule, and
+    /// otherwise founds a story of its own.
     fn decide_with(
         &self,
         source_id: i64,
@@ -73,48 +100,101 @@ impl Matcher {
         f: &Features,
         scratch: &mut Scratch,
     ) -> Decision {
-        let p = &self.params;
-        let found: Vec<&Entry> = self
-            .candidates(published, f, scratch)
-            .into_iter()
-            .filter_map(|k| self.entries[k].as_ref())
-            .collect();
+        let found = self.candidate_entries(published, f, scratch);
         // Most new items share no rare key with anything: they need no probe at all.
         if found.is_empty() {
             return Decision {
                 story_id: None,
                 score: 0.0,
-                reason: "no candidate shares a word or concept in the window".to_string(),
+                reason: NO_CANDIDATE.to_string(),
                 candidates: Vec::new(),
                 verified: 0,
             };
         }
         let probe = self.probe(f);
-        self.warm(found.iter().map(|e| &e.f));
-        let mut scored: Vec<(PairScore, &Entry)> = found
+        let scored = self.verify(&probe, found, scratch);
+        let candidates = best_candidates(&scored);
+        let mut reason = self.no_match_reason(scored.first());
+        let mut tried: Vec<i64> = Vec::new();
+        for (s, e) in &scored {
+            if !self.passes(s) || tried.contains(&e.story_id) {
+                continue;
+            }
+            tried.push(e.story_id);
+            let members = self.live_members(e.story_id);
+            if has_source(&members, source_id) {
+                reason = format!(
+                    "story {} matched item {} ({:.2}) but already has an item from this source",
+                    e.story_id, e.item_id, s.score
+                );
+                continue;
+            }
+            let a = self.agreement(&probe, e, &members, &scored, scratch);
+            if !a.holds() {
+                reason = format!(
+                    "story {} matched item {} ({:.2}) but only {} of {} members agree",
+                    e.story_id, e.item_id, s.score, a.agree, a.total
+                );
+                continue;
+            }
+            return Decision {
+                story_id: Some(e.story_id),
+                score: s.score,
+                reason: format!(
+                    "title {:.2} and text {:.2} (coverage {:.2}) vs item {} ({} of {} story members agree)",
+                    s.title, s.full, s.coverage, e.item_id, a.agree, a.total
+                ),
+                candidates,
+                verified: scored.len(),
+            };
+        }
+        Decision {
+            story_id: None,
+            score: scored.first().map_or(0.0, |x| x.0.score),
+            reason,
+            candidates,
+            verified: scored.len(),
+        }
+    }
+
+    /// The window entries the index proposes for verification, most votes first.
+    fn candidate_entries(
+        &self,
+        published: i64,
+        f: &Features,
+        scratch: &mut Scratch,
+    ) -> Vec<&Entry> {
+        self.candidates(published, f, scratch)
             .into_iter()
-            .map(|e| (self.score_pair(&probe, &e.f, scratch), e))
+            .filter_map(|k| self.entries[k].as_ref())
+            .collect()
+    }
+
+    /// Scores the candidates against the probe, best first (ties: lower item id first).
+    fn verify<'m>(
+        &'m self,
+        probe: &Probe,
+        found: Vec<&'m Entry>,
+        scratch: &mut Scratch,
+    ) -> Vec<Scored<'m>> {
+        self.warm(found.iter().map(|e| &e.f));
+        let mut scored: Vec<Scored<'m>> = found
+            .into_iter()
+            .map(|e| (self.score_pair(probe, &e.f, scratch), e))
             .collect();
         scored.sort_by(|x, y| {
             y.0.score
                 .total_cmp(&x.0.score)
                 .then(x.1.item_id.cmp(&y.1.item_id))
         });
-        let candidates: Vec<Candidate> = scored
-            .iter()
-            .take(5)
-            .map(|(s, e)| Candidate {
-                item_id: e.item_id,
-                story_id: e.story_id,
-                title_score: s.title,
-                full_score: s.full,
-                coverage: s.coverage,
-                score: s.score,
-            })
-            .collect();
-        let best_score = scored.first().map_or(0.0, |x| x.0.score);
-        let mut reason = match scored.first() {
-            None => "no candidate shares a word or concept in the window".to_string(),
+        scored
+    }
+
+    /// Why the best candidate does not join, before any story is tried.
+    fn no_match_reason(&self, best: Option<&Scored>) -> String {
+        let p = &self.params;
+        match best {
+            None => NO_CANDIDATE.to_string(),
             Some((s, e)) if !s.comparable => format!(
                 "best candidate item {} not comparable: a title-only match needs {} content words",
                 e.item_id, p.min_title_words
@@ -131,73 +211,88 @@ impl Matcher {
                     p.full_threshold
                 }
             ),
-        };
-        let mut tried: Vec<i64> = Vec::new();
-        for (s, e) in &scored {
-            if !self.passes(s) || tried.contains(&e.story_id) {
-                continue;
-            }
-            tried.push(e.story_id);
-            let members: Vec<&Entry> = self
-                .stories
-                .get(&e.story_id)
-                .map(|m| m.iter().filter_map(|&q| self.entry(q)).collect())
-                .unwrap_or_default();
-            if members.iter().any(|m| m.source_id == source_id) {
-                reason = format!(
-                    "story {} matched item {} ({:.2}) but already has an item from this source",
-                    e.story_id, e.item_id, s.score
-                );
-                continue;
-            }
-            // Agreement: the representative and a majority of the other comparable members
-            // must also match, so one strong edge cannot pull an item into a story.
-            let (mut agree, mut total, mut rep_ok) = (1, 1, true);
-            for (k, m) in members
-                .iter()
-                .filter(|m| m.item_id != e.item_id)
-                .take(p.max_members_checked)
-                .enumerate()
-            {
-                // Members already verified as candidates are not scored twice.
-                let ms = match scored.iter().find(|(_, c)| c.item_id == m.item_id) {
-                    Some((known, _)) => *known,
-                    None => self.score_pair(&probe, &m.f, scratch),
-                };
-                if !ms.comparable {
-                    continue;
-                }
-                let ok = ms.score >= p.member_threshold;
-                total += 1;
-                agree += usize::from(ok);
-                if k == 0 && !ok && members[0].item_id == m.item_id {
-                    rep_ok = false;
-                }
-            }
-            if !rep_ok || agree * 2 < total {
-                reason = format!(
-                    "story {} matched item {} ({:.2}) but only {} of {} members agree",
-                    e.story_id, e.item_id, s.score, agree, total
-                );
-                continue;
-            }
-            return Decision {
-                story_id: Some(e.story_id),
-                score: s.score,
-                reason: format!(
-                    "title {:.2} and text {:.2} (coverage {:.2}) vs item {} ({} of {} story members agree)",
-                    s.title, s.full, s.coverage, e.item_id, agree, total
-                ),
-                candidates,
-                verified: scored.len(),
-            };
-        }
-        Decision {
-            story_id: None,
-            score: best_score,
-            reason,
-            candidates,
-            verified: scored.len(),
         }
     }
+
+    /// A story's live members in insertion order (the representative first).
+    fn live_members(&self, story_id: i64) -> Vec<&Entry> {
+        self.stories
+            .get(&story_id)
+            .map(|m| m.iter().filter_map(|&q| self.entry(q)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The agreement (no-chaining) rule: besides `matched`, the representative and a majority of
+    /// the other comparable members (up to `max_members_checked`) must also match, so one strong
+    /// edge cannot pull an item into a story.
+    fn agreement(
+        &self,
+        probe: &Probe,
+        matched: &Entry,
+        members: &[&Entry],
+        scored: &[Scored],
+        scratch: &mut Scratch,
+    ) -> Agreement {
+        let p = &self.params;
+        let mut a = Agreement {
+            agree: 1,
+            total: 1,
+            rep_ok: true,
+        };
+        for (k, m) in members
+            .iter()
+            .filter(|m| m.item_id != matched.item_id)
+            .take(p.max_members_checked)
+            .enumerate()
+        {
+            let ms = self.member_score(probe, m, scored, scratch);
+            if !ms.comparable {
+                continue;
+            }
+            let ok = ms.score >= p.member_threshold;
+            a.total += 1;
+            a.agree += usize::from(ok);
+            if k == 0 && !ok && members[0].item_id == m.item_id {
+                a.rep_ok = false;
+            }
+        }
+        a
+    }
+
+    /// A member's score against the probe; members already verified as candidates are not
+    /// scored twice.
+    fn member_score(
+        &self,
+        probe: &Probe,
+        m: &Entry,
+        scored: &[Scored],
+        scratch: &mut Scratch,
+    ) -> PairScore {
+        match scored.iter().find(|(_, c)| c.item_id == m.item_id) {
+            Some((known, _)) => *known,
+            None => self.score_pair(probe, &m.f, scratch),
+        }
+    }
+}
+
+/// The same-source rule: a text match never joins a story that already has an item from the
+/// new item's source (live blogs and daily digests look alike every day).
+fn has_source(members: &[&Entry], source_id: i64) -> bool {
+    members.iter().any(|m| m.source_id == source_id)
+}
+
+/// The best few verified candidates, best first, as reported in a [`Decision`].
+fn best_candidates(scored: &[Scored]) -> Vec<Candidate> {
+    scored
+        .iter()
+        .take(5)
+        .map(|(s, e)| Candidate {
+            item_id: e.item_id,
+            story_id: e.story_id,
+            title_score: s.title,
+            full_score: s.full,
+            coverage: s.coverage,
+            score: s.score,
+        })
+        .collect()
 }
