@@ -150,7 +150,7 @@ fn line(b: &'static [u8], at: &mut usize) -> Result<&'static str, String> {
 }
 
 /// Keys a and b (each sorted) are related: they share a synset that is "own" for either side.
-pub fn related(a: &[u32], b: &[u32]) -> bool {
+fn related(a: &[u32], b: &[u32]) -> bool {
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i] >> 1, b[j] >> 1);
