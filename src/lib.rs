@@ -1,9 +1,10 @@
 //! wiredesk: a wire desk daemon. It polls news feeds on schedules, folds reposted and spun copies of a story
 //! into one, stores everything in SQLite, and republishes one clean feed per section.
 //!
-//! The modules follow the data, in order:
+//! The modules follow one item through the tree, in data order:
 //! config → schedule → fetch → parse → normalize → dedup → store → publish → serve.
-//! `poll` and `ingest` run one source through those stages; `daemon` wires the stages into tasks.
+//! [`pipeline`] runs one source's refresh through those stages and holds the one failure policy;
+//! [`daemon`] wires the stages into tasks; [`cli`] is the command line.
 
 pub mod config;
 pub mod dedup;
@@ -15,12 +16,6 @@ pub mod schedule;
 pub mod serve;
 pub mod store;
 
-pub mod daemon;
-pub mod dispatch;
-pub mod ingest;
-pub mod poll;
-
 pub mod cli;
-pub mod demo;
-pub mod explain;
-pub mod inspect;
+pub mod daemon;
+pub mod pipeline;

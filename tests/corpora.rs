@@ -7,7 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use wiredesk::ingest::{Ingester, PollResult};
+use wiredesk::pipeline::Ingester;
 use wiredesk::store::Store;
 
 fn corpus_files() -> Vec<PathBuf> {
@@ -69,7 +69,12 @@ fn every_corpus_file_is_inspected_and_ingested_without_panicking() {
     let mut store = Store::open(&config.storage.path).unwrap();
     store.sync_sources(&config).unwrap();
     let rows = store.sources().unwrap();
-    let mut ingester = Ingester::new(store);
+    drop(store);
+    let exact_only = wiredesk::config::DedupConfig {
+        near_duplicates: false,
+        ..Default::default()
+    };
+    let mut ingester = Ingester::open(&config.storage.path, &exact_only).unwrap();
 
     let (mut parsed, mut refused, mut entries, mut panics) = (0, 0, 0, Vec::new());
     let mut by_corpus = std::collections::BTreeMap::<String, (usize, usize)>::new();
@@ -89,7 +94,7 @@ fn every_corpus_file_is_inspected_and_ingested_without_panicking() {
         let base = format!("https://{corpus}.example/{}", rel.display());
 
         let inspected = catch_unwind(AssertUnwindSafe(|| {
-            wiredesk::inspect::inspect_bytes(&name, &bytes, None, &base, true)
+            wiredesk::cli::inspect::inspect_bytes(&name, &bytes, None, &base, true)
         }));
         match inspected {
             Err(_) => panics.push(format!("inspect panicked on {name}")),
@@ -109,11 +114,7 @@ fn every_corpus_file_is_inspected_and_ingested_without_panicking() {
             let parsed = wiredesk::parse::parse_feed(&bytes, None, Some(&base))?;
             let items = wiredesk::normalize::normalize_feed(&parsed.feed, &base, Utc::now());
             let n = items.len();
-            let result = PollResult {
-                items,
-                ..Default::default()
-            };
-            ingester.ingest(source, &result, Utc::now().timestamp())?;
+            ingester.ingest_one(source, items, Utc::now().timestamp())?;
             Ok(n)
         }));
         let slot = by_corpus.entry(corpus).or_default();

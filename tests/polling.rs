@@ -8,6 +8,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use feedfarm::{FarmConfig, FarmHandle, FaultParams};
+use wiredesk::fetch::FetchErrorKind;
+use wiredesk::fetch::hosts::HostLimits;
 use wiredesk::store::{SourceRow, Store};
 
 async fn farm(hosts: u32, feeds: u64, latency_ms: u64) -> FarmHandle {
@@ -60,6 +62,16 @@ fn source(path: &Path, url: &str) -> SourceRow {
         .unwrap()
 }
 
+/// The source's last result as `wiredesk sources` shows it.
+fn result(row: &SourceRow) -> String {
+    row.last_result.map(|r| r.to_string()).unwrap_or_default()
+}
+
+/// Why the source is due when it is.
+fn reason(row: &SourceRow) -> &'static str {
+    row.due_reason.map(|r| r.as_str()).unwrap_or_default()
+}
+
 fn path_of(url: &str) -> String {
     url::Url::parse(url).unwrap().path().to_string()
 }
@@ -109,26 +121,34 @@ async fn retry_after_pauses_the_source_and_its_whole_host() {
     let summary = poll(&path).await;
     assert_eq!(summary.failures.len(), 1);
     assert!(
-        summary.failures[0].contains("429"),
+        summary.failures[0].1.contains("429"),
         "{:?}",
         summary.failures
     );
     let row = source(&path, &limited);
-    assert_eq!(row.due_reason.as_deref(), Some("retry-after"));
+    assert_eq!(reason(&row), "retry-after");
     assert!(
         row.next_due.unwrap() >= before + 119,
         "next poll honours Retry-After: {:?}",
         row.next_due
     );
 
-    // The pause covers every feed on that host, not just the one that got the 429.
+    // The pause covers every feed on that host, not just the one that got the 503: the fetcher reports
+    // the host and its Retry-After, and every fetch to that host waits once the host is paused.
     let fetch = wiredesk::config::load(&path).unwrap().fetch;
-    let fetcher = wiredesk::fetch::Fetcher::new(&fetch).unwrap();
+    let hosts = HostLimits::new(fetch.global, fetch.per_host, Duration::ZERO);
+    let fetcher = wiredesk::fetch::Fetcher::new(&fetch, hosts.clone()).unwrap();
     let short = format!("{}/fault/503/0.xml?retry_after=2", farm.host_url(0));
     let outcome = fetcher.fetch(&short, &Default::default()).await;
-    assert!(
-        matches!(outcome, wiredesk::fetch::FetchOutcome::Failed(ref e) if e.kind == "http-503"),
-        "{outcome:?}"
+    let wiredesk::fetch::FetchOutcome::Failed(e) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(e.kind, FetchErrorKind::Http(503));
+    let pause = e.pause.expect("a 503 asks for a pause");
+    assert_eq!(pause.retry_after.as_deref(), Some("2"));
+    hosts.pause(
+        &pause.host,
+        chrono::Utc::now() + chrono::Duration::seconds(2),
     );
     let start = Instant::now();
     let other_host = fetcher.fetch(&farm.feed_url(1), &Default::default()).await;
@@ -225,11 +245,7 @@ async fn huge_bodies_and_gzip_bombs_are_cut_off_with_memory_bounded() {
     assert_eq!(summary.failures.len(), 2, "{:?}", summary.failures);
     for url in [&huge, &bomb] {
         let row = source(&path, url);
-        assert_eq!(
-            row.last_result.as_deref(),
-            Some("error (too-large)"),
-            "{url}"
-        );
+        assert_eq!(result(&row), "error (too-large)", "{url}");
         assert!(row.last_error.unwrap().contains("4194304-byte cap"));
     }
     // 64 MiB of body and a 1 GiB inflated bomb went by; neither was held in memory.
@@ -256,26 +272,16 @@ async fn drips_hangs_and_redirect_loops_end_with_clear_errors() {
         start.elapsed()
     );
     assert_eq!(summary.failures.len(), 3);
-    assert_eq!(
-        source(&path, &drip).last_result.as_deref(),
-        Some("error (timeout)")
-    );
-    assert_eq!(
-        source(&path, &hang).last_result.as_deref(),
-        Some("error (timeout)")
-    );
+    assert_eq!(result(&source(&path, &drip)), "error (timeout)");
+    assert_eq!(result(&source(&path, &hang)), "error (timeout)");
     let looped = source(&path, &looping);
-    assert_eq!(looped.last_result.as_deref(), Some("error (redirect-loop)"));
+    assert_eq!(result(&looped), "error (redirect-loop)");
     assert!(
         looped.last_error.unwrap().contains(" → "),
         "the loop is shown"
     );
     for url in [&drip, &hang, &looping] {
-        assert_eq!(
-            source(&path, url).due_reason.as_deref(),
-            Some("backoff"),
-            "{url}"
-        );
+        assert_eq!(reason(&source(&path, url)), "backoff", "{url}");
     }
 }
 
@@ -289,7 +295,7 @@ async fn malformed_feeds_fail_alone_and_the_others_are_stored() {
     assert_eq!(summary.fetched, 1);
     assert_eq!(summary.new_items, 20);
     let row = source(&path, &broken);
-    assert_eq!(row.last_result.as_deref(), Some("error (parse)"));
+    assert_eq!(result(&row), "error (parse)");
     let err = row.last_error.unwrap();
     assert!(err.starts_with(&broken) && !err.contains('\n'), "{err}");
 }

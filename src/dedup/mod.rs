@@ -10,35 +10,27 @@
 //!
 //! Text layers never join a story that already has a member from the item's own source: live blogs and daily
 //! digests of one source look alike day after day, and only a shared URL or guid may say they are one story.
+//!
+//! Dedup decides and never writes: the exact layers ([`exact`]) look keys up through the [`ExactKeys`]
+//! trait, which the store implements; [`place`] turns verdicts into [`Placement`]s with ids; the store
+//! turns placements into rows.
 
+pub mod exact;
 pub mod place;
 pub mod similar;
 
+use std::fmt;
+use std::str::FromStr;
+
 use serde::Serialize;
 
-use crate::normalize::NormalizedItem;
-use crate::store::IngestTx;
+pub use exact::{ExactKeys, KeyMatch, StoredItem, Verdict};
+pub use place::{Ids, Placement, Placer};
 
 /// A new story's decision is stored for `explain` only when a candidate scored at least this (a near miss).
 /// Below it nothing came close, which is the common case: in a first poll of 10,000 feeds, 60,000 rows
 /// held nothing but scores of 0.1-0.2.
-pub const NEAR_MISS_SCORE: f64 = 0.3;
-
-/// Where an entry goes.
-#[derive(Debug, Clone)]
-pub enum Placement {
-    /// Already stored and unchanged, or pruned before: nothing to do.
-    Skip,
-    /// Already stored with different text: rewrite it in place.
-    Update {
-        /// The stored item.
-        item_id: i64,
-        /// Its story.
-        story_id: i64,
-    },
-    /// A new item, placed by a layer.
-    Insert(Decision),
-}
+const NEAR_MISS_SCORE: f64 = 0.3;
 
 /// A placement decision for a new item, as stored in `dedup_decisions`.
 #[derive(Debug, Clone)]
@@ -95,6 +87,22 @@ impl Layer {
     }
 }
 
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Layer {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Layer::SameUrl, Layer::SameText, Layer::Similar, Layer::New]
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| format!("`{s}` is not a dedup layer"))
+    }
+}
+
 /// The source an entry came from, as dedup needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct SourceRef {
@@ -104,90 +112,39 @@ pub struct SourceRef {
     pub merge: bool,
 }
 
-/// What the exact layers may skip for one feed, learnt once per feed instead of once per item.
-#[derive(Debug, Clone, Copy)]
-pub struct FeedFacts {
-    /// The source already has stored items (otherwise nothing in its feed can be an update).
-    pub source_has_items: bool,
-    /// Some item was ever pruned (otherwise no tombstone can match).
-    pub tombstones: bool,
-}
-
-/// Runs the exact layers against the database.
-pub fn place_exact(
-    tx: &IngestTx,
-    source: SourceRef,
-    item: &NormalizedItem,
-    facts: FeedFacts,
-) -> anyhow::Result<Option<Placement>> {
-    let existing = if facts.source_has_items {
-        tx.existing_item(source.id, &item.guid)?
-    } else {
-        None
-    };
-    if let Some(existing) = existing {
-        let same = existing.content_hash == item.content_hash
-            && existing.title == item.title
-            && existing.summary == item.summary;
-        return Ok(Some(if same {
-            Placement::Skip
-        } else {
-            Placement::Update {
-                item_id: existing.item_id,
-                story_id: existing.story_id,
-            }
-        }));
-    }
-    if facts.tombstones && tx.is_tombstoned(source.id, &item.guid)? {
-        return Ok(Some(Placement::Skip));
-    }
-    if let Some(url) = &item.canonical_url
-        && let Some(m) = tx.by_canonical_url(url)?
-    {
-        return Ok(Some(Placement::Insert(exact(
-            m.story_id,
-            m.item_id,
-            Layer::SameUrl,
-            format!("same canonical URL {url} as item {}", m.item_id),
-        ))));
-    }
-    if let Some(hash) = item.content_hash
-        && let Some(m) = tx.by_content_hash(hash, source.id)?
-    {
-        return Ok(Some(Placement::Insert(exact(
-            m.story_id,
-            m.item_id,
-            Layer::SameText,
-            format!("same title and summary text as item {}", m.item_id),
-        ))));
-    }
-    Ok(None)
-}
-
-fn exact(story_id: i64, item_id: i64, layer: Layer, reason: String) -> Decision {
-    Decision {
-        story_id: Some(story_id),
-        layer,
-        score: 1.0,
-        reason,
-        candidates: vec![CandidateNote {
-            item_id,
-            story_id,
+impl Decision {
+    /// A join decided by an exact key.
+    pub fn exact(m: KeyMatch, layer: Layer, reason: String) -> Decision {
+        Decision {
+            story_id: Some(m.story_id),
+            layer,
             score: 1.0,
-            title_score: 1.0,
-            full_score: 1.0,
-        }],
+            reason,
+            candidates: vec![CandidateNote {
+                item_id: m.item_id,
+                story_id: m.story_id,
+                score: 1.0,
+                title_score: 1.0,
+                full_score: 1.0,
+            }],
+        }
     }
-}
 
-/// The decision for an item no layer matched.
-pub fn new_story(reason: String, candidates: Vec<CandidateNote>, score: f64) -> Decision {
-    Decision {
-        story_id: None,
-        layer: Layer::New,
-        score,
-        reason,
-        candidates,
+    /// The decision for an item no layer matched.
+    pub fn new_story(reason: String, candidates: Vec<CandidateNote>, score: f64) -> Decision {
+        Decision {
+            story_id: None,
+            layer: Layer::New,
+            score,
+            reason,
+            candidates,
+        }
+    }
+
+    /// Whether `explain` needs this decision kept: every join, and a new story only when a candidate came
+    /// close. Nothing even close is the common case and is reported without a stored row.
+    pub fn is_notable(&self) -> bool {
+        self.story_id.is_some() || self.candidates.iter().any(|c| c.score >= NEAR_MISS_SCORE)
     }
 }
 

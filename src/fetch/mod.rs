@@ -13,7 +13,6 @@ use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
-use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::config::FetchConfig;
@@ -77,23 +76,92 @@ pub struct CacheHints {
     pub fresh_until: Option<DateTime<Utc>>,
 }
 
+/// Why a poll failed, in a few words the store and `/metrics` can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchErrorKind {
+    /// The source URL does not parse.
+    BadUrl,
+    /// No connection (refused, DNS, TLS).
+    Connect,
+    /// A time limit ran out.
+    Timeout,
+    /// The body broke off or did not decode.
+    Body,
+    /// Any other transport failure.
+    Request,
+    /// The server answered with this status.
+    Http(u16),
+    /// The body is over `fetch.max_body_bytes`.
+    TooLarge,
+    /// A redirect without a usable Location.
+    BadRedirect,
+    /// Redirects that come back to a URL already visited.
+    RedirectLoop,
+    /// More than [`MAX_REDIRECTS`] redirects.
+    TooManyRedirects,
+}
+
+impl FetchErrorKind {
+    /// The short name, e.g. `http-503`, `timeout`, `too-large`.
+    pub fn name(self) -> String {
+        match self {
+            FetchErrorKind::BadUrl => "bad-url".into(),
+            FetchErrorKind::Connect => "connect".into(),
+            FetchErrorKind::Timeout => "timeout".into(),
+            FetchErrorKind::Body => "body".into(),
+            FetchErrorKind::Request => "request".into(),
+            FetchErrorKind::Http(code) => format!("http-{code}"),
+            FetchErrorKind::TooLarge => "too-large".into(),
+            FetchErrorKind::BadRedirect => "bad-redirect".into(),
+            FetchErrorKind::RedirectLoop => "redirect-loop".into(),
+            FetchErrorKind::TooManyRedirects => "too-many-redirects".into(),
+        }
+    }
+
+    /// The kind named `name` (the inverse of [`FetchErrorKind::name`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "bad-url" => FetchErrorKind::BadUrl,
+            "connect" => FetchErrorKind::Connect,
+            "timeout" => FetchErrorKind::Timeout,
+            "body" => FetchErrorKind::Body,
+            "request" => FetchErrorKind::Request,
+            "too-large" => FetchErrorKind::TooLarge,
+            "bad-redirect" => FetchErrorKind::BadRedirect,
+            "redirect-loop" => FetchErrorKind::RedirectLoop,
+            "too-many-redirects" => FetchErrorKind::TooManyRedirects,
+            other => FetchErrorKind::Http(other.strip_prefix("http-")?.parse().ok()?),
+        })
+    }
+}
+
 /// Why a poll failed.
 #[derive(Debug, Clone)]
 pub struct FetchError {
-    /// Short machine-friendly class, e.g. `http-503`, `timeout`, `too-large`.
-    pub kind: String,
+    /// What kind of failure.
+    pub kind: FetchErrorKind,
     /// What happened, for the operator.
     pub message: String,
-    /// When the server asked us to come back (429/503 Retry-After).
-    pub retry_after: Option<DateTime<Utc>>,
+    /// Set on 429 and 503: the host that asked for a pause, and its Retry-After header as sent. How long
+    /// the pause lasts is the scheduler's decision ([`crate::schedule::retry_after`]).
+    pub pause: Option<PauseRequest>,
+}
+
+/// A server's request to be left alone for a while.
+#[derive(Debug, Clone)]
+pub struct PauseRequest {
+    /// The host (with port) that answered.
+    pub host: String,
+    /// Its Retry-After header, if any.
+    pub retry_after: Option<String>,
 }
 
 impl FetchError {
-    fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
+    fn new(kind: FetchErrorKind, message: impl Into<String>) -> Self {
         FetchError {
-            kind: kind.into(),
+            kind,
             message: message.into(),
-            retry_after: None,
+            pause: None,
         }
     }
 }
@@ -101,16 +169,15 @@ impl FetchError {
 /// The HTTP client with its limits; one per daemon, shared by every poll.
 pub struct Fetcher {
     client: reqwest::Client,
-    global: Arc<Semaphore>,
-    /// Per-host limits, shared so the scheduler can see host pauses.
-    pub hosts: Arc<HostLimits>,
+    /// Per-host limits, shared with the fetchers before and after a reload.
+    hosts: Arc<HostLimits>,
     max_body: u64,
     timeout_secs: u64,
 }
 
 impl Fetcher {
-    /// Builds the client from `[fetch]`.
-    pub fn new(cfg: &FetchConfig) -> anyhow::Result<Fetcher> {
+    /// Builds the client from `[fetch]`, sharing `hosts` (whose limits it sets to the config's).
+    pub fn new(cfg: &FetchConfig, hosts: Arc<HostLimits>) -> anyhow::Result<Fetcher> {
         let client = reqwest::Client::builder()
             .user_agent(cfg.user_agent.clone())
             .timeout(Duration::from_secs(cfg.timeout_secs))
@@ -119,13 +186,14 @@ impl Fetcher {
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(cfg.per_host)
             .build()?;
+        hosts.set_limits(
+            cfg.global,
+            cfg.per_host,
+            Duration::from_millis(cfg.min_host_gap_ms),
+        );
         Ok(Fetcher {
             client,
-            global: Arc::new(Semaphore::new(cfg.global)),
-            hosts: Arc::new(HostLimits::new(
-                cfg.per_host,
-                Duration::from_millis(cfg.min_host_gap_ms),
-            )),
+            hosts,
             max_body: cfg.max_body_bytes,
             timeout_secs: cfg.timeout_secs,
         })
@@ -137,7 +205,7 @@ impl Fetcher {
             Ok(u) => u,
             Err(e) => {
                 return FetchOutcome::Failed(FetchError::new(
-                    "bad-url",
+                    FetchErrorKind::BadUrl,
                     format!("`{url}` is not a URL: {e}"),
                 ));
             }
@@ -146,13 +214,7 @@ impl Fetcher {
         let mut seen = vec![current.to_string()];
         for _hop in 0..=MAX_REDIRECTS {
             let host = host_key(&current);
-            // Host slot first: a request waiting for a busy host must not hold one of the global slots.
-            let _host = self.hosts.acquire(&host).await;
-            let _global = self
-                .global
-                .acquire()
-                .await
-                .expect("the global semaphore is never closed");
+            let _slots = self.hosts.acquire(&host).await;
             let mut request = self.client.get(current.clone());
             // Validators belong to the URL they came from, or to where it moved permanently.
             if permanent {
@@ -175,7 +237,7 @@ impl Fetcher {
                     .and_then(|v| v.to_str().ok())
                 else {
                     return FetchOutcome::Failed(FetchError::new(
-                        format!("http-{}", status.as_u16()),
+                        FetchErrorKind::BadRedirect,
                         format!("{status} without a Location header"),
                     ));
                 };
@@ -183,7 +245,7 @@ impl Fetcher {
                     Ok(n) => n,
                     Err(e) => {
                         return FetchOutcome::Failed(FetchError::new(
-                            "bad-redirect",
+                            FetchErrorKind::BadRedirect,
                             format!("{status} to `{location}`, which is not a URL: {e}"),
                         ));
                     }
@@ -194,7 +256,7 @@ impl Fetcher {
                 );
                 if seen.contains(&next.to_string()) {
                     return FetchOutcome::Failed(FetchError::new(
-                        "redirect-loop",
+                        FetchErrorKind::RedirectLoop,
                         format!("redirect loop: {} → {next}", seen.join(" → ")),
                     ));
                 }
@@ -209,7 +271,7 @@ impl Fetcher {
                 .await;
         }
         FetchOutcome::Failed(FetchError::new(
-            "too-many-redirects",
+            FetchErrorKind::TooManyRedirects,
             format!("more than {MAX_REDIRECTS} redirects: {}", seen.join(" → ")),
         ))
     }
@@ -237,18 +299,17 @@ impl Fetcher {
         }
         if !status.is_success() {
             let mut err = FetchError::new(
-                format!("http-{}", status.as_u16()),
+                FetchErrorKind::Http(status.as_u16()),
                 format!("server answered {status}"),
             );
             if matches!(
                 status,
                 StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
             ) {
-                let until = retry_after(&headers)
-                    .unwrap_or_else(|| Utc::now() + chrono::Duration::minutes(5));
-                self.hosts.pause(host, until);
-                err.retry_after = Some(until);
-                err.message = format!("server answered {status}; it asked to wait until {until}");
+                err.pause = Some(PauseRequest {
+                    host: host.to_string(),
+                    retry_after: header_str(&headers, header::RETRY_AFTER),
+                });
             }
             return FetchOutcome::Failed(err);
         }
@@ -299,7 +360,7 @@ impl Fetcher {
     /// Names a transport failure; a timeout says which limit it hit.
     fn classify(&self, e: &reqwest::Error) -> FetchError {
         let mut err = classify_reqwest_error(e);
-        if err.kind == "timeout" {
+        if err.kind == FetchErrorKind::Timeout {
             err.message = format!(
                 "no complete answer within {} s (fetch.timeout_secs); the server is too slow or stalled",
                 self.timeout_secs
@@ -320,20 +381,20 @@ pub fn host_key(url: &Url) -> String {
 
 fn too_large(max: u64) -> FetchError {
     FetchError::new(
-        "too-large",
+        FetchErrorKind::TooLarge,
         format!("body is larger than the {max}-byte cap (fetch.max_body_bytes); download aborted"),
     )
 }
 
 fn classify_reqwest_error(e: &reqwest::Error) -> FetchError {
     let kind = if e.is_timeout() {
-        "timeout"
+        FetchErrorKind::Timeout
     } else if e.is_connect() {
-        "connect"
+        FetchErrorKind::Connect
     } else if e.is_decode() || e.is_body() {
-        "body"
+        FetchErrorKind::Body
     } else {
-        "request"
+        FetchErrorKind::Request
     };
     // reqwest's Display hides the root cause; the chain names it (refused, reset, bad certificate...).
     let mut message = e.to_string();
@@ -364,15 +425,6 @@ fn merge_validators(
             .or_else(|| known.last_modified.clone()),
         body_hash,
     }
-}
-
-fn retry_after(headers: &HeaderMap) -> Option<DateTime<Utc>> {
-    let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = v.parse::<i64>() {
-        // A day is the most any server gets to switch us off by header alone.
-        return Some(Utc::now() + chrono::Duration::seconds(secs.clamp(0, 86_400)));
-    }
-    httpdate::parse_http_date(v).ok().map(DateTime::<Utc>::from)
 }
 
 fn cache_hints(headers: &HeaderMap) -> CacheHints {

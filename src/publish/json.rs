@@ -28,7 +28,7 @@ pub fn render(feed: &SectionFeed) -> Vec<u8> {
                         "url": m.url,
                         "title": m.title,
                         "date_published": rfc3339(m.published),
-                        "match": m.layer,
+                        "match": m.layer.as_str(),
                     })
                 })
                 .collect();

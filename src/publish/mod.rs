@@ -266,3 +266,51 @@ fn write_documents(cache: &FeedCache, dir: &Path, paths: &[String]) -> anyhow::R
     }
     Ok(())
 }
+
+/// Renders sections into the cache from a read connection of its own, on a blocking thread.
+#[derive(Clone)]
+pub struct Publisher {
+    cache: FeedCache,
+    db: std::path::PathBuf,
+    reader: Arc<std::sync::Mutex<Option<Store>>>,
+    metrics: Arc<crate::serve::Metrics>,
+}
+
+impl Publisher {
+    /// A publisher for the database at `db`.
+    pub fn new(cache: FeedCache, db: &Path, metrics: Arc<crate::serve::Metrics>) -> Self {
+        Publisher {
+            cache,
+            db: db.to_path_buf(),
+            reader: Arc::new(std::sync::Mutex::new(None)),
+            metrics,
+        }
+    }
+
+    /// Renders `only` these sections (all when None).
+    pub async fn render(
+        &self,
+        config: Arc<Config>,
+        only: Option<Vec<String>>,
+    ) -> anyhow::Result<()> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut reader = this.reader.lock().expect("publisher lock");
+            if reader.is_none() {
+                *reader = Some(Store::open_read_only(&this.db)?);
+            }
+            let store = reader.as_ref().expect("opened above");
+            let rendered = render(&config, store, &this.cache, only.as_deref());
+            if rendered.is_err() {
+                // A broken read connection is opened again next time.
+                *reader = None;
+            }
+            rendered?;
+            this.metrics
+                .renders
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        })
+        .await?
+    }
+}

@@ -1,14 +1,16 @@
 //! SQLite storage: the only module that speaks SQL.
 //!
 //! The database runs in WAL mode, so readers (publishing, the CLI) never block the single writer (ingest).
-//! The schema lives in `migrations/` as numbered SQL files, applied at open in one transaction each. Every
-//! fetched feed is ingested in one transaction ([`IngestTx`]), so a crash or kill leaves either all of a
-//! feed's items or none of them.
+//! The schema lives in `migrations/` as numbered SQL files, applied at open in one transaction each. Fetched
+//! feeds are written in batches ([`Batch`]), each feed all or nothing, so a crash or kill leaves either all
+//! of a feed's items or none of them. This module turns dedup's placements into rows and answers its
+//! exact-key look-ups; it decides nothing about where an item goes.
 
 mod checkpoint;
 mod ingest;
 mod sources;
 mod stories;
+mod upkeep;
 
 use std::path::Path;
 use std::time::Duration;
@@ -18,15 +20,47 @@ use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
 pub use checkpoint::Checkpointer;
-pub use ingest::{Batch, ExistingItem, IngestTx, NewItem, StoryMatch};
-pub use sources::{PollRecord, SourceRow};
-pub use stories::{DecisionRow, MemberView, StoryView, WindowItem};
+pub use ingest::{Batch, FeedCounts, FeedRows, FeedTx};
+pub use sources::SourceRow;
+pub use stories::{DecisionRow, MemberView, StoryView};
 
 /// The migrations, in order. Append new files; never edit a released one.
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0001_initial.sql")),
     M::up(include_str!("../../migrations/0002_skip_hints.sql")),
+    M::up(include_str!("../../migrations/0003_typed_poll_results.sql")),
 ];
+
+/// How long a connection waits for the write lock before a statement fails with "database is locked".
+/// Short enough that a held lock shows up in `/healthz` soon; the writer retries on its own.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the database cannot be written at all right now (another process holds the lock, the disk is full,
+/// the file is read-only, an I/O error), as opposed to a problem with the rows being written. Such a
+/// condition is waited out and retried, never blamed on a feed. None for any other error.
+pub fn unavailable(e: &anyhow::Error) -> Option<String> {
+    use rusqlite::ErrorCode::*;
+    e.chain().find_map(|cause| {
+        let rusqlite::Error::SqliteFailure(f, msg) = cause.downcast_ref::<rusqlite::Error>()?
+        else {
+            return None;
+        };
+        let what = match f.code {
+            DatabaseBusy | DatabaseLocked => "the database is locked by another process",
+            DiskFull => "the disk is full",
+            ReadOnly => "the database is read-only",
+            SystemIoFailure => "an I/O error",
+            CannotOpen => "the database file cannot be opened",
+            OutOfMemory => "SQLite ran out of memory",
+            DatabaseCorrupt | NotADatabase => "the database file is damaged",
+            _ => return None,
+        };
+        Some(match msg {
+            Some(m) => format!("{what} ({m})"),
+            None => what.to_string(),
+        })
+    })
+}
 
 /// A connection to the wiredesk database.
 pub struct Store {
@@ -62,7 +96,7 @@ impl Store {
                 path.display()
             )
         })?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         Ok(Store { conn })
     }
 
@@ -77,13 +111,7 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a transaction for one feed on its own (tests; ingest uses [`Store::begin_batch`]).
-    #[cfg(test)]
-    pub fn begin_ingest(&mut self) -> anyhow::Result<IngestTx<'_>> {
-        Ok(IngestTx::new(self.conn.savepoint()?))
-    }
-
-    /// Starts a transaction for several feeds, each in its own savepoint (see [`Batch`]).
+    /// Starts a transaction for several feeds (see [`Batch`]).
     pub fn begin_batch(&mut self) -> anyhow::Result<Batch<'_>> {
         // Ingest references only rows it read or wrote in this same transaction, or sources, which are never
         // deleted; checking each item's three references cost 12 % of a first poll cycle. Deleting (prune,
@@ -109,47 +137,10 @@ impl Store {
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
-
-    /// Deletes items older than `cutoff` (unix secs), keeping tombstones so feeds cannot bring them back, and
-    /// drops stories left without members. Returns how many items went.
-    pub fn prune(&mut self, cutoff: i64, now: i64) -> anyhow::Result<usize> {
-        // The published index answers this at once; the story clean-up below is only needed after deletes.
-        let due: bool = self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM items WHERE published < ?1 AND first_seen < ?1)",
-            [cutoff],
-            |r| r.get(0),
-        )?;
-        if !due {
-            return Ok(0);
-        }
-        self.enforce_foreign_keys(true)?;
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT OR IGNORE INTO tombstones (source_id, guid, pruned_at)
-             SELECT source_id, guid, ?2 FROM items WHERE published < ?1 AND first_seen < ?1",
-            (cutoff, now),
-        )?;
-        let n = tx.execute(
-            "DELETE FROM items WHERE published < ?1 AND first_seen < ?1",
-            [cutoff],
-        )?;
-        tx.execute(
-            "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM items WHERE items.story_id = stories.id)",
-            [],
-        )?;
-        tx.execute(
-            "UPDATE stories SET representative_item = (SELECT i.id FROM items i JOIN sources s ON s.id = i.source_id
-                 WHERE i.story_id = stories.id ORDER BY s.priority DESC, i.published, i.id LIMIT 1)
-             WHERE representative_item NOT IN (SELECT id FROM items)",
-            [],
-        )?;
-        tx.commit()?;
-        Ok(n)
-    }
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // Ingest alone uses about 20 statements; rusqlite's default cache of 16 made them evict each other and
     // be parsed again on every feed.
     conn.set_prepared_statement_cache_capacity(64);
@@ -259,8 +250,58 @@ mod tests {
         assert_eq!(two.map(|s| (s.id, s.active)), Some((2, true)));
     }
 
+    /// Source `id` as a row with the sections it feeds.
+    fn row(store: &Store, id: i64) -> SourceRow {
+        store
+            .sources()
+            .unwrap()
+            .into_iter()
+            .find(|s| s.id == id)
+            .unwrap()
+    }
+
+    /// Writes `items` of `source` in one batch, each placed as a new story or into the story named.
+    fn write(
+        store: &mut Store,
+        source: &SourceRow,
+        items: &[(NormalizedItem, Option<i64>)],
+        now: i64,
+    ) {
+        use crate::dedup::{Decision, Placement};
+        let batch = store.begin_batch().unwrap();
+        let mut ids = batch.first_free_ids().unwrap();
+        let placements: Vec<Placement> = items
+            .iter()
+            .map(|(_, story)| {
+                let item_id = ids.item;
+                ids.item += 1;
+                let story_id = story.unwrap_or_else(|| {
+                    ids.story += 1;
+                    ids.story - 1
+                });
+                Placement::Insert {
+                    item_id,
+                    story_id,
+                    new_story: story.is_none(),
+                    decision: Decision::new_story("test".into(), Vec::new(), 0.0),
+                }
+            })
+            .collect();
+        let entries: Vec<NormalizedItem> = items.iter().map(|(i, _)| i.clone()).collect();
+        let tx = batch.feed(true).unwrap();
+        tx.write(&FeedRows {
+            source,
+            items: &entries,
+            placements: &placements,
+            now,
+        })
+        .unwrap();
+        tx.commit().unwrap();
+        batch.commit().unwrap();
+    }
+
     #[test]
-    fn recording_a_poll_returns_the_row_as_stored() {
+    fn a_saved_polling_state_reads_back_typed() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("r.db")).unwrap();
         store
@@ -270,71 +311,73 @@ mod tests {
                  INSERT INTO source_sections (source_id, section) VALUES (1, 'world');",
             )
             .unwrap();
-        let record = PollRecord {
-            polled_at: 1_000,
-            result: "ok: 3 entries".into(),
-            success: true,
-            validators: Some(crate::fetch::Validators {
-                etag: Some("\"e1\"".into()),
-                last_modified: Some("Sun, 29 Nov 2026 10:00:00 GMT".into()),
-                body_hash: Some("abc".into()),
-            }),
-            next_due: Some((4_600, "schedule".into())),
-            feed_title: Some("A feed".into()),
-            ttl_minutes: Some(30),
-            ..PollRecord::default()
+        let mut polled = row(&store, 1);
+        polled.validators = crate::fetch::Validators {
+            etag: Some("\"e1\"".into()),
+            last_modified: Some("Sun, 29 Nov 2026 10:00:00 GMT".into()),
+            body_hash: Some("abc".into()),
         };
+        polled.next_due = Some(4_600);
+        polled.due_reason = Some(crate::schedule::DueReason::RetryAfter);
+        polled.last_polled = Some(1_000);
+        polled.last_result = Some(crate::pipeline::PollStatus::Failed(
+            crate::pipeline::FailureKind::Fetch(crate::fetch::FetchErrorKind::Http(503)),
+        ));
+        polled.consecutive_errors = 2;
+        polled.first_error_at = Some(900);
+        polled.feed_title = Some("A feed".into());
+        polled.ttl_minutes = Some(30);
         let batch = store.begin_batch().unwrap();
-        let returned = batch.record_poll(1, &record).unwrap();
+        batch.feed(false).unwrap().save_state(&polled, 3).unwrap();
         batch.commit().unwrap();
-        let mut stored = store.sources().unwrap().pop().unwrap();
-        assert_eq!(stored.sections, vec!["world".to_string()]);
-        stored.sections.clear();
-        assert_eq!(format!("{returned:?}"), format!("{stored:?}"));
+        let stored = row(&store, 1);
+        polled.items_seen = 3;
+        assert_eq!(format!("{polled:?}"), format!("{stored:?}"));
         assert_eq!(
-            (returned.next_due, returned.validators.etag.as_deref()),
-            (Some(4_600), Some("\"e1\""))
+            stored.last_result.map(|r| r.to_string()).as_deref(),
+            Some("error (http-503)")
         );
+        // A state that no longer fits the schema's source is refused, not silently dropped.
+        let mut missing = polled.clone();
+        missing.id = 99;
+        let batch = store.begin_batch().unwrap();
+        assert!(batch.feed(false).unwrap().save_state(&missing, 0).is_err());
     }
 
     #[test]
     fn pruning_keeps_tombstones_and_drops_empty_stories() {
+        use crate::dedup::ExactKeys;
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("p.db")).unwrap();
         store
             .conn
-            .execute(
-                "INSERT INTO sources (url, name) VALUES ('https://a.example/f', 'A')",
-                [],
+            .execute_batch(
+                "INSERT INTO sources (url, name) VALUES ('https://a.example/f', 'A');
+                 INSERT INTO source_sections (source_id, section) VALUES (1, 'world');",
             )
             .unwrap();
-        let item = test_item;
-        let sections = ["world".to_string()];
         // Through a batch, as the daemon ingests (foreign-key checks off), so the cascades below prove
         // that pruning turns them back on.
-        let mut batch = store.begin_batch().unwrap();
-        let (first_item, first_story) = batch.next_ids().unwrap();
-        let tx = batch.feed().unwrap();
-        for (k, (guid, t)) in [("old", 1_000), ("new", 9_000)].into_iter().enumerate() {
-            let it = item(guid, t);
-            let (item_id, story_id) = (first_item + k as i64, first_story + k as i64);
-            tx.insert_with_new_story(
-                &NewItem {
-                    source_id: 1,
-                    sections: &sections,
-                    item: &it,
-                    now: t,
-                },
-                guid,
-                item_id,
-                story_id,
+        let source = row(&store, 1);
+        write(
+            &mut store,
+            &source,
+            &[(test_item("old", 1_000), None)],
+            1_000,
+        );
+        write(
+            &mut store,
+            &source,
+            &[(test_item("new", 9_000), None)],
+            9_000,
+        );
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO dedup_decisions (item_id, story_id, layer, score, reason, decided_at)
+                 SELECT id, story_id, 'new', 0.5, 'test', 0 FROM items",
             )
             .unwrap();
-            tx.record_decision(item_id, story_id, "new", 0.0, "test", "[]", t)
-                .unwrap();
-        }
-        tx.commit().unwrap();
-        batch.commit().unwrap();
         assert_eq!(
             store.prune(500, 10_000).unwrap(),
             0,
@@ -354,7 +397,8 @@ mod tests {
             (1, 1),
             "the pruned story's section row and decision went with it"
         );
-        let tx = store.begin_ingest().unwrap();
+        let batch = store.begin_batch().unwrap();
+        let tx = batch.feed(false).unwrap();
         assert!(
             tx.is_tombstoned(1, "old").unwrap(),
             "a pruned item cannot come back"
@@ -370,41 +414,31 @@ mod tests {
             .conn
             .execute_batch(
                 "INSERT INTO sources (url, name, priority) VALUES ('https://farm.example/f', 'Farm', 0);
-                 INSERT INTO sources (url, name, priority) VALUES ('https://wire.example/f', 'Wire', 10);",
+                 INSERT INTO sources (url, name, priority) VALUES ('https://wire.example/f', 'Wire', 10);
+                 INSERT INTO source_sections (source_id, section) VALUES (1, 'world'), (2, 'world');",
             )
             .unwrap();
-        let item = test_item;
-        let sections = ["world".to_string()];
-        let (copy, original) = (item("copy", 2_000), item("original", 1_000));
-        let tx = store.begin_ingest().unwrap();
-        tx.insert_with_new_story(
-            &NewItem {
-                source_id: 1,
-                sections: &sections,
-                item: &copy,
-                now: 5_000,
-            },
-            "urn:x:1",
-            1,
-            1,
-        )
-        .unwrap();
-        tx.insert_into_story(
-            &NewItem {
-                source_id: 2,
-                sections: &sections,
-                item: &original,
-                now: 6_000,
-            },
-            2,
-            1,
-        )
-        .unwrap();
-        tx.commit().unwrap();
+        let (farm, wire) = (row(&store, 1), row(&store, 2));
+        write(
+            &mut store,
+            &farm,
+            &[(test_item("copy", 2_000), None)],
+            5_000,
+        );
+        write(
+            &mut store,
+            &wire,
+            &[(test_item("original", 1_000), Some(1))],
+            6_000,
+        );
         let stories = store.section_stories("world", 10).unwrap();
         assert_eq!(stories.len(), 1);
         let s = &stories[0];
-        assert_eq!(s.guid, "urn:x:1", "the GUID stays");
+        assert_eq!(
+            s.guid,
+            crate::dedup::story_guid("https://farm.example/f", "copy"),
+            "the GUID stays"
+        );
         assert_eq!(s.updated, 6_000, "a new member moves updated");
         assert_eq!(
             s.representative().source_name,
@@ -413,6 +447,31 @@ mod tests {
         );
         assert_eq!(s.published, 1_000);
         assert_eq!(s.members.len(), 2);
+    }
+
+    #[test]
+    fn store_failures_are_told_from_row_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let mut store = Store::open(&path).unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        store.conn.busy_timeout(Duration::from_millis(10)).unwrap();
+        let locked = store.begin_batch().err().expect("the lock is held");
+        let why = unavailable(&locked).expect("a held lock is the store's condition");
+        assert!(why.contains("locked"), "{why}");
+        other.execute_batch("ROLLBACK").unwrap();
+        let batch = store.begin_batch().unwrap();
+        let bad = batch
+            .feed(false)
+            .unwrap()
+            .save_state(&SourceRow::default(), 0)
+            .unwrap_err();
+        assert_eq!(
+            unavailable(&bad),
+            None,
+            "a missing row is not the store's condition"
+        );
     }
 
     #[test]

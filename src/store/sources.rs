@@ -1,29 +1,25 @@
-//! Source rows: syncing them with the config, and their polling state (validators, due times, errors).
+//! Source rows: syncing them with the config, and their polling state (validators, due times, errors),
+//! which the pipeline computes and this module persists as typed values.
 
-use rusqlite::params;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use rusqlite::{Connection, params};
 
 use super::Store;
 use crate::config::Config;
 use crate::fetch::Validators;
-use crate::schedule::SkipHints;
+use crate::pipeline::PollStatus;
+use crate::schedule::{DueReason, SkipHints, Streak};
 
-/// The column list every source query reads, in [`SourceRow`] field order.
 /// The columns [`source_from_row`] reads, in its order.
 macro_rules! source_column_list {
     () => {
         "id, url, name, priority, merge, active, etag, last_modified, body_hash, next_due, due_reason,
                 last_polled, last_result, last_success, consecutive_errors, first_error_at, last_error,
-                moved_to, gone, feed_title, ttl_minutes, items_seen, skip_hours, skip_days"
+                moved_to, gone, feed_title, site_url, ttl_minutes, items_seen, skip_hours, skip_days"
     };
 }
 
-macro_rules! source_columns {
-    () => {
-        concat!("SELECT ", source_column_list!(), " FROM sources")
-    };
-}
-
-/// A source as stored, with its polling state.
+/// A source as stored: its config and its polling state.
 #[derive(Debug, Clone, Default)]
 pub struct SourceRow {
     /// Row id.
@@ -45,11 +41,11 @@ pub struct SourceRow {
     /// Next poll time (unix secs), if scheduled.
     pub next_due: Option<i64>,
     /// Why `next_due` is what it is.
-    pub due_reason: Option<String>,
+    pub due_reason: Option<DueReason>,
     /// Last poll time.
     pub last_polled: Option<i64>,
-    /// One-line result of the last poll.
-    pub last_result: Option<String>,
+    /// What the last poll came to.
+    pub last_result: Option<PollStatus>,
     /// Last successful poll time.
     pub last_success: Option<i64>,
     /// Failures since the last success.
@@ -64,6 +60,8 @@ pub struct SourceRow {
     pub gone: bool,
     /// The feed's own title.
     pub feed_title: Option<String>,
+    /// The site the feed belongs to.
+    pub site_url: Option<String>,
     /// The feed's `<ttl>`, minutes.
     pub ttl_minutes: Option<i64>,
     /// Items ever stored from it.
@@ -77,35 +75,26 @@ impl SourceRow {
     pub fn poll_url(&self) -> &str {
         self.moved_to.as_deref().unwrap_or(&self.url)
     }
-}
 
-/// The outcome of one poll, as stored.
-#[derive(Debug, Clone, Default)]
-pub struct PollRecord {
-    /// When the poll happened.
-    pub polled_at: i64,
-    /// One line for `wiredesk sources`.
-    pub result: String,
-    /// Whether the poll succeeded (200 or 304).
-    pub success: bool,
-    /// New validators, on success.
-    pub validators: Option<Validators>,
-    /// The error message, on failure.
-    pub error: Option<String>,
-    /// A newly learnt permanent redirect.
-    pub moved_to: Option<String>,
-    /// The server said 410.
-    pub gone: bool,
-    /// The next poll time and why.
-    pub next_due: Option<(i64, String)>,
-    /// Feed title, when parsed.
-    pub feed_title: Option<String>,
-    /// Feed site URL, when parsed.
-    pub site_url: Option<String>,
-    /// Feed `<ttl>`, when parsed.
-    pub ttl_minutes: Option<u32>,
-    /// The feed's skipHours/skipDays (kept from the last parse on a 304).
-    pub skip: SkipHints,
+    /// Its run of failures.
+    pub fn streak(&self) -> Streak {
+        Streak {
+            consecutive_errors: self.consecutive_errors,
+            failing_since: self.first_error_at,
+        }
+    }
+
+    /// This row's polling state under `newer`'s config (a reload that came while it was polled).
+    pub fn with_config_of(self, newer: &SourceRow) -> SourceRow {
+        SourceRow {
+            name: newer.name.clone(),
+            priority: newer.priority,
+            merge: newer.merge,
+            active: newer.active,
+            sections: newer.sections.clone(),
+            ..self
+        }
+    }
 }
 
 impl Store {
@@ -165,15 +154,18 @@ impl Store {
     /// Every source, active first, in id order.
     pub fn sources(&self) -> anyhow::Result<Vec<SourceRow>> {
         let mut sections = std::collections::HashMap::<i64, Vec<String>>::new();
-        let sections_sql =
-            "SELECT source_id, section FROM source_sections ORDER BY source_id, section";
-        let sources_sql = concat!(source_columns!(), " ORDER BY active DESC, id");
-        let mut stmt = self.conn.prepare_cached(sections_sql)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT source_id, section FROM source_sections ORDER BY source_id, section",
+        )?;
         for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
             let (id, section) = row?;
             sections.entry(id).or_default().push(section);
         }
-        let mut stmt = self.conn.prepare_cached(sources_sql)?;
+        let mut stmt = self.conn.prepare_cached(concat!(
+            "SELECT ",
+            source_column_list!(),
+            " FROM sources ORDER BY active DESC, id"
+        ))?;
         let rows = stmt.query_map([], source_from_row)?;
         let mut out = Vec::new();
         for row in rows {
@@ -182,24 +174,6 @@ impl Store {
             out.push(row);
         }
         Ok(out)
-    }
-}
-
-impl super::IngestTx<'_> {
-    /// Stores the outcome of a poll in the same transaction as its items, in one statement: the common
-    /// unchanged poll of a large config is mostly this write. Returns the source's new state (without its
-    /// sections), which the scheduler needs next.
-    pub fn record_poll(&self, source_id: i64, p: &PollRecord) -> anyhow::Result<SourceRow> {
-        record_poll(&self.tx, source_id, p)
-    }
-}
-
-impl super::Batch<'_> {
-    /// Stores the outcome of a poll that brought no entries. One statement is atomic on its own, so it
-    /// needs no savepoint: an unchanged poll (a 304) costs this single UPDATE. Returns the source's new state
-    /// (without its sections).
-    pub fn record_poll(&self, source_id: i64, p: &PollRecord) -> anyhow::Result<SourceRow> {
-        record_poll(&self.tx, source_id, p)
     }
 }
 
@@ -229,69 +203,72 @@ fn source_from_row(r: &rusqlite::Row) -> rusqlite::Result<SourceRow> {
         moved_to: r.get(17)?,
         gone: r.get(18)?,
         feed_title: r.get(19)?,
-        ttl_minutes: r.get(20)?,
-        items_seen: r.get(21)?,
+        site_url: r.get(20)?,
+        ttl_minutes: r.get(21)?,
+        items_seen: r.get(22)?,
         skip: SkipHints {
-            hours: r.get(22)?,
-            days: r.get(23)?,
+            hours: r.get(23)?,
+            days: r.get(24)?,
         },
     })
 }
 
-/// The UPDATE behind both `record_poll`s; it returns the updated row, so nothing reads it back.
-fn record_poll(
-    conn: &rusqlite::Connection,
-    source_id: i64,
-    p: &PollRecord,
-) -> anyhow::Result<SourceRow> {
-    let v = p.validators.as_ref();
-    let (due, reason) = match &p.next_due {
-        Some((t, r)) => (Some(*t), Some(r.as_str())),
-        None => (None, None),
-    };
-    Ok(conn
-        .prepare_cached(concat!(
-                "UPDATE sources SET
-                    last_polled = ?2,
-                    last_result = ?3,
-                    last_success = CASE WHEN ?4 THEN ?2 ELSE last_success END,
-                    consecutive_errors = CASE WHEN ?4 THEN 0 ELSE consecutive_errors + 1 END,
-                    first_error_at = CASE WHEN ?4 THEN NULL ELSE COALESCE(first_error_at, ?2) END,
-                    last_error = CASE WHEN ?4 THEN last_error ELSE ?5 END,
-                    etag = CASE WHEN ?6 THEN ?7 ELSE etag END,
-                    last_modified = CASE WHEN ?6 THEN ?8 ELSE last_modified END,
-                    body_hash = CASE WHEN ?6 THEN ?9 ELSE body_hash END,
-                    moved_to = COALESCE(?10, moved_to),
-                    gone = CASE WHEN ?11 THEN 1 ELSE gone END,
-                    next_due = CASE WHEN ?11 THEN NULL WHEN ?12 IS NOT NULL THEN ?12 ELSE next_due END,
-                    due_reason = COALESCE(?13, due_reason),
-                    feed_title = COALESCE(?14, feed_title),
-                    site_url = COALESCE(?15, site_url),
-                    ttl_minutes = CASE WHEN ?4 THEN ?16 ELSE ttl_minutes END,
-                    skip_hours = CASE WHEN ?4 THEN ?17 ELSE skip_hours END,
-                    skip_days = CASE WHEN ?4 THEN ?18 ELSE skip_days END
-                 WHERE id = ?1 RETURNING ",
-            source_column_list!()
-        ),
-            )?
-            .query_row(params![
-                source_id,
-                p.polled_at,
-                p.result,
-                p.success,
-                p.error,
-                v.is_some(),
-                v.and_then(|v| v.etag.as_deref()),
-                v.and_then(|v| v.last_modified.as_deref()),
-                v.and_then(|v| v.body_hash.as_deref()),
-                p.moved_to,
-                p.gone,
-                due,
-                reason,
-                p.feed_title,
-                p.site_url,
-                p.ttl_minutes,
-                p.skip.hours,
-                p.skip.days
-            ], source_from_row)?)
+/// Writes a source's polling state as the pipeline computed it, plus `new_items` to its count. One
+/// statement: the common unchanged poll of a large config is mostly this write.
+pub(super) fn save_state(conn: &Connection, s: &SourceRow, new_items: usize) -> anyhow::Result<()> {
+    let updated = conn.prepare_cached(
+        "UPDATE sources SET etag = ?2, last_modified = ?3, body_hash = ?4, next_due = ?5, due_reason = ?6,
+                last_polled = ?7, last_result = ?8, last_success = ?9, consecutive_errors = ?10,
+                first_error_at = ?11, last_error = ?12, moved_to = ?13, gone = ?14, feed_title = ?15,
+                site_url = ?16, ttl_minutes = ?17, skip_hours = ?18, skip_days = ?19,
+                items_seen = items_seen + ?20
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        s.id,
+        s.validators.etag,
+        s.validators.last_modified,
+        s.validators.body_hash,
+        s.next_due,
+        s.due_reason,
+        s.last_polled,
+        s.last_result,
+        s.last_success,
+        s.consecutive_errors,
+        s.first_error_at,
+        s.last_error,
+        s.moved_to,
+        s.gone,
+        s.feed_title,
+        s.site_url,
+        s.ttl_minutes,
+        s.skip.hours,
+        s.skip.days,
+        new_items as i64,
+    ])?;
+    anyhow::ensure!(updated == 1, "source {} is not in the database", s.id);
+    Ok(())
 }
+
+/// Typed values stored as their text form, read back strictly: a value this version cannot read is an
+/// error naming it, not a silent default.
+macro_rules! text_column {
+    ($t:ty) => {
+        impl ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.to_string()))
+            }
+        }
+        impl FromSql for $t {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                value
+                    .as_str()?
+                    .parse()
+                    .map_err(|e: String| FromSqlError::Other(e.into()))
+            }
+        }
+    };
+}
+text_column!(DueReason);
+text_column!(PollStatus);
+text_column!(crate::dedup::Layer);

@@ -3,6 +3,8 @@
 use rusqlite::params;
 
 use super::Store;
+use crate::dedup::Layer;
+use crate::dedup::similar::WindowItem;
 
 /// A story and every item in it, representative first.
 #[derive(Debug, Clone)]
@@ -58,28 +60,9 @@ pub struct MemberView {
     /// Publication time.
     pub published: i64,
     /// The dedup layer that placed it.
-    pub layer: String,
+    pub layer: Layer,
     /// The dedup score.
     pub score: f64,
-}
-
-/// A stored item as the similarity window needs it.
-#[derive(Debug, Clone)]
-pub struct WindowItem {
-    /// Item row id.
-    pub item_id: i64,
-    /// Its story.
-    pub story_id: i64,
-    /// Its source.
-    pub source_id: i64,
-    /// Publication time.
-    pub published: i64,
-    /// Plain title.
-    pub title: String,
-    /// Plain summary.
-    pub summary: String,
-    /// Whether its source allows similarity merging.
-    pub merge: bool,
 }
 
 /// A stored dedup decision, for `explain`.
@@ -91,8 +74,8 @@ pub struct DecisionRow {
     pub story_id: i64,
     /// The story's guid.
     pub story_guid: String,
-    /// Layer name.
-    pub layer: String,
+    /// The layer that decided.
+    pub layer: Layer,
     /// Score.
     pub score: f64,
     /// Operator-readable reason.
@@ -233,7 +216,7 @@ impl Store {
         let rows = stmt.query_map(params![url, canonical, key], |r| {
             let (member, story_id) = member_from_row(r)?;
             Ok(DecisionRow {
-                layer: member.layer.clone(),
+                layer: member.layer,
                 score: member.score,
                 member,
                 story_id,

@@ -5,7 +5,6 @@
 use super::{Features, Matcher, Params};
 use crate::dedup::{CandidateNote, Decision, Layer, SourceRef};
 use crate::normalize::NormalizedItem;
-use crate::store::Store;
 
 /// Computes text features away from the writer thread. Features depend only on the lexicon and the
 /// parameters, never on the window, so an empty matcher computes exactly what the live one would.
@@ -32,6 +31,25 @@ pub struct SimilarLayer {
     newest: i64,
 }
 
+/// A stored item as the window needs it, read back from the store at start.
+#[derive(Debug, Clone)]
+pub struct WindowItem {
+    /// Item row id.
+    pub item_id: i64,
+    /// Its story.
+    pub story_id: i64,
+    /// Its source.
+    pub source_id: i64,
+    /// Publication time.
+    pub published: i64,
+    /// Plain title.
+    pub title: String,
+    /// Plain summary.
+    pub summary: String,
+    /// Whether its source allows similarity merging.
+    pub merge: bool,
+}
+
 /// An item placed in the current feed, to add to the window once its feed commits.
 pub struct Staged {
     item_id: i64,
@@ -51,17 +69,11 @@ impl SimilarLayer {
         }
     }
 
-    /// A window holding the stored items of the last `window_secs` before the newest one, from
-    /// sources that allow merging, added in insertion order.
-    pub fn rebuild(store: &Store, params: Params) -> anyhow::Result<Self> {
+    /// A window holding `items` (stored items of the window's span, oldest insertion first) from sources
+    /// that allow merging, added in insertion order so that it decides exactly as before a restart.
+    pub fn rebuild(items: Vec<WindowItem>, params: Params) -> Self {
         let mut layer = SimilarLayer::new(params);
-        let Some(newest) = store.newest_published()? else {
-            return Ok(layer);
-        };
-        for w in store.window_items(newest - layer.window_secs)? {
-            if !w.merge {
-                continue;
-            }
+        for w in items.into_iter().filter(|w| w.merge) {
             let features = layer.matcher.features(&w.title, &w.summary);
             layer.add(Staged {
                 item_id: w.item_id,
@@ -71,7 +83,7 @@ impl SimilarLayer {
                 features,
             });
         }
-        Ok(layer)
+        layer
     }
 
     /// Items in the window.

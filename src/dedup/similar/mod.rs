@@ -58,7 +58,7 @@ mod tests;
 
 pub use cluster::{Candidate, Decision};
 pub use features::Features;
-pub use layer::{FeatureExtractor, SimilarLayer, Staged};
+pub use layer::{FeatureExtractor, SimilarLayer, Staged, WindowItem};
 pub use lexicon::Lexicon;
 pub use score::PairScore;
 

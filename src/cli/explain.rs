@@ -1,15 +1,17 @@
-//! Operator reports: `wiredesk explain` (why an item sits in its story) and `wiredesk sources` (how each
-//! source is being polled).
+//! `wiredesk explain URL`: why an item sits in its story: the layer that placed it, the candidates compared
+//! and their scores, and the story's members.
 
 use std::process::ExitCode;
 
 use chrono::DateTime;
 
 use crate::dedup::CandidateNote;
+use crate::dedup::Layer;
 use crate::normalize::url::{absolute, canonical};
-use crate::store::{SourceRow, Store};
+use crate::store::Store;
 
-fn when(ts: i64) -> String {
+/// A time as operators read it in reports.
+pub(crate) fn when(ts: i64) -> String {
     DateTime::from_timestamp(ts, 0)
         .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|| "?".into())
@@ -34,15 +36,14 @@ pub fn explain(store: &Store, url: &str) -> anyhow::Result<ExitCode> {
         );
         println!("  link {}", m.url.as_deref().unwrap_or("(none)"));
         println!("  story {} ({})", row.story_id, row.story_guid);
-        let verdict = match row.layer.as_str() {
-            "new" => "started a new story".to_string(),
-            "same-url" => "joined because its link is the same page".to_string(),
-            "same-text" => "joined because its title and summary are the same text".to_string(),
-            "similar" => format!(
+        let verdict = match row.layer {
+            Layer::New => "started a new story".to_string(),
+            Layer::SameUrl => "joined because its link is the same page".to_string(),
+            Layer::SameText => "joined because its title and summary are the same text".to_string(),
+            Layer::Similar => format!(
                 "joined because its text is similar enough (score {:.2})",
                 row.score
             ),
-            other => format!("placed by layer {other}"),
         };
         println!("  decision: {verdict}, {}", when(row.decided_at));
         println!("  reason: {}", row.reason);
@@ -78,7 +79,7 @@ pub fn explain(store: &Store, url: &str) -> anyhow::Result<ExitCode> {
                         "-"
                     },
                     o.source_name,
-                    if o.layer.is_empty() { "-" } else { &o.layer },
+                    o.layer,
                     o.url.as_deref().unwrap_or(&o.guid)
                 );
             }
@@ -86,52 +87,4 @@ pub fn explain(store: &Store, url: &str) -> anyhow::Result<ExitCode> {
         println!();
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Prints every source with its polling state.
-pub fn print_sources(sources: &[SourceRow], json: bool) {
-    for s in sources {
-        if json {
-            let line = serde_json::json!({
-                "name": s.name, "url": s.url, "active": s.active, "sections": s.sections,
-                "last_polled": s.last_polled, "last_result": s.last_result, "last_success": s.last_success,
-                "next_due": s.next_due, "due_reason": s.due_reason, "consecutive_errors": s.consecutive_errors,
-                "failing_since": s.first_error_at, "last_error": s.last_error, "moved_to": s.moved_to,
-                "gone": s.gone, "items_seen": s.items_seen,
-            });
-            println!("{line}");
-            continue;
-        }
-        let status = if !s.active {
-            "removed from config"
-        } else if s.gone {
-            "GONE (410)"
-        } else if s.due_reason.as_deref() == Some("quarantine") {
-            "QUARANTINED (probed daily)"
-        } else if s.consecutive_errors > 0 {
-            "FAILING"
-        } else if s.last_polled.is_some() {
-            "ok"
-        } else {
-            "new"
-        };
-        println!("{}  [{status}]  {}", s.name, s.url);
-        println!(
-            "    last poll: {}  result: {}",
-            s.last_polled.map(when).unwrap_or_else(|| "never".into()),
-            s.last_result.as_deref().unwrap_or("-")
-        );
-        println!("    next due: {}", crate::daemon::describe_due(s));
-        if s.consecutive_errors > 0 {
-            println!(
-                "    {} failure(s) in a row since {}; last error: {}",
-                s.consecutive_errors,
-                s.first_error_at.map(when).unwrap_or_default(),
-                s.last_error.as_deref().unwrap_or("-")
-            );
-        }
-        if let Some(m) = &s.moved_to {
-            println!("    moved permanently to {m}: set `url = \"{m}\"` in feeds.toml");
-        }
-    }
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 
-use crate::config::FetchConfig;
+use crate::fetch::hosts::HostLimits;
 use crate::fetch::{FetchOutcome, Fetcher, Validators};
 use crate::normalize::{self, NormalizedItem};
 use crate::parse;
@@ -14,7 +14,9 @@ use crate::parse;
 pub async fn inspect(target: &str, json: bool) -> anyhow::Result<ExitCode> {
     let (bytes, content_type, base) =
         if target.starts_with("http://") || target.starts_with("https://") {
-            let fetcher = Fetcher::new(&default_fetch())?;
+            let cfg = crate::config::FetchConfig::default();
+            let hosts = HostLimits::new(cfg.global, cfg.per_host, std::time::Duration::ZERO);
+            let fetcher = Fetcher::new(&cfg, hosts)?;
             match fetcher.fetch(target, &Validators::default()).await {
                 FetchOutcome::Fetched(f) => (f.body.to_vec(), f.content_type, f.final_url),
                 FetchOutcome::Gone => anyhow::bail!("{target}: 410 Gone"),
@@ -34,15 +36,6 @@ pub async fn inspect(target: &str, json: bool) -> anyhow::Result<ExitCode> {
             (bytes, None, base)
         };
     inspect_bytes(target, &bytes, content_type.as_deref(), &base, json)
-}
-
-fn default_fetch() -> FetchConfig {
-    crate::config::parse(
-        std::path::Path::new("(defaults)"),
-        "[[sections]]\nid = \"x\"\n",
-    )
-    .expect("the built-in defaults parse")
-    .fetch
 }
 
 /// Parses and prints one document. Errors name the target and the reason in one line.

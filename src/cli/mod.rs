@@ -1,14 +1,26 @@
-//! The command line: parses arguments with clap and runs one command. `main.rs` only calls [`main`].
+//! The command line: parses arguments with clap and runs one command; one file per command that needs more
+//! than a few lines. `main.rs` only calls [`main`].
+//!
+//! Exit codes: 0 success; 1 `poll --once` finished but at least one source failed (each is listed on
+//! stderr), or `check` found errors, or `explain` found no such item; 2 the command could not run (a bad
+//! config, a database that cannot be opened, a bad argument).
+
+pub mod demo;
+pub mod explain;
+pub mod inspect;
+pub mod sources;
+pub mod stories;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config};
-use crate::store::{Store, StoryView};
+use crate::store::Store;
 
 /// wiredesk: polls news feeds, folds reposted and spun copies into stories, and republishes clean feeds.
 #[derive(Parser, Debug)]
@@ -27,9 +39,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon: schedule, poll, publish and serve until SIGTERM; SIGHUP reloads the config.
     Run,
-    /// Validate the config and print every error with its line.
+    /// Validate the config (everything a reload would build) and print every error with its line.
     Check,
-    /// Poll every source once, ingest, publish, then exit.
+    /// Poll every source once, ingest, publish, then exit (1 when a source failed).
     Poll {
         /// Required: poll once and exit (the daemon is `wiredesk run`).
         #[arg(long)]
@@ -85,7 +97,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("wiredesk: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }
@@ -118,22 +130,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Check => match config::load(&cli.config) {
-            Ok(c) => {
-                println!(
-                    "{}: ok ({} sections, {} sources)",
-                    cli.config.display(),
-                    c.sections.len(),
-                    c.sources.len()
-                );
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                eprintln!("{} error(s)", e.errors.len());
-                Ok(ExitCode::FAILURE)
-            }
-        },
+        Command::Check => check(&cli.config),
         Command::Run => {
             runtime()?.block_on(crate::daemon::run(&cli.config))?;
             Ok(ExitCode::SUCCESS)
@@ -156,10 +153,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 summary.new_stories,
                 summary.joined
             );
-            for f in &summary.failures {
-                eprintln!("  failed: {f}");
+            for (source, why) in &summary.failures {
+                eprintln!("  failed: {source}: {why}");
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(if summary.failures.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Stories {
             section,
@@ -168,7 +169,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let config = load(&cli.config)?;
             let since = match since.as_deref() {
-                Some(s) => Utc::now().timestamp() - parse_duration(s)?,
+                Some(s) => Utc::now().timestamp() - stories::parse_duration(s)?,
                 None => i64::MIN,
             };
             let store = Store::open_read_only(&config.storage.path)?;
@@ -177,124 +178,61 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             {
                 anyhow::bail!("no section `{s}` in {}", cli.config.display());
             }
-            print_stories(&store.stories_since(section.as_deref(), since)?, json);
+            stories::print_stories(&store.stories_since(section.as_deref(), since)?, json);
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { url } => {
             let config = load(&cli.config)?;
             let store = Store::open_read_only(&config.storage.path)?;
-            crate::explain::explain(&store, &url)
+            explain::explain(&store, &url)
         }
-        Command::Inspect { target, json } => {
-            runtime()?.block_on(crate::inspect::inspect(&target, json))
-        }
+        Command::Inspect { target, json } => runtime()?.block_on(inspect::inspect(&target, json)),
         Command::Sources { json } => {
             let config = load(&cli.config)?;
             let store = Store::open_read_only(&config.storage.path)?;
-            crate::explain::print_sources(&store.sources()?, json);
+            sources::print_sources(&store.sources()?, json);
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { listen } => {
             let addr = listen
                 .parse()
                 .with_context(|| format!("`{listen}` is not an address:port"))?;
-            runtime()?.block_on(crate::demo::run(addr))?;
+            runtime()?.block_on(demo::run(addr))?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-/// Parses `48h`, `7d`, `90m`, `30s` into seconds.
-pub fn parse_duration(s: &str) -> anyhow::Result<i64> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = num
-        .parse()
-        .with_context(|| format!("`{s}` is not a duration; write e.g. 48h, 7d or 90m"))?;
-    let mult = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" | "" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => anyhow::bail!("`{s}` has an unknown unit `{unit}`; use s, m, h, d or w"),
-    };
-    Ok(n * mult)
-}
-
-fn rfc3339(ts: i64) -> String {
-    DateTime::from_timestamp(ts, 0)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
-
-fn print_stories(stories: &[StoryView], json: bool) {
-    use std::io::Write;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    for story in stories {
-        let rep = story.representative();
-        if json {
-            let members: Vec<_> = story
-                .members
-                .iter()
-                .map(|m| {
-                    serde_json::json!({
-                        "url": m.url, "guid": m.guid, "source": m.source_name, "title": m.title,
-                        "published": rfc3339(m.published), "score": m.score, "layer": m.layer,
-                    })
-                })
-                .collect();
-            let line = serde_json::json!({
-                "id": story.guid, "sections": story.sections, "title": rep.title, "url": rep.url,
-                "published": rfc3339(story.published), "updated": rfc3339(story.updated), "members": members,
-            });
-            let _ = writeln!(out, "{line}");
-        } else {
-            let _ = writeln!(
-                out,
-                "{}  {}  [{}]",
-                rfc3339(story.published),
-                rep.title,
-                story.sections.join(", ")
-            );
-            for m in &story.members {
-                let _ = writeln!(
-                    out,
-                    "    {:<10} {:.2}  {}  {}",
-                    if m.layer.is_empty() { "-" } else { &m.layer },
-                    m.score,
-                    m.source_name,
-                    m.url.as_deref().unwrap_or(&m.guid)
-                );
-            }
+/// `wiredesk check`: the file, and everything a reload would build from it (the HTTP client among them).
+fn check(path: &Path) -> anyhow::Result<ExitCode> {
+    let config = match config::load(path) {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("{} error(s)", e.errors.len());
+            return Ok(ExitCode::FAILURE);
         }
+    };
+    let hosts = crate::fetch::hosts::HostLimits::new(1, 1, std::time::Duration::ZERO);
+    if let Err(e) = crate::pipeline::Settings::build(config.clone(), &hosts) {
+        eprintln!(
+            "{}: the configuration cannot be put in force: {e:#}",
+            path.display()
+        );
+        return Ok(ExitCode::FAILURE);
     }
-    let _ = out.flush();
+    println!(
+        "{}: ok ({} sections, {} sources)",
+        path.display(),
+        config.sections.len(),
+        config.sources.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse_and_bad_ones_are_explained() {
-        assert_eq!(parse_duration("48h").unwrap(), 172_800);
-        assert_eq!(parse_duration("7d").unwrap(), 604_800);
-        assert_eq!(parse_duration("90m").unwrap(), 5_400);
-        assert!(
-            parse_duration("soon")
-                .unwrap_err()
-                .to_string()
-                .contains("not a duration")
-        );
-        assert!(
-            parse_duration("3y")
-                .unwrap_err()
-                .to_string()
-                .contains("unknown unit")
-        );
-    }
 
     #[test]
     fn the_cli_definition_is_consistent() {

@@ -15,19 +15,19 @@ pub const SAMPLE_FEEDS: &[(&str, &str, i32, &str)] = &[
         "harbor-wire",
         "local",
         10,
-        include_str!("../demo/harbor-wire.xml"),
+        include_str!("../../demo/harbor-wire.xml"),
     ),
     (
         "metro-digest",
         "local",
         0,
-        include_str!("../demo/metro-digest.xml"),
+        include_str!("../../demo/metro-digest.xml"),
     ),
     (
         "daily-buzz",
         "local",
         -5,
-        include_str!("../demo/daily-buzz.xml"),
+        include_str!("../../demo/daily-buzz.xml"),
     ),
 ];
 

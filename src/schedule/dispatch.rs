@@ -15,7 +15,7 @@ use crate::store::SourceRow;
 
 /// Due sources waiting for a poll task, queued per host.
 #[derive(Debug, Default)]
-pub struct Dispatcher {
+pub(crate) struct Dispatcher {
     queues: HashMap<String, VecDeque<SourceRow>>,
     /// Hosts with queued sources, in the order they get their next turn.
     turns: VecDeque<String>,
@@ -31,20 +31,20 @@ impl Dispatcher {
     /// A dispatcher for fetch limits of `global` requests in flight and `per_host` per host, with up to
     /// `parsed` polled feeds waiting for the writer. A task holds its slot until its feed is stored, so the
     /// fetch limits stay busy only if there are slots for the fetching, the waiting and the next in line.
-    pub fn new(global: usize, per_host: usize, parsed: usize) -> Self {
+    pub(crate) fn new(global: usize, per_host: usize, parsed: usize) -> Self {
         let mut d = Dispatcher::default();
         d.set_limits(global, per_host, parsed);
         d
     }
 
     /// Applies new limits (after a reload); queued sources stay queued.
-    pub fn set_limits(&mut self, global: usize, per_host: usize, parsed: usize) {
+    pub(crate) fn set_limits(&mut self, global: usize, per_host: usize, parsed: usize) {
         self.max_tasks = global.max(1) * 2 + parsed;
         self.max_per_host = per_host.max(1) * 4;
     }
 
     /// Queues a due source.
-    pub fn push(&mut self, source: SourceRow) {
+    pub(crate) fn push(&mut self, source: SourceRow) {
         let host = source_host(&source);
         let queue = self.queues.entry(host.clone()).or_default();
         if queue.is_empty() {
@@ -54,12 +54,12 @@ impl Dispatcher {
     }
 
     /// Poll tasks running.
-    pub fn running(&self) -> usize {
+    pub(crate) fn running(&self) -> usize {
         self.host_of.len()
     }
 
     /// The next source to start a task for, if the limits allow one now.
-    pub fn next_to_start(&mut self) -> Option<SourceRow> {
+    pub(crate) fn next_to_start(&mut self) -> Option<SourceRow> {
         if self.running() >= self.max_tasks {
             return None;
         }
@@ -91,7 +91,7 @@ impl Dispatcher {
     }
 
     /// Records that the task polling source `id` finished.
-    pub fn finished(&mut self, id: i64) {
+    pub(crate) fn finished(&mut self, id: i64) {
         if let Some(host) = self.host_of.remove(&id)
             && let Some(n) = self.running.get_mut(&host)
         {

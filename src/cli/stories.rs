@@ -1,0 +1,101 @@
+//! `wiredesk stories`: the current stories with every member item, as text or one JSON object per line.
+
+use std::io::Write;
+
+use anyhow::Context;
+use chrono::DateTime;
+
+use crate::store::StoryView;
+
+/// Parses `48h`, `7d`, `90m`, `30s` into seconds.
+pub fn parse_duration(s: &str) -> anyhow::Result<i64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .with_context(|| format!("`{s}` is not a duration; write e.g. 48h, 7d or 90m"))?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" | "" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => anyhow::bail!("`{s}` has an unknown unit `{unit}`; use s, m, h, d or w"),
+    };
+    Ok(n * mult)
+}
+
+fn rfc3339(ts: i64) -> String {
+    DateTime::from_timestamp(ts, 0)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Prints stories to stdout.
+pub(crate) fn print_stories(stories: &[StoryView], json: bool) {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for story in stories {
+        let rep = story.representative();
+        if json {
+            let members: Vec<_> = story
+                .members
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "url": m.url, "guid": m.guid, "source": m.source_name, "title": m.title,
+                        "published": rfc3339(m.published), "score": m.score, "layer": m.layer.as_str(),
+                    })
+                })
+                .collect();
+            let line = serde_json::json!({
+                "id": story.guid, "sections": story.sections, "title": rep.title, "url": rep.url,
+                "published": rfc3339(story.published), "updated": rfc3339(story.updated), "members": members,
+            });
+            let _ = writeln!(out, "{line}");
+        } else {
+            let _ = writeln!(
+                out,
+                "{}  {}  [{}]",
+                rfc3339(story.published),
+                rep.title,
+                story.sections.join(", ")
+            );
+            for m in &story.members {
+                let _ = writeln!(
+                    out,
+                    "    {:<10} {:.2}  {}  {}",
+                    m.layer.as_str(),
+                    m.score,
+                    m.source_name,
+                    m.url.as_deref().unwrap_or(&m.guid)
+                );
+            }
+        }
+    }
+    let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_bad_ones_are_explained() {
+        assert_eq!(parse_duration("48h").unwrap(), 172_800);
+        assert_eq!(parse_duration("7d").unwrap(), 604_800);
+        assert_eq!(parse_duration("90m").unwrap(), 5_400);
+        assert!(
+            parse_duration("soon")
+                .unwrap_err()
+                .to_string()
+                .contains("not a duration")
+        );
+        assert!(
+            parse_duration("3y")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown unit")
+        );
+    }
+}

@@ -1,0 +1,392 @@
+//! Validation: turns the spanned TOML tree into a [`Config`], one line per field, collecting every problem.
+//! Defaults come from the `Default` impls in the parent module.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+use toml::de::DeTable;
+use url::Url;
+
+use super::error::{ConfigErrors, LineIndex, Problems};
+use super::read::{FromToml, Table};
+use super::{
+    Config, DEFAULT_SCHEDULE, DedupConfig, FetchConfig, PollingConfig, PublishConfig, Section,
+    ServerConfig, Source, StorageConfig,
+};
+use crate::schedule::CronSchedule;
+
+/// Parses and validates config text.
+pub(super) fn validate(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+    let lines = LineIndex::new(text);
+    let mut p = Problems::new(&lines);
+    let (doc, syntax) = DeTable::parse_recoverable(text);
+    for e in syntax {
+        p.add(e.span(), "syntax", e.message().trim().replace('\n', " "));
+    }
+    let config = if p.errors.is_empty() {
+        let root = Table::root(&doc);
+        let config = build(path, &root, &mut p);
+        root.finish(&mut p);
+        Some(config)
+    } else {
+        None
+    };
+    match config {
+        Some(c) if p.errors.is_empty() => Ok(c),
+        _ => {
+            let mut errors = p.errors;
+            errors.sort_by_key(|e| e.line.unwrap_or(0));
+            Err(ConfigErrors {
+                path: path.to_path_buf(),
+                errors,
+            })
+        }
+    }
+}
+
+fn build(path: &Path, root: &Table, p: &mut Problems) -> Config {
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let server = server(&root.table(p, "server"), p);
+    let storage = storage(&root.table(p, "storage"), p, &base_dir);
+    let defaults = root.table(p, "defaults");
+    let default_schedule = defaults
+        .get::<String>(p, "schedule")
+        .and_then(|s| schedule(p, &s, defaults.field("schedule")))
+        .unwrap_or_else(|| CronSchedule::parse(DEFAULT_SCHEDULE).expect("the default parses"));
+    defaults.finish(p);
+    let fetch = fetch(&root.table(p, "fetch"), p);
+    let polling = polling(&root.table(p, "polling"), p);
+    let publish = publish(&root.table(p, "publish"), p, &base_dir);
+    let dedup = dedup(&root.table(p, "dedup"), p);
+    let section_tables = root.tables(p, "sections");
+    if section_tables.is_empty() {
+        p.add(
+            None,
+            "sections",
+            "no [[sections]] defined; add at least one",
+        );
+    }
+    let sections = sections(&section_tables, p);
+    let sources = sources(&root.tables(p, "sources"), p, &sections);
+    Config {
+        path: path.to_path_buf(),
+        server,
+        storage,
+        default_schedule,
+        fetch,
+        polling,
+        publish,
+        dedup,
+        sections,
+        sources,
+    }
+}
+
+fn server(t: &Table, p: &mut Problems) -> ServerConfig {
+    let d = ServerConfig::default();
+    let listen = match t.get::<String>(p, "listen") {
+        Some(l) => resolve_listen(l.get_ref()).unwrap_or_else(|| {
+            p.add(
+                Some(l.span()),
+                t.field("listen"),
+                format!(
+                    "`{}` is not an address:port such as 127.0.0.1:8080 or localhost:8080",
+                    l.get_ref()
+                ),
+            );
+            d.listen
+        }),
+        None => d.listen,
+    };
+    let base_url = match t.get::<String>(p, "base_url") {
+        Some(b) => match Url::parse(b.get_ref()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                b.get_ref().trim_end_matches('/').to_string()
+            }
+            _ => {
+                p.add(
+                    Some(b.span()),
+                    t.field("base_url"),
+                    format!("`{}` is not an absolute http(s) URL", b.get_ref()),
+                );
+                String::new()
+            }
+        },
+        None => format!("http://{listen}"),
+    };
+    t.finish(p);
+    ServerConfig { listen, base_url }
+}
+
+/// An address:port, with a host name resolved (`localhost:8080`).
+fn resolve_listen(text: &str) -> Option<SocketAddr> {
+    text.parse()
+        .ok()
+        .or_else(|| text.to_socket_addrs().ok()?.next())
+}
+
+fn storage(t: &Table, p: &mut Problems, base_dir: &Path) -> StorageConfig {
+    let d = StorageConfig::default();
+    let path = t
+        .get::<String>(p, "path")
+        .map_or(d.path, |s| PathBuf::from(s.into_inner()));
+    let storage = StorageConfig {
+        path: base_dir.join(path),
+        retention_days: value(t.get(p, "retention_days"), d.retention_days),
+    };
+    t.finish(p);
+    storage
+}
+
+fn fetch(t: &Table, p: &mut Problems) -> FetchConfig {
+    let d = FetchConfig::default();
+    let user_agent = match t.get::<String>(p, "user_agent") {
+        Some(ua) if reqwest::header::HeaderValue::from_str(ua.get_ref()).is_err() => {
+            p.add(
+                Some(ua.span()),
+                t.field("user_agent"),
+                "must be printable ASCII without control characters (it is sent as an HTTP header)",
+            );
+            d.user_agent.clone()
+        }
+        Some(ua) => ua.into_inner(),
+        None => d.user_agent.clone(),
+    };
+    let fetch = FetchConfig {
+        timeout_secs: positive(t, p, "timeout_secs", d.timeout_secs),
+        connect_timeout_secs: positive(t, p, "connect_timeout_secs", d.connect_timeout_secs),
+        max_body_bytes: positive(t, p, "max_body_bytes", d.max_body_bytes),
+        per_host: positive(t, p, "per_host", d.per_host),
+        global: positive(t, p, "global", d.global),
+        min_host_gap_ms: value(t.get(p, "min_host_gap_ms"), d.min_host_gap_ms),
+        user_agent,
+    };
+    t.finish(p);
+    fetch
+}
+
+fn polling(t: &Table, p: &mut Problems) -> PollingConfig {
+    let d = PollingConfig::default();
+    let polling = PollingConfig {
+        min_interval_secs: positive(t, p, "min_interval_secs", d.min_interval_secs),
+        max_interval_secs: positive(t, p, "max_interval_secs", d.max_interval_secs),
+        backoff_base_secs: positive(t, p, "backoff_base_secs", d.backoff_base_secs),
+        backoff_max_secs: positive(t, p, "backoff_max_secs", d.backoff_max_secs),
+        quarantine_after_days: positive(t, p, "quarantine_after_days", d.quarantine_after_days),
+    };
+    if polling.min_interval_secs > polling.max_interval_secs {
+        p.add(
+            t.span(),
+            t.field("min_interval_secs"),
+            "is larger than polling.max_interval_secs",
+        );
+    }
+    t.finish(p);
+    polling
+}
+
+fn publish(t: &Table, p: &mut Problems, base_dir: &Path) -> PublishConfig {
+    let d = PublishConfig::default();
+    let publish = PublishConfig {
+        items_per_feed: positive(t, p, "items_per_feed", d.items_per_feed),
+        static_dir: t
+            .get::<String>(p, "static_dir")
+            .map(|s| base_dir.join(s.into_inner())),
+    };
+    t.finish(p);
+    publish
+}
+
+fn dedup(t: &Table, p: &mut Problems) -> DedupConfig {
+    let d = DedupConfig::default();
+    let dedup = DedupConfig {
+        window_hours: positive(t, p, "window_hours", d.window_hours),
+        near_duplicates: value(t.get(p, "near_duplicates"), d.near_duplicates),
+        full_threshold: fraction(t, p, "full_threshold", d.full_threshold),
+        title_threshold: fraction(t, p, "title_threshold", d.title_threshold),
+        member_threshold: fraction(t, p, "member_threshold", d.member_threshold),
+        min_title_words: positive(t, p, "min_title_words", d.min_title_words),
+    };
+    t.finish(p);
+    dedup
+}
+
+fn sections(tables: &[Table], p: &mut Problems) -> Vec<Section> {
+    let mut sections = Vec::new();
+    let mut ids = HashSet::new();
+    for t in tables {
+        let id = t.required::<String>(p, "id");
+        if let Some(id) = &id {
+            let valid = !id.get_ref().is_empty()
+                && id
+                    .get_ref()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !valid {
+                p.add(
+                    Some(id.span()),
+                    t.field("id"),
+                    format!(
+                        "`{}` must be non-empty and use only letters, digits, '-' and '_' (it is part of URLs)",
+                        id.get_ref()
+                    ),
+                );
+            } else if !ids.insert(id.get_ref().clone()) {
+                p.add(
+                    Some(id.span()),
+                    t.field("id"),
+                    format!("section `{}` is defined twice", id.get_ref()),
+                );
+            }
+        }
+        let title = t.get::<String>(p, "title").map(Spanned::into_inner);
+        let description = t.get::<String>(p, "description").map(Spanned::into_inner);
+        let schedule = t
+            .get::<String>(p, "schedule")
+            .and_then(|s| schedule(p, &s, t.field("schedule")));
+        t.finish(p);
+        let id = id.map(Spanned::into_inner).unwrap_or_default();
+        let title = title.unwrap_or_else(|| id.clone());
+        sections.push(Section {
+            description: description.unwrap_or_else(|| format!("{title}, from wiredesk")),
+            id,
+            title,
+            schedule,
+        });
+    }
+    sections
+}
+
+fn sources(tables: &[Table], p: &mut Problems, sections: &[Section]) -> Vec<Source> {
+    let mut sources = Vec::new();
+    let mut seen_urls: BTreeMap<String, String> = BTreeMap::new();
+    for t in tables {
+        let url = t.required::<String>(p, "url");
+        let url_text = url.as_ref().map(|u| u.get_ref().trim().to_string());
+        if let (Some(span), Some(text)) = (url.as_ref().map(Spanned::span), &url_text) {
+            match Url::parse(text) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                    if let Some(first) = seen_urls.insert(u.to_string(), t.field("url")) {
+                        p.add(
+                            Some(span),
+                            t.field("url"),
+                            format!("`{text}` is already {first}; remove one of them"),
+                        );
+                    }
+                }
+                Ok(_) => p.add(
+                    Some(span),
+                    t.field("url"),
+                    format!("`{text}` must be an http or https URL"),
+                ),
+                Err(e) => p.add(
+                    Some(span),
+                    t.field("url"),
+                    format!("`{text}` is not a valid URL: {e}"),
+                ),
+            }
+        }
+        let listed = t.list::<String>(p, "sections");
+        match &listed {
+            None => p.add(
+                t.span(),
+                t.field("sections"),
+                "is missing; list the sections this source feeds, e.g. sections = [\"world\"]",
+            ),
+            Some(l) if l.get_ref().is_empty() => p.add(
+                Some(l.span()),
+                t.field("sections"),
+                "lists no section; name at least one",
+            ),
+            Some(l) => {
+                for s in l.get_ref() {
+                    if !sections.iter().any(|known| &known.id == s.get_ref()) {
+                        let known: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+                        p.add(
+                            Some(s.span()),
+                            t.field("sections"),
+                            format!(
+                                "unknown section `{}`; defined sections are: {}",
+                                s.get_ref(),
+                                known.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        let schedule = t
+            .get::<String>(p, "schedule")
+            .and_then(|s| schedule(p, &s, t.field("schedule")));
+        let name = t
+            .get::<String>(p, "name")
+            .map(Spanned::into_inner)
+            .filter(|n| !n.trim().is_empty());
+        let priority = value(t.get(p, "priority"), 0);
+        let merge = value(t.get(p, "merge"), true);
+        t.finish(p);
+        let url = url_text.unwrap_or_default();
+        let name = name.map(|n| n.trim().to_string()).unwrap_or_else(|| {
+            Url::parse(&url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| url.clone())
+        });
+        sources.push(Source {
+            name,
+            sections: listed
+                .map(|l| {
+                    l.into_inner()
+                        .into_iter()
+                        .map(Spanned::into_inner)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            url,
+            schedule,
+            priority,
+            merge,
+        });
+    }
+    sources
+}
+
+/// A set value, else the default.
+fn value<T>(v: Option<Spanned<T>>, default: T) -> T {
+    v.map_or(default, Spanned::into_inner)
+}
+
+/// A value that must be above zero.
+fn positive<T: FromToml + PartialOrd + Default + Copy>(
+    t: &Table,
+    p: &mut Problems,
+    key: &'static str,
+    default: T,
+) -> T {
+    match t.get::<T>(p, key) {
+        Some(v) if *v.get_ref() <= T::default() => {
+            p.add(Some(v.span()), t.field(key), "must be greater than 0");
+            default
+        }
+        v => value(v, default),
+    }
+}
+
+/// A value between 0 and 1.
+fn fraction(t: &Table, p: &mut Problems, key: &'static str, default: f32) -> f32 {
+    match t.get::<f32>(p, key) {
+        Some(v) if !(0.0..=1.0).contains(v.get_ref()) => {
+            p.add(Some(v.span()), t.field(key), "must be between 0 and 1");
+            default
+        }
+        v => value(v, default),
+    }
+}
+
+fn schedule(p: &mut Problems, raw: &Spanned<String>, field: String) -> Option<CronSchedule> {
+    CronSchedule::parse(raw.get_ref())
+        .map_err(|e| p.add(Some(raw.span()), field, e))
+        .ok()
+}

@@ -1,0 +1,193 @@
+//! The pipeline frame: one source's refresh top-down ([`refresh`]), the single database writer
+//! ([`writer`]) with the one ingest path ([`ingest`]), the vocabulary of outcomes ([`outcome`]) and the
+//! daemon's health ([`health`]). The failure policy lives here and nowhere else:
+//! - one source's failure (fetch, parse, store, or a panic) is logged once, counted, and that source backs
+//!   off and is polled again; nothing stops because of one source;
+//! - a store that takes no writes is waited out with backoff, `/healthz` says degraded, and polling
+//!   resumes by itself when it recovers;
+//! - a reload builds new [`Settings`] completely before they replace the old ones; per-host state (limits
+//!   in flight, pauses) lives in a table that outlives them.
+
+pub mod health;
+pub mod ingest;
+pub mod outcome;
+pub mod refresh;
+pub(crate) mod writer;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+pub use health::{Health, HealthReport};
+pub use ingest::Ingester;
+pub use outcome::{Failure, FailureKind, PollStatus};
+pub use refresh::{Refreshed, set_refresh_hook};
+
+use crate::config::Config;
+use crate::dedup::similar::FeatureExtractor;
+use crate::fetch::Fetcher;
+use crate::fetch::hosts::HostLimits;
+use crate::schedule::CronSchedule;
+use crate::serve::Metrics;
+use crate::store::SourceRow;
+use writer::{Patience, Writer};
+
+/// Polled feeds parsed and waiting for the writer, at most; more wait (unparsed) for a slot. When the
+/// writer falls behind, what waits goes into one commit, and each commit rewrites every page of the
+/// random-key indexes (URL and text keys) it touches: 256 made a first poll cycle's commits a third fewer
+/// than 128 did, for about 2 MB.
+pub(crate) const PARSED_IN_MEMORY: usize = 256;
+
+/// Everything a configuration builds, so that a reload can build it all before swapping any of it in.
+pub struct Settings {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The HTTP client (its user agent and timeouts come from the config).
+    fetcher: Fetcher,
+    /// Each source's effective schedule, by URL.
+    schedules: HashMap<String, CronSchedule>,
+    /// Computes similarity features on the poll threads (None when similarity is off).
+    features: Option<Arc<FeatureExtractor>>,
+}
+
+impl Settings {
+    /// Builds everything `config` needs; fails, changing nothing, when any part cannot be built.
+    pub fn build(config: Arc<Config>, hosts: &Arc<HostLimits>) -> anyhow::Result<Settings> {
+        let fetcher = Fetcher::new(&config.fetch, hosts.clone())?;
+        let schedules = config
+            .sources
+            .iter()
+            .map(|s| (s.url.clone(), config.schedule_for(s).clone()))
+            .collect();
+        let features = config
+            .dedup
+            .near_duplicates
+            .then(|| Arc::new(FeatureExtractor::new(config.dedup.matcher_params())));
+        Ok(Settings {
+            config,
+            fetcher,
+            schedules,
+            features,
+        })
+    }
+
+    /// The schedule of the source at `url` (the default for a source the config no longer has).
+    fn schedule_for(&self, url: &str) -> &CronSchedule {
+        self.schedules
+            .get(url)
+            .unwrap_or(&self.config.default_schedule)
+    }
+}
+
+/// The long-lived parts shared by `run` and `poll --once`.
+pub struct Pipeline {
+    settings: RwLock<Arc<Settings>>,
+    /// Per-host politeness, kept across reloads.
+    hosts: Arc<HostLimits>,
+    writer: Writer,
+    /// Bounds polled-but-unstored results in memory when the writer falls behind.
+    memory: Arc<Semaphore>,
+    /// Parsing slots, one per core: parsing is pure CPU work, and more threads at it only switch more and
+    /// each hold allocator memory.
+    parsing: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+}
+
+impl Pipeline {
+    /// Opens the database, starts the writer and builds the settings of `config`. `poll_once` selects the
+    /// patience of a one-shot run: a store that takes no writes for a minute ends it with an error.
+    pub fn start(
+        config: Config,
+        metrics: Arc<Metrics>,
+        health: Arc<Health>,
+        poll_once: bool,
+    ) -> anyhow::Result<Pipeline> {
+        let config = Arc::new(config);
+        let hosts = HostLimits::new(
+            config.fetch.global,
+            config.fetch.per_host,
+            Duration::from_millis(config.fetch.min_host_gap_ms),
+        );
+        let settings = Settings::build(config.clone(), &hosts)?;
+        let patience = if poll_once {
+            Patience::AtMost(Duration::from_secs(60))
+        } else {
+            Patience::Forever
+        };
+        let writer = Writer::start(
+            &config.storage.path,
+            &config.dedup,
+            health.clone(),
+            patience,
+        )?;
+        Ok(Pipeline {
+            settings: RwLock::new(Arc::new(settings)),
+            hosts,
+            writer,
+            memory: Arc::new(Semaphore::new(PARSED_IN_MEMORY)),
+            parsing: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
+            metrics,
+            health,
+        })
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings.read().expect("settings lock").clone()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.settings().config.clone()
+    }
+
+    /// The per-host table, for building settings that will replace the current ones.
+    pub fn hosts(&self) -> &Arc<HostLimits> {
+        &self.hosts
+    }
+
+    /// The daemon's health.
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
+    }
+
+    /// Makes the sources table match `config` and returns every source (the store is written here, so a
+    /// reload does this before swapping settings).
+    pub async fn sync_sources(&self, config: &Arc<Config>) -> anyhow::Result<Vec<SourceRow>> {
+        self.writer.sync(config.clone()).await
+    }
+
+    /// Puts built settings in force: polls that start from now on use them.
+    pub async fn apply(&self, settings: Settings) {
+        let fetch = &settings.config.fetch;
+        self.hosts.set_limits(
+            fetch.global,
+            fetch.per_host,
+            Duration::from_millis(fetch.min_host_gap_ms),
+        );
+        let dedup_changed = self.config().dedup != settings.config.dedup;
+        let dedup = settings.config.dedup.clone();
+        *self.settings.write().expect("settings lock") = Arc::new(settings);
+        if dedup_changed {
+            self.writer.reconfigure(dedup).await;
+        }
+        self.metrics.set_sources(self.config().sources.len());
+    }
+
+    /// Prunes items past the configured retention.
+    pub async fn prune(&self) {
+        self.writer
+            .prune(self.config().storage.retention_days)
+            .await;
+    }
+
+    /// Makes a writer that waits out a store failure give up (shutdown).
+    pub fn stop_waiting_for_the_store(&self) {
+        self.writer.give_up();
+    }
+}

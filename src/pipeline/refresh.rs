@@ -1,0 +1,395 @@
+//! One source's refresh, top-down, the way Miniflux's `RefreshFeed` reads: fetch → parse → normalise →
+//! features → place and store → next due. Every outcome, good or bad and a panic included, ends in
+//! [`Pipeline::finish`], which logs it once, counts it, and hands the source's new state back to the
+//! scheduler. That is the whole failure policy for one source: it backs off and is polled again; nothing
+//! else stops.
+
+use std::panic::AssertUnwindSafe;
+
+use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
+
+use super::ingest::StoreJob;
+use super::outcome::{Failure, FailureKind, PollStatus};
+use super::writer::StoreError;
+use super::{Pipeline, Settings};
+use crate::dedup::similar::Features;
+use crate::fetch::{CacheHints, FetchOutcome, Validators};
+use crate::normalize::{self, FeedMeta, NormalizedItem};
+use crate::parse;
+use crate::schedule::plan::{self, PollFacts};
+use crate::schedule::{self, SkipHints};
+use crate::store::{FeedCounts, SourceRow};
+
+/// A source after its refresh: the new state for the scheduler and what happened, for the caller's report.
+#[derive(Debug)]
+pub struct Refreshed {
+    /// The source's state now (due time, validators, errors), as stored.
+    pub source: SourceRow,
+    /// What the poll came to.
+    pub status: PollStatus,
+    /// Why it failed, if it did.
+    pub failure: Option<Failure>,
+    /// What storing it changed.
+    pub counts: FeedCounts,
+    /// Sections whose published feeds must be rendered again.
+    pub changed_sections: Vec<String>,
+}
+
+/// What fetching and parsing brought.
+enum Polled {
+    /// A new body, parsed and normalised.
+    New {
+        meta: FeedMeta,
+        skip: SkipHints,
+        items: Vec<NormalizedItem>,
+        features: Vec<Features>,
+        memory: tokio::sync::OwnedSemaphorePermit,
+        validators: Validators,
+        hints: CacheHints,
+        moved_to: Option<String>,
+    },
+    /// 304, or the same body as last time.
+    Unchanged {
+        validators: Validators,
+        hints: CacheHints,
+        moved_to: Option<String>,
+    },
+    /// 410 Gone.
+    Gone,
+}
+
+/// A function the refresh calls first with the URL it polls: a test's way to make one refresh panic.
+type RefreshHook = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+static REFRESH_HOOK: std::sync::RwLock<Option<RefreshHook>> = std::sync::RwLock::new(None);
+
+/// Installs (or with None removes) a hook every refresh calls with the URL it polls. For tests of the
+/// failure policy only.
+#[doc(hidden)]
+pub fn set_refresh_hook(hook: Option<RefreshHook>) {
+    *REFRESH_HOOK.write().expect("hook lock") = hook;
+}
+
+impl Pipeline {
+    /// Refreshes one source and returns its new state. Never fails and never panics.
+    pub(crate) async fn refresh(&self, source: SourceRow) -> Refreshed {
+        let settings = self.settings();
+        let now = Utc::now();
+        let polled = AssertUnwindSafe(self.fetch_and_parse(&settings, &source, now))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(Failure::panic(panic)));
+        let (job, status, failure) = next_state(&settings, &source, now, polled);
+        let state = job.state.clone();
+        let stored = self.writer.store(job).await;
+        let refreshed = match stored {
+            Ok(counts) => Refreshed {
+                source: SourceRow {
+                    items_seen: state.items_seen + counts.new_items as i64,
+                    ..state
+                },
+                status,
+                failure,
+                changed_sections: if counts.new_items + counts.updated_items > 0 {
+                    source.sections.clone()
+                } else {
+                    Vec::new()
+                },
+                counts,
+            },
+            Err(StoreError::Feed(why)) => {
+                // Its entries could not be written: the poll failed after all, and is recorded as such.
+                let failure = Failure::new(
+                    FailureKind::Store,
+                    format!("its entries could not be stored: {why}"),
+                );
+                let (job, status, failure) = next_state(&settings, &source, now, Err(failure));
+                let state = job.state.clone();
+                match self.writer.store(job).await {
+                    Ok(_) => Refreshed {
+                        source: state,
+                        status,
+                        failure,
+                        counts: FeedCounts::default(),
+                        changed_sections: Vec::new(),
+                    },
+                    Err(e) => self.unrecorded(&settings, source.clone(), now, e),
+                }
+            }
+            Err(e) => self.unrecorded(&settings, source.clone(), now, e),
+        };
+        self.finish(&source, refreshed)
+    }
+
+    /// Fetches and parses; any failure is a [`Failure`] to record.
+    async fn fetch_and_parse(
+        &self,
+        settings: &Settings,
+        source: &SourceRow,
+        now: DateTime<Utc>,
+    ) -> Result<Polled, Failure> {
+        let url = source.poll_url().to_string();
+        let hook = REFRESH_HOOK.read().expect("hook lock").clone();
+        if let Some(hook) = hook {
+            hook(&url);
+        }
+        let fetched = match settings.fetcher.fetch(&url, &source.validators).await {
+            FetchOutcome::Fetched(f) => f,
+            FetchOutcome::Unchanged {
+                validators,
+                hints,
+                moved_to,
+            } => {
+                return Ok(Polled::Unchanged {
+                    validators,
+                    hints,
+                    moved_to,
+                });
+            }
+            FetchOutcome::Gone => return Ok(Polled::Gone),
+            FetchOutcome::Failed(e) => {
+                let mut failure = Failure::new(FailureKind::Fetch(e.kind), e.message);
+                if let Some(pause) = e.pause {
+                    let cap = settings.config.polling.max_interval_secs;
+                    let until = schedule::retry_after(pause.retry_after.as_deref(), now, cap);
+                    self.hosts.pause(&pause.host, until);
+                    failure.retry_after = Some(until);
+                    failure.message = format!(
+                        "{}; the host is paused until {}",
+                        failure.message,
+                        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    );
+                }
+                return Err(failure);
+            }
+        };
+        // A slot for the parsed entries first: when the writer falls behind, bodies wait unparsed.
+        let memory = self
+            .memory
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the memory semaphore is never closed");
+        let cpu = self
+            .parsing
+            .acquire()
+            .await
+            .expect("the parsing semaphore is never closed");
+        let extractor = settings.features.clone();
+        let body = fetched.body;
+        let content_type = fetched.content_type.clone();
+        let base = fetched.final_url.clone();
+        let parsed = tokio::task::spawn_blocking(move || {
+            let p =
+                parse::parse_feed(&body, content_type.as_deref(), Some(&base)).map_err(|e| {
+                    with_discovered_feeds(e.to_string(), &body, content_type.as_deref(), &base)
+                })?;
+            let items = normalize::normalize_feed(&p.feed, &base, now);
+            let features = match &extractor {
+                Some(x) => items.iter().map(|i| x.features(i)).collect(),
+                None => Vec::new(),
+            };
+            Ok::<_, String>((normalize::feed_meta(&p.feed), p.skip, items, features))
+        })
+        .await;
+        drop(cpu);
+        let (meta, skip, items, features) = match parsed {
+            Ok(Ok(p)) => p,
+            Ok(Err(message)) => return Err(Failure::new(FailureKind::Parse, message)),
+            Err(join) if join.is_panic() => return Err(Failure::panic(join.into_panic())),
+            Err(join) => return Err(Failure::new(FailureKind::Parse, join.to_string())),
+        };
+        Ok(Polled::New {
+            meta,
+            skip,
+            items,
+            features,
+            memory,
+            validators: fetched.validators,
+            hints: fetched.hints,
+            moved_to: fetched.moved_to,
+        })
+    }
+
+    /// The source when its poll could not be recorded at all (the writer stopped or gave up): its stored
+    /// state stands, and it is due again after the first backoff step, in memory only.
+    fn unrecorded(
+        &self,
+        settings: &Settings,
+        source: SourceRow,
+        now: DateTime<Utc>,
+        error: StoreError,
+    ) -> Refreshed {
+        let why = match error {
+            StoreError::Feed(why) | StoreError::Unavailable(why) => why,
+        };
+        let retry = now + chrono::Duration::seconds(settings.config.polling.backoff_base_secs);
+        Refreshed {
+            source: SourceRow {
+                next_due: Some(retry.timestamp()),
+                due_reason: Some(schedule::DueReason::Backoff),
+                ..source
+            },
+            status: PollStatus::Failed(FailureKind::Store),
+            failure: Some(Failure::new(
+                FailureKind::Store,
+                format!("the poll could not be recorded: {why}"),
+            )),
+            counts: FeedCounts::default(),
+            changed_sections: Vec::new(),
+        }
+    }
+
+    /// The one place every refresh ends: log the outcome once, count it, return it.
+    fn finish(&self, before: &SourceRow, done: Refreshed) -> Refreshed {
+        let name = &done.source.name;
+        self.metrics.record_poll(&done.status, &done.counts);
+        match &done.failure {
+            Some(f) => tracing::warn!(source = %name, kind = %f.kind.name(), "{}", f.message),
+            None if before.consecutive_errors > 0 => tracing::info!(
+                source = %name,
+                "recovered after {} failed poll(s)",
+                before.consecutive_errors
+            ),
+            None => tracing::debug!(
+                source = %name,
+                result = %done.status,
+                new = done.counts.new_items,
+                "polled"
+            ),
+        }
+        if let Some(to) = &done.source.moved_to
+            && before.moved_to.as_ref() != Some(to)
+        {
+            tracing::warn!(
+                source = %name,
+                "{} moved permanently to {to}; wiredesk polls the new URL now. Update `url` in feeds.toml to silence this",
+                before.url
+            );
+        }
+        done
+    }
+}
+
+/// The source's state after a poll, and the job that stores it with the poll's entries.
+fn next_state(
+    settings: &Settings,
+    source: &SourceRow,
+    now: DateTime<Utc>,
+    polled: Result<Polled, Failure>,
+) -> (StoreJob, PollStatus, Option<Failure>) {
+    let mut s = source.clone();
+    let mut items = Vec::new();
+    let mut features = Vec::new();
+    let mut memory = None;
+    let mut facts = PollFacts {
+        streak: source.streak(),
+        ttl_minutes: source.ttl_minutes.map(|t| t as u32),
+        skip: source.skip,
+        ..PollFacts::default()
+    };
+    let (status, failure) = match polled {
+        Ok(Polled::New {
+            meta,
+            skip,
+            items: entries,
+            features: computed,
+            memory: slot,
+            validators,
+            hints,
+            moved_to,
+        }) => {
+            let status = PollStatus::Fetched {
+                entries: entries.len(),
+            };
+            s.validators = validators;
+            s.feed_title = meta.title.or(s.feed_title);
+            s.site_url = meta.site_url.or(s.site_url);
+            s.ttl_minutes = meta.ttl_minutes.map(i64::from);
+            s.skip = skip;
+            s.moved_to = moved_to.or(s.moved_to);
+            facts.ttl_minutes = meta.ttl_minutes;
+            facts.skip = skip;
+            facts.fresh_until = hints.fresh_until;
+            items = entries;
+            features = computed;
+            memory = Some(slot);
+            (status, None)
+        }
+        Ok(Polled::Unchanged {
+            validators,
+            hints,
+            moved_to,
+        }) => {
+            s.validators = validators;
+            s.moved_to = moved_to.or(s.moved_to);
+            facts.fresh_until = hints.fresh_until;
+            (PollStatus::Unchanged, None)
+        }
+        Ok(Polled::Gone) => {
+            let failure = Failure::new(
+                FailureKind::Fetch(crate::fetch::FetchErrorKind::Http(410)),
+                "410 Gone; polling stopped. Remove it from feeds.toml",
+            );
+            s.gone = true;
+            (PollStatus::Gone, Some(failure))
+        }
+        Err(failure) => {
+            facts.retry_after = failure.retry_after;
+            (PollStatus::Failed(failure.kind), Some(failure))
+        }
+    };
+    let success = status.is_success();
+    facts.success = success;
+    let now_secs = now.timestamp();
+    s.last_polled = Some(now_secs);
+    s.last_result = Some(status);
+    let streak = source.streak().after(success, now_secs);
+    s.consecutive_errors = streak.consecutive_errors;
+    s.first_error_at = streak.failing_since;
+    if success {
+        s.last_success = Some(now_secs);
+    }
+    if let Some(f) = &failure {
+        s.last_error = Some(format!("{}: {}", source.poll_url(), f.message));
+    }
+    if s.gone {
+        s.next_due = None;
+    } else {
+        let schedule = settings.schedule_for(&source.url);
+        let due = plan::next_due(&source.url, schedule, &settings.config.polling, now, &facts);
+        s.next_due = Some(due.at.timestamp());
+        s.due_reason = Some(due.reason);
+    }
+    (
+        StoreJob {
+            state: s,
+            items,
+            features,
+            _memory: memory,
+        },
+        status,
+        failure,
+    )
+}
+
+/// Adds the feeds an HTML page links to, so the operator sees which URL to configure instead.
+fn with_discovered_feeds(
+    message: String,
+    body: &[u8],
+    content_type: Option<&str>,
+    base: &str,
+) -> String {
+    let Ok((text, _)) = parse::decode(body, content_type) else {
+        return message;
+    };
+    let found = parse::discover_feeds(&text, url::Url::parse(base).ok().as_ref());
+    if found.is_empty() {
+        return message;
+    }
+    let urls: Vec<String> = found.into_iter().map(|f| f.url).collect();
+    format!(
+        "this is an HTML page, not a feed; it links to {}: set `url` to one of them",
+        urls.join(", ")
+    )
+}

@@ -1,0 +1,332 @@
+//! The single database writer: a thread that owns the ingest connection and the similarity window, takes
+//! jobs from the async side, groups the polled feeds that wait into one commit, and applies the failure
+//! policy for the store:
+//! - the store itself failing (locked by another process, disk full, read-only, I/O) is waited out: the
+//!   batch is kept and retried with backoff while `/healthz` says degraded and why, so nothing polled is
+//!   lost and every source comes back without a signal once the store recovers;
+//! - one feed failing is that feed's failure alone (see [`super::ingest`]);
+//! - a panic is caught, the feeds of that batch are retried one by one so only the culprit fails, and the
+//!   thread goes on.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::sync::{mpsc, oneshot};
+
+use super::health::Health;
+use super::ingest::{BatchReports, Ingester, StoreJob, Unavailable};
+use crate::config::{Config, DedupConfig};
+use crate::store::{FeedCounts, SourceRow};
+
+/// The most feeds one commit takes; bounds how long a batch holds the write lock.
+const MAX_BATCH_FEEDS: usize = 256;
+
+/// The first wait after a store failure; it doubles up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+/// The longest wait between two attempts at a failing store.
+const RETRY_MAX: Duration = Duration::from_secs(30);
+/// When the writer has nothing to do for this long, it checks that the store still takes writes, so that
+/// `/healthz` notices a full disk or a held lock even while no feed changes.
+const PROBE_EVERY: Duration = Duration::from_secs(30);
+
+/// Why a feed was not stored.
+#[derive(Debug)]
+pub(crate) enum StoreError {
+    /// Its rows could not be written (a problem with this feed); the poll counts as failed.
+    Feed(String),
+    /// The store took no writes until the writer gave up (shutdown, or `poll --once`'s deadline).
+    Unavailable(String),
+}
+
+/// How long the writer keeps retrying a store that takes no writes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Patience {
+    /// Until the daemon stops.
+    Forever,
+    /// At most this long per batch (`poll --once`: report and exit rather than hang).
+    AtMost(Duration),
+}
+
+enum Job {
+    Store {
+        job: Box<StoreJob>,
+        reply: oneshot::Sender<Result<FeedCounts, StoreError>>,
+    },
+    Sync {
+        config: Arc<Config>,
+        reply: oneshot::Sender<anyhow::Result<Vec<SourceRow>>>,
+    },
+    Prune {
+        retention_days: u32,
+    },
+    Reconfigure {
+        dedup: DedupConfig,
+    },
+}
+
+/// A handle to the writer thread. The thread ends when every handle is dropped.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Job>,
+    /// Set to make a retrying writer give up (shutdown).
+    stop: Arc<AtomicBool>,
+}
+
+impl Writer {
+    /// Opens the database and starts the writer thread.
+    pub(crate) fn start(
+        db: &Path,
+        dedup: &DedupConfig,
+        health: Arc<Health>,
+        patience: Patience,
+    ) -> anyhow::Result<Writer> {
+        let mut ingester = Ingester::open(db, dedup)?;
+        ingester.checkpoint_in_background(db)?;
+        let (tx, rx) = mpsc::channel::<Job>(MAX_BATCH_FEEDS);
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = WriterThread {
+            ingester,
+            health: health.clone(),
+            patience,
+            stop: stop.clone(),
+        };
+        std::thread::Builder::new()
+            .name("wiredesk-writer".into())
+            .spawn(move || thread.run(rx))
+            .context("cannot start the database writer thread")?;
+        health.writer_running();
+        Ok(Writer { jobs: tx, stop })
+    }
+
+    async fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Unavailable("the database writer has stopped".into()))
+    }
+
+    /// Stores one polled feed (with its source's new state) and says what that changed.
+    pub(crate) async fn store(&self, job: StoreJob) -> Result<FeedCounts, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Store {
+            job: Box::new(job),
+            reply,
+        })
+        .await?;
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the database writer has stopped".into(),
+            ))
+        })
+    }
+
+    /// Makes the sources table match `config` and returns every source.
+    pub(crate) async fn sync(&self, config: Arc<Config>) -> anyhow::Result<Vec<SourceRow>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Sync { config, reply })
+            .await
+            .map_err(|_| anyhow::anyhow!("the database writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| anyhow::anyhow!("the database writer has stopped"))?
+    }
+
+    /// Prunes items past retention (0 keeps everything).
+    pub(crate) async fn prune(&self, retention_days: u32) {
+        if retention_days > 0 {
+            let _ = self.send(Job::Prune { retention_days }).await;
+        }
+    }
+
+    /// Applies new dedup settings.
+    pub(crate) async fn reconfigure(&self, dedup: DedupConfig) {
+        let _ = self.send(Job::Reconfigure { dedup }).await;
+    }
+
+    /// Makes a writer that is waiting out a store failure give up, so the daemon can stop.
+    pub(crate) fn give_up(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+struct WriterThread {
+    ingester: Ingester,
+    health: Arc<Health>,
+    patience: Patience,
+    stop: Arc<AtomicBool>,
+}
+
+type Reply = oneshot::Sender<Result<FeedCounts, StoreError>>;
+
+impl WriterThread {
+    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        // A small runtime of its own, only to wait for the next job with a timeout.
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!("the database writer cannot start: {e}");
+                self.health.writer_stopped();
+                return;
+            }
+        };
+        loop {
+            let next =
+                runtime.block_on(async { tokio::time::timeout(PROBE_EVERY, rx.recv()).await });
+            let first = match next {
+                Ok(Some(job)) => job,
+                Ok(None) => break,
+                Err(_idle) => {
+                    self.probe();
+                    continue;
+                }
+            };
+            // Group commit: take every job already waiting, up to a bound, and store them together.
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_BATCH_FEEDS {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            let mut feeds: Vec<(Box<StoreJob>, Reply)> = Vec::new();
+            for job in jobs {
+                match job {
+                    Job::Store { job, reply } => feeds.push((job, reply)),
+                    other => self.maintain(other),
+                }
+            }
+            if !feeds.is_empty() {
+                self.store(feeds);
+            }
+        }
+        self.health.writer_stopped();
+    }
+
+    /// Stores a batch, waiting out store failures, and answers every feed.
+    fn store(&mut self, feeds: Vec<(Box<StoreJob>, Reply)>) {
+        let jobs: Vec<&StoreJob> = feeds.iter().map(|(j, _)| &**j).collect();
+        let answers = self.with_patience(|writer| writer.ingest_catching_panics(&jobs));
+        let answers: Vec<Result<FeedCounts, StoreError>> = match answers {
+            Ok(reports) => reports
+                .into_iter()
+                .map(|r| r.map_err(|e| StoreError::Feed(format!("{e:#}"))))
+                .collect(),
+            Err(Unavailable(why)) => jobs
+                .iter()
+                .map(|_| Err(StoreError::Unavailable(why.clone())))
+                .collect(),
+        };
+        drop(jobs);
+        for ((_, reply), answer) in feeds.into_iter().zip(answers) {
+            let _ = reply.send(answer);
+        }
+    }
+
+    /// Runs `attempt` until the store takes it, waiting with backoff while it is unavailable, for as long
+    /// as the writer's patience lasts.
+    fn with_patience<T>(
+        &mut self,
+        mut attempt: impl FnMut(&mut Self) -> Result<T, Unavailable>,
+    ) -> Result<T, Unavailable> {
+        let started = Instant::now();
+        let mut wait = RETRY_FIRST;
+        loop {
+            match attempt(self) {
+                Ok(v) => {
+                    self.health.store_writable();
+                    return Ok(v);
+                }
+                Err(Unavailable(why)) => {
+                    self.health.store_unwritable(&why);
+                    let out_of_patience = match self.patience {
+                        Patience::Forever => false,
+                        Patience::AtMost(limit) => started.elapsed() + wait > limit,
+                    };
+                    if out_of_patience || self.stop.load(Ordering::Relaxed) {
+                        return Err(Unavailable(why));
+                    }
+                    tracing::error!(
+                        retry_in_secs = wait.as_secs(),
+                        "the database takes no writes: {why}; polled feeds wait in memory and are stored once it does"
+                    );
+                    let until = Instant::now() + wait;
+                    while Instant::now() < until && !self.stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    wait = (wait * 2).min(RETRY_MAX);
+                }
+            }
+        }
+    }
+
+    /// Stores a batch; after a panic, stores its feeds one at a time so that only the culprit fails.
+    fn ingest_catching_panics(&mut self, jobs: &[&StoreJob]) -> Result<BatchReports, Unavailable> {
+        let now = Utc::now().timestamp();
+        match catch_unwind(AssertUnwindSafe(|| self.ingester.ingest(jobs, now))) {
+            Ok(result) => result,
+            Err(payload) => {
+                tracing::error!(
+                    feeds = jobs.len(),
+                    "storing a batch panicked ({}); storing its feeds one by one",
+                    super::Failure::panic(payload).message
+                );
+                self.ingester.forget_window();
+                let mut reports = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    match catch_unwind(AssertUnwindSafe(|| self.ingester.ingest(&[job], now))) {
+                        Ok(result) => reports.push(result?.pop().expect("one report per feed")),
+                        Err(payload) => {
+                            self.ingester.forget_window();
+                            reports.push(Err(anyhow::anyhow!(
+                                "{}",
+                                super::Failure::panic(payload).message
+                            )));
+                        }
+                    }
+                }
+                Ok(reports)
+            }
+        }
+    }
+
+    /// Runs a job that is not an ingest.
+    fn maintain(&mut self, job: Job) {
+        match job {
+            Job::Store { .. } => unreachable!("feeds are batched by the caller"),
+            Job::Sync { config, reply } => {
+                let store = self.ingester.store_mut();
+                let _ = reply.send(store.sync_sources(&config).and_then(|_| store.sources()));
+            }
+            Job::Prune { retention_days } => {
+                let now = Utc::now().timestamp();
+                let cutoff = now - i64::from(retention_days) * 86_400;
+                match self.ingester.store_mut().prune(cutoff, now) {
+                    Ok(n) if n > 0 => tracing::info!(items = n, "pruned items past retention"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!("pruning failed: {e:#}"),
+                }
+            }
+            Job::Reconfigure { dedup } => self.ingester.reconfigure(&dedup),
+        }
+    }
+
+    /// Checks that the store takes a write, for `/healthz`, while no feed is being stored.
+    fn probe(&mut self) {
+        match self.ingester.store_mut().probe_write() {
+            Ok(()) => self.health.store_writable(),
+            Err(e) => {
+                let why = crate::store::unavailable(&e).unwrap_or_else(|| format!("{e:#}"));
+                tracing::warn!("the database takes no writes: {why}");
+                self.health.store_unwritable(&why);
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The in-memory order of due times: a min-heap over the `next_due` the store persists, plus the sources
+//! being polled right now. Every finished poll comes back through [`DueQueue::reschedule`], so no outcome can
+//! drop a source from scheduling.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::time::Duration;
+
+use super::DueReason;
+use crate::store::SourceRow;
+
+/// The longest the scheduler sleeps between turns, so its health (the age of its last turn) stays fresh.
+pub(crate) const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// Which source is due when.
+#[derive(Default)]
+pub(crate) struct DueQueue {
+    /// Sources waiting for their due time, by id.
+    waiting: HashMap<i64, SourceRow>,
+    /// (due, id); entries whose source was rescheduled or removed since are skipped when popped.
+    heap: BinaryHeap<Reverse<(i64, i64)>>,
+    /// Sources being polled, with the newer config a reload brought for them meanwhile (`Some(None)`:
+    /// removed from the config).
+    in_flight: HashMap<i64, Option<Option<SourceRow>>>,
+}
+
+impl DueQueue {
+    /// A queue of `sources`, each due at its stored time (never-polled sources at once).
+    pub(crate) fn new(sources: Vec<SourceRow>, now: i64) -> Self {
+        let mut q = DueQueue::default();
+        q.replace_sources(sources, now);
+        q
+    }
+
+    /// Takes a reloaded source list: waiting sources are replaced; sources being polled pick up their new
+    /// config when their poll comes back.
+    pub(crate) fn replace_sources(&mut self, sources: Vec<SourceRow>, now: i64) {
+        self.waiting.clear();
+        self.heap.clear();
+        for pending in self.in_flight.values_mut() {
+            *pending = Some(None);
+        }
+        for source in sources {
+            match self.in_flight.get_mut(&source.id) {
+                Some(pending) => *pending = Some(Some(source)),
+                None => self.schedule(source, now),
+            }
+        }
+    }
+
+    /// Takes back a source whose poll finished, with its new state, and schedules it again.
+    pub(crate) fn reschedule(&mut self, done: SourceRow, now: i64) {
+        match self.in_flight.remove(&done.id) {
+            Some(Some(None)) => {} // removed from the config while it was polled
+            Some(Some(Some(newer))) => self.schedule(done.with_config_of(&newer), now),
+            Some(None) | None => self.schedule(done, now),
+        }
+    }
+
+    fn schedule(&mut self, mut source: SourceRow, now: i64) {
+        if !source.active || source.gone {
+            return;
+        }
+        // A source never polled is due now; stored due times survive restarts.
+        let due = *source.next_due.get_or_insert(now);
+        source.due_reason.get_or_insert(DueReason::New);
+        self.heap.push(Reverse((due, source.id)));
+        self.waiting.insert(source.id, source);
+    }
+
+    /// Every source due at `now`, marked as being polled.
+    pub(crate) fn take_due(&mut self, now: i64) -> Vec<SourceRow> {
+        let mut due = Vec::new();
+        while let Some(Reverse((t, id))) = self.heap.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.heap.pop();
+            if self.waiting.get(&id).is_some_and(|s| s.next_due == Some(t)) {
+                let s = self.waiting.remove(&id).expect("present");
+                self.in_flight.insert(id, None);
+                due.push(s);
+            }
+        }
+        due
+    }
+
+    /// How long until the next source is due, at most [`MAX_SLEEP`].
+    pub(crate) fn wait_time(&self, now: i64) -> Duration {
+        self.heap
+            .peek()
+            .map(|Reverse((t, _))| Duration::from_secs((t - now).max(0) as u64))
+            .unwrap_or(MAX_SLEEP)
+            .clamp(Duration::from_millis(200), MAX_SLEEP)
+    }
+
+    /// Sources being polled.
+    #[cfg(test)]
+    fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(id: i64, due: Option<i64>) -> SourceRow {
+        SourceRow {
+            id,
+            url: format!("https://a.example/{id}"),
+            active: true,
+            next_due: due,
+            ..SourceRow::default()
+        }
+    }
+
+    #[test]
+    fn due_sources_come_out_in_order_and_come_back_after_their_poll() {
+        let mut q = DueQueue::new(
+            vec![source(1, Some(100)), source(2, None), source(3, Some(50))],
+            10,
+        );
+        let ids = |v: Vec<SourceRow>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
+        assert_eq!(ids(q.take_due(10)), vec![2], "never polled: due at once");
+        assert_eq!(ids(q.take_due(100)), vec![3, 1]);
+        assert_eq!(q.in_flight(), 3);
+        let mut done = source(3, Some(200));
+        done.due_reason = Some(DueReason::Backoff);
+        q.reschedule(done, 101);
+        assert_eq!(q.in_flight(), 2);
+        assert!(q.take_due(199).is_empty());
+        assert_eq!(ids(q.take_due(200)), vec![3]);
+    }
+
+    #[test]
+    fn a_reload_reaches_sources_that_are_being_polled() {
+        let mut q = DueQueue::new(vec![source(1, Some(0)), source(2, Some(0))], 0);
+        assert_eq!(q.take_due(0).len(), 2);
+        // The reload renames source 1 and drops source 2 while both are polled.
+        let mut renamed = source(1, Some(0));
+        renamed.name = "renamed".into();
+        q.replace_sources(vec![renamed], 1);
+        q.reschedule(source(1, Some(60)), 2);
+        q.reschedule(source(2, Some(60)), 2);
+        let due = q.take_due(60);
+        assert_eq!(due.len(), 1);
+        assert_eq!(
+            (due[0].id, due[0].name.as_str(), due[0].next_due),
+            (1, "renamed", Some(60))
+        );
+    }
+}
