@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 
 /// The bundled sample feeds: (file name, section, priority, body). Written for the demo; no real news.
-pub const SAMPLE_FEEDS: &[(&str, &str, i32, &str)] = &[
+pub(crate) const SAMPLE_FEEDS: &[(&str, &str, i32, &str)] = &[
     (
         "harbor-wire",
         "local",
@@ -56,7 +56,7 @@ async fn sample(Path(name): Path<String>, headers: HeaderMap) -> impl IntoRespon
 }
 
 /// Starts the sample-feed server on an ephemeral loopback port and returns its address.
-pub async fn serve_samples() -> anyhow::Result<SocketAddr> {
+pub(crate) async fn serve_samples() -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let app = Router::new().route("/samples/{name}", axum::routing::get(sample));
@@ -65,7 +65,11 @@ pub async fn serve_samples() -> anyhow::Result<SocketAddr> {
 }
 
 /// The demo config for samples served at `samples`, with wiredesk on `listen` and its database in `db`.
-pub fn demo_config_toml(samples: SocketAddr, listen: SocketAddr, db: &std::path::Path) -> String {
+pub(crate) fn demo_config_toml(
+    samples: SocketAddr,
+    listen: SocketAddr,
+    db: &std::path::Path,
+) -> String {
     let mut toml = format!(
         "[server]\nlisten = \"{listen}\"\nbase_url = \"http://{listen}\"\n\n[storage]\npath = {db:?}\nretention_days = 0\n\n\
          [defaults]\nschedule = \"* * * * *\"\n\n[[sections]]\nid = \"local\"\ntitle = \"Local news\"\n\
@@ -80,7 +84,7 @@ pub fn demo_config_toml(samples: SocketAddr, listen: SocketAddr, db: &std::path:
 }
 
 /// Runs the demo until Ctrl-C.
-pub async fn run(listen: SocketAddr) -> anyhow::Result<()> {
+pub(crate) async fn run(listen: SocketAddr) -> anyhow::Result<()> {
     let samples = serve_samples().await?;
     let dir = std::env::temp_dir().join(format!("wiredesk-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;

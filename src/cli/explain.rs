@@ -18,7 +18,7 @@ pub(crate) fn when(ts: i64) -> String {
 }
 
 /// Prints the decision for every stored item matching `url` (a link in any spelling, or a guid).
-pub fn explain(store: &Store, url: &str) -> anyhow::Result<ExitCode> {
+pub(crate) fn explain(store: &Store, url: &str) -> anyhow::Result<ExitCode> {
     let canonical_url = absolute(url, None).map(|u| canonical(&u));
     let rows = store.decisions_for_url(url, canonical_url.as_deref())?;
     if rows.is_empty() {

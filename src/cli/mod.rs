@@ -5,11 +5,11 @@
 //! stderr), or `check` found errors, or `explain` found no such item; 2 the command could not run (a bad
 //! config, a database that cannot be opened, a bad argument).
 
-pub mod demo;
-pub mod explain;
+pub(crate) mod demo;
+pub(crate) mod explain;
 pub mod inspect;
-pub mod sources;
-pub mod stories;
+pub(crate) mod sources;
+pub(crate) mod stories;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -6,7 +6,7 @@ use crate::schedule::DueReason;
 use crate::store::SourceRow;
 
 /// Prints every source with its polling state.
-pub fn print_sources(sources: &[SourceRow], json: bool) {
+pub(crate) fn print_sources(sources: &[SourceRow], json: bool) {
     for s in sources {
         if json {
             let line = serde_json::json!({

@@ -8,7 +8,7 @@ use chrono::DateTime;
 use crate::store::StoryView;
 
 /// Parses `48h`, `7d`, `90m`, `30s` into seconds.
-pub fn parse_duration(s: &str) -> anyhow::Result<i64> {
+pub(crate) fn parse_duration(s: &str) -> anyhow::Result<i64> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: i64 = num

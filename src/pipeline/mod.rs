@@ -8,10 +8,10 @@
 //! - a reload builds new [`Settings`] completely before they replace the old ones; per-host state (limits
 //!   in flight, pauses) lives in a table that outlives them.
 
-pub mod health;
-pub mod ingest;
-pub mod outcome;
-pub mod refresh;
+pub(crate) mod health;
+pub(crate) mod ingest;
+pub(crate) mod outcome;
+pub(crate) mod refresh;
 pub(crate) mod writer;
 
 use std::collections::HashMap;
@@ -20,10 +20,12 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-pub use health::{Health, HealthReport};
+pub(crate) use health::Health;
 pub use ingest::Ingester;
-pub use outcome::{Failure, FailureKind, PollStatus};
-pub use refresh::{Refreshed, set_refresh_hook};
+pub(crate) use outcome::Failure;
+pub use outcome::{FailureKind, PollStatus};
+pub(crate) use refresh::Refreshed;
+pub use refresh::set_refresh_hook;
 
 use crate::config::Config;
 use crate::dedup::similar::FeatureExtractor;

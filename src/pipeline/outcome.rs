@@ -107,7 +107,7 @@ impl FromStr for PollStatus {
 
 /// Why one refresh failed.
 #[derive(Debug, Clone)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// What kind of failure.
     pub kind: FailureKind,
     /// What happened, in a line, for the operator (without the source's name: the log line names it).
@@ -118,7 +118,7 @@ pub struct Failure {
 
 impl Failure {
     /// A failure of `kind` with `message`.
-    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: FailureKind, message: impl Into<String>) -> Self {
         Failure {
             kind,
             message: message.into(),
@@ -127,7 +127,7 @@ impl Failure {
     }
 
     /// A caught panic, with its message when it had one.
-    pub fn panic(payload: Box<dyn std::any::Any + Send>) -> Self {
+    pub(crate) fn panic(payload: Box<dyn std::any::Any + Send>) -> Self {
         let what = payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())

@@ -23,7 +23,7 @@ use crate::store::{FeedCounts, SourceRow};
 
 /// A source after its refresh: the new state for the scheduler and what happened, for the caller's report.
 #[derive(Debug)]
-pub struct Refreshed {
+pub(crate) struct Refreshed {
     /// The source's state now (due time, validators, errors), as stored.
     pub source: SourceRow,
     /// What the poll came to.
@@ -212,7 +212,7 @@ impl Pipeline {
     }
 
     /// The source when its poll could not be recorded at all (the writer stopped or gave up): its stored
-    /// state stands, and it is due again after the first backoff step, in memory only.
+    /// state stands, and it is due again as after a failure, in memory only.
     fn unrecorded(
         &self,
         settings: &Settings,
@@ -223,11 +223,18 @@ impl Pipeline {
         let why = match error {
             StoreError::Feed(why) | StoreError::Unavailable(why) => why,
         };
-        let retry = now + chrono::Duration::seconds(settings.config.polling.backoff_base_secs);
+        // Due again as after one more failure; its stored streak stands, since nothing was recorded.
+        let facts = PollFacts {
+            streak: source.streak(),
+            skip: source.skip,
+            ..PollFacts::default()
+        };
+        let schedule = settings.schedule_for(&source.url);
+        let due = plan::next_due(&source.url, schedule, &settings.config.polling, now, &facts);
         Refreshed {
             source: SourceRow {
-                next_due: Some(retry.timestamp()),
-                due_reason: Some(schedule::DueReason::Backoff),
+                next_due: Some(due.at.timestamp()),
+                due_reason: Some(due.reason),
                 ..source
             },
             status: PollStatus::Failed(FailureKind::Store),

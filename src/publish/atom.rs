@@ -25,7 +25,7 @@ fn fixed(ts: i64) -> FixedDateTime {
 }
 
 /// Renders the section as an Atom 1.0 document.
-pub fn render(feed: &SectionFeed) -> Vec<u8> {
+pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
     let entries = feed
         .stories
         .iter()

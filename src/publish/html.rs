@@ -5,7 +5,7 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use crate::config::Config;
 
 /// Renders `/`.
-pub fn render_index(config: &Config) -> Vec<u8> {
+pub(super) fn render_index(config: &Config) -> Vec<u8> {
     let base = &config.server.base_url;
     let mut out = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>wiredesk</title>\n\

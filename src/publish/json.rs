@@ -12,7 +12,7 @@ fn rfc3339(ts: i64) -> String {
 }
 
 /// Renders the section as a JSON Feed 1.1 document.
-pub fn render(feed: &SectionFeed) -> Vec<u8> {
+pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
     let items: Vec<_> = feed
         .stories
         .iter()

@@ -22,7 +22,7 @@ use crate::config::{Config, Section};
 use crate::store::{Store, StoryView};
 
 /// One section's feed, ready to render.
-pub struct SectionFeed<'a> {
+pub(crate) struct SectionFeed<'a> {
     /// The section.
     pub section: &'a Section,
     /// The public base URL, without a trailing slash.
@@ -35,14 +35,14 @@ pub struct SectionFeed<'a> {
 
 impl SectionFeed<'_> {
     /// The absolute URL a format of this feed is served at.
-    pub fn self_url(&self, ext: &str) -> String {
+    pub(crate) fn self_url(&self, ext: &str) -> String {
         format!("{}/feeds/{}.{ext}", self.base_url, self.section.id)
     }
 }
 
 /// One rendered document with its HTTP validators.
 #[derive(Clone, Debug)]
-pub struct Rendered {
+pub(crate) struct Rendered {
     /// The bytes to serve.
     pub body: Bytes,
     /// The Content-Type to send.
@@ -73,13 +73,13 @@ impl Rendered {
 
 /// The rendered documents by URL path (`/feeds/world.rss`, `/feeds.opml`, `/`), shared with the server.
 #[derive(Clone, Default)]
-pub struct FeedCache {
+pub(crate) struct FeedCache {
     inner: Arc<RwLock<HashMap<String, Rendered>>>,
 }
 
 impl FeedCache {
     /// The document served at `path`.
-    pub fn get(&self, path: &str) -> Option<Rendered> {
+    pub(crate) fn get(&self, path: &str) -> Option<Rendered> {
         self.inner
             .read()
             .expect("feed cache lock")
@@ -88,7 +88,7 @@ impl FeedCache {
     }
 
     /// Every cached path, sorted.
-    pub fn paths(&self) -> Vec<String> {
+    pub(crate) fn paths(&self) -> Vec<String> {
         let mut p: Vec<String> = self
             .inner
             .read()
@@ -169,7 +169,7 @@ pub(crate) fn story_html(story: &StoryView) -> String {
 }
 
 /// Renders every section (or only `only`) into `cache`, and into `static_dir` when configured.
-pub fn render(
+pub(crate) fn render(
     config: &Config,
     store: &Store,
     cache: &FeedCache,
@@ -240,7 +240,7 @@ pub fn render(
 }
 
 /// Writes every cached document under `dir`.
-pub fn write_static(cache: &FeedCache, dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn write_static(cache: &FeedCache, dir: &Path) -> anyhow::Result<()> {
     write_documents(cache, dir, &cache.paths())
 }
 
@@ -269,7 +269,7 @@ fn write_documents(cache: &FeedCache, dir: &Path, paths: &[String]) -> anyhow::R
 
 /// Renders sections into the cache from a read connection of its own, on a blocking thread.
 #[derive(Clone)]
-pub struct Publisher {
+pub(crate) struct Publisher {
     cache: FeedCache,
     db: std::path::PathBuf,
     reader: Arc<std::sync::Mutex<Option<Store>>>,
@@ -278,7 +278,7 @@ pub struct Publisher {
 
 impl Publisher {
     /// A publisher for the database at `db`.
-    pub fn new(cache: FeedCache, db: &Path, metrics: Arc<crate::serve::Metrics>) -> Self {
+    pub(crate) fn new(cache: FeedCache, db: &Path, metrics: Arc<crate::serve::Metrics>) -> Self {
         Publisher {
             cache,
             db: db.to_path_buf(),
@@ -288,7 +288,7 @@ impl Publisher {
     }
 
     /// Renders `only` these sections (all when None).
-    pub async fn render(
+    pub(crate) async fn render(
         &self,
         config: Arc<Config>,
         only: Option<Vec<String>>,

@@ -10,7 +10,7 @@ use rss::{ChannelBuilder, GuidBuilder, ItemBuilder, SourceBuilder};
 use super::{SectionFeed, story_html, story_title, xml_safe};
 
 /// Renders the section as an RSS 2.0 document.
-pub fn render(feed: &SectionFeed) -> Vec<u8> {
+pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
     let items = feed
         .stories
         .iter()

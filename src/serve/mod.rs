@@ -14,14 +14,14 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
-pub use metrics::Metrics;
+pub(crate) use metrics::Metrics;
 
 use crate::pipeline::Health;
 use crate::publish::{FeedCache, Rendered};
 
 /// What the server shares with the daemon.
 #[derive(Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     /// Rendered documents.
     pub cache: FeedCache,
     /// Counters.
@@ -31,7 +31,7 @@ pub struct AppState {
 }
 
 /// The router: feeds, index, health and metrics.
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     Router::new().fallback(handle).with_state(state)
 }
 

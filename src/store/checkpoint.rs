@@ -14,16 +14,16 @@ const EVERY: Duration = Duration::from_millis(250);
 /// Log pages after which the writer checkpoints itself on commit (SQLite's autocheckpoint). The writer is the
 /// only one that can let the log start over, since a log is reset only when it was fully copied back
 /// before a write began; with the thread copying most pages first, the writer's own checkpoint is short.
-pub const WRITER_AUTOCHECKPOINT_PAGES: i64 = 16_384;
+pub(super) const WRITER_AUTOCHECKPOINT_PAGES: i64 = 16_384;
 
 /// Handle to the checkpoint thread; dropping it stops the thread.
-pub struct Checkpointer {
+pub(crate) struct Checkpointer {
     wake: SyncSender<()>,
 }
 
 impl Checkpointer {
     /// Starts the thread with its own connection to the database at `path`.
-    pub fn start(path: &Path) -> anyhow::Result<Checkpointer> {
+    pub(crate) fn start(path: &Path) -> anyhow::Result<Checkpointer> {
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the database {}", path.display()))?;
         conn.busy_timeout(Duration::from_secs(10))?;
@@ -35,7 +35,7 @@ impl Checkpointer {
     }
 
     /// Tells the thread that the writer committed; never blocks.
-    pub fn committed(&self) {
+    pub(crate) fn committed(&self) {
         let _ = self.wake.try_send(());
     }
 }

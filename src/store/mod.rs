@@ -19,8 +19,9 @@ use anyhow::Context;
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
-pub use checkpoint::Checkpointer;
-pub use ingest::{Batch, FeedCounts, FeedRows, FeedTx};
+pub(crate) use checkpoint::Checkpointer;
+pub use ingest::FeedCounts;
+pub(crate) use ingest::{Batch, FeedRows};
 pub use sources::SourceRow;
 pub use stories::{DecisionRow, MemberView, StoryView};
 
