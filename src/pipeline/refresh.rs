@@ -21,6 +21,18 @@ use crate::schedule::plan::{self, PollFacts};
 use crate::schedule::{self, SkipHints};
 use crate::store::{FeedCounts, SourceRow};
 
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        let why = match e {
+            StoreError::Feed(why) | StoreError::Unavailable(why) => why,
+        };
+        Failure::new(
+            FailureKind::Store,
+            format!("the poll could not be recorded: {why}"),
+        )
+    }
+}
+
 /// A source after its refresh: the new state for the scheduler and what happened, for the caller's report.
 #[derive(Debug)]
 pub(crate) struct Refreshed {
@@ -75,14 +87,32 @@ impl Pipeline {
     pub(crate) async fn refresh(&self, source: SourceRow) -> Refreshed {
         let settings = self.settings();
         let now = Utc::now();
-        let polled = AssertUnwindSafe(self.fetch_and_parse(&settings, &source, now))
+        let done = AssertUnwindSafe(self.refresh_with(&settings, &source, now))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                // Past fetching (which catches its own panics, to record them), a panic cannot be
+                // recorded either; the source is still rescheduled, so no bug can drop it.
+                let failure = Failure::panic(panic);
+                self.unrecorded(&settings, source.clone(), now, failure)
+            });
+        self.finish(&source, done)
+    }
+
+    /// The refresh proper; may panic only past fetching and parsing.
+    async fn refresh_with(
+        &self,
+        settings: &Settings,
+        source: &SourceRow,
+        now: DateTime<Utc>,
+    ) -> Refreshed {
+        let polled = AssertUnwindSafe(self.fetch_and_parse(settings, source, now))
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| Err(Failure::panic(panic)));
-        let (job, status, failure) = next_state(&settings, &source, now, polled);
+        let (job, status, failure) = next_state(settings, source, now, polled);
         let state = job.state.clone();
-        let stored = self.writer.store(job).await;
-        let refreshed = match stored {
+        match self.writer.store(job).await {
             Ok(counts) => Refreshed {
                 source: SourceRow {
                     items_seen: state.items_seen + counts.new_items as i64,
@@ -103,7 +133,7 @@ impl Pipeline {
                     FailureKind::Store,
                     format!("its entries could not be stored: {why}"),
                 );
-                let (job, status, failure) = next_state(&settings, &source, now, Err(failure));
+                let (job, status, failure) = next_state(settings, source, now, Err(failure));
                 let state = job.state.clone();
                 match self.writer.store(job).await {
                     Ok(_) => Refreshed {
@@ -113,12 +143,11 @@ impl Pipeline {
                         counts: FeedCounts::default(),
                         changed_sections: Vec::new(),
                     },
-                    Err(e) => self.unrecorded(&settings, source.clone(), now, e),
+                    Err(e) => self.unrecorded(settings, source.clone(), now, e.into()),
                 }
             }
-            Err(e) => self.unrecorded(&settings, source.clone(), now, e),
-        };
-        self.finish(&source, refreshed)
+            Err(e) => self.unrecorded(settings, source.clone(), now, e.into()),
+        }
     }
 
     /// Fetches and parses; any failure is a [`Failure`] to record.
@@ -218,11 +247,8 @@ impl Pipeline {
         settings: &Settings,
         source: SourceRow,
         now: DateTime<Utc>,
-        error: StoreError,
+        failure: Failure,
     ) -> Refreshed {
-        let why = match error {
-            StoreError::Feed(why) | StoreError::Unavailable(why) => why,
-        };
         // Due again as after one more failure; its stored streak stands, since nothing was recorded.
         let facts = PollFacts {
             streak: source.streak(),
@@ -237,11 +263,8 @@ impl Pipeline {
                 due_reason: Some(due.reason),
                 ..source
             },
-            status: PollStatus::Failed(FailureKind::Store),
-            failure: Some(Failure::new(
-                FailureKind::Store,
-                format!("the poll could not be recorded: {why}"),
-            )),
+            status: PollStatus::Failed(failure.kind),
+            failure: Some(failure),
             counts: FeedCounts::default(),
             changed_sections: Vec::new(),
         }
