@@ -3,6 +3,7 @@
 //!
 //! Everything downstream (dedup, store, publish) works on [`NormalizedItem`] and never sees feed-rs types.
 
+pub mod person;
 pub mod sanitize;
 pub mod text;
 pub mod url;
@@ -17,8 +18,19 @@ use self::text::{fold_whitespace, html_to_text, key_text, strip_boilerplate, tru
 /// Longest plain-text summary kept, in characters.
 const SUMMARY_MAX_CHARS: usize = 600;
 
+/// One person credited with an entry, as the feed named them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Byline {
+    /// Display name, plain text.
+    pub name: Option<String>,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Home page or profile URL, absolute.
+    pub uri: Option<String>,
+}
+
 /// One entry, normalised.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct NormalizedItem {
     /// The entry's id within its source (RSS guid, Atom id, JSON Feed id), or its link when ids repeat.
     pub guid: String,
@@ -34,8 +46,12 @@ pub struct NormalizedItem {
     pub content_html: String,
     /// Author names, comma-separated.
     pub author: Option<String>,
+    /// Every author with name, e-mail and URI, in feed order.
+    pub authors: Vec<Byline>,
     /// Publication time in UTC.
     pub published: DateTime<Utc>,
+    /// When the feed says the entry was last changed, if it says so and the date is plausible.
+    pub updated: Option<DateTime<Utc>>,
     /// False when `published` is the first-seen time because the feed's date was missing or absurd.
     pub date_from_feed: bool,
     /// 64-bit hash of the key text of title and summary, when there is enough text for it to identify a story.
@@ -43,7 +59,7 @@ pub struct NormalizedItem {
 }
 
 /// What a feed says about itself, used for display and polling hints.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct FeedMeta {
     /// The feed's title.
     pub title: Option<String>,
@@ -149,12 +165,23 @@ pub fn normalize_entry(
         Some(d) => (d, true),
         None => (now, false),
     };
+    let updated = entry.updated.filter(plausible).filter(|u| *u >= published);
+    let authors: Vec<Byline> = entry
+        .authors
+        .iter()
+        .filter_map(|p| {
+            self::person::byline(
+                p.name.as_deref(),
+                p.email.as_deref(),
+                p.uri.as_deref(),
+                item_base.as_ref(),
+            )
+        })
+        .collect();
     let author = Some(
-        entry
-            .authors
+        authors
             .iter()
-            .filter_map(|p| p.name.as_deref().map(str::trim))
-            .filter(|n| !n.is_empty())
+            .filter_map(self::person::display)
             .collect::<Vec<_>>()
             .join(", "),
     )
@@ -174,7 +201,9 @@ pub fn normalize_entry(
         summary,
         content_html,
         author,
+        authors,
         published,
+        updated,
         date_from_feed,
     }
 }
