@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use siphasher::sip128::{Hasher128, SipHasher};
 
 mod atom;
+mod cdf;
 mod common;
 mod itunes;
 mod json;
@@ -215,6 +216,16 @@ impl Parser {
                 ("RDF", _) => {
                     element_source.set_default_default_namespace(NS::RSS);
                     return rss1::parse(self, root);
+                }
+                // wiredesk: every other RSS version is read as RSS 2.0, as feedparser does
+                ("rss", _) => {
+                    element_source.set_default_default_namespace(NS::RSS);
+                    return rss2::parse(self, root);
+                }
+                // wiredesk: Microsoft's Channel Definition Format
+                (name, _) if name.eq_ignore_ascii_case("channel") => {
+                    element_source.set_default_default_namespace(NS::RSS);
+                    return cdf::parse(self, root);
                 }
                 _ => {}
             };

@@ -595,6 +595,9 @@ pub(crate) enum NS {
     Itunes,
     Podcast,
     WellFormedWebComments,
+    // wiredesk: namespaces feedparser reads content and dates from
+    DCTerms,
+    XHTML,
 }
 
 impl NS {
@@ -603,6 +606,10 @@ impl NS {
         match s {
             "http://purl.org/rss/1.0/" => NS::RSS,
             "http://www.w3.org/2005/Atom" => NS::Atom,
+            // wiredesk: Atom 0.3 maps onto the Atom 1.0 model (its element names are handled by the Atom parser)
+            "http://purl.org/atom/ns#" => NS::Atom,
+            "http://purl.org/dc/terms/" => NS::DCTerms,
+            "http://www.w3.org/1999/xhtml" => NS::XHTML,
 
             // Extension namespaces
             "http://purl.org/rss/1.0/modules/content/" => NS::Content,

@@ -6,7 +6,7 @@ use crate::model::LinkTarget::CommentsFeed;
 use crate::model::{Category, Content, Entry, Feed, FeedType, Generator, Image, Link, Person, Text};
 use crate::parser::util;
 use crate::parser::util::if_some_then;
-use crate::parser::{ParseErrorKind, ParseFeedError, ParseFeedResult};
+use crate::parser::ParseFeedResult;
 use crate::parser::{Parser, common};
 use crate::xml::{Element, NS};
 
@@ -25,7 +25,8 @@ pub(crate) fn parse_feed<R: BufRead>(parser: &Parser, root: Element<R>) -> Parse
 
             (NS::Atom, "title") => feed.title = handle_text(child)?,
 
-            (NS::Atom, "updated") => if_some_then(child.child_as_text(), |text| feed.updated = parser.parse_timestamp(&text)),
+            // wiredesk: Atom 0.3 calls it <modified>
+            (NS::Atom, "updated") | (NS::Atom, "modified") => if_some_then(child.child_as_text(), |text| feed.updated = parser.parse_timestamp(&text)),
 
             (NS::Atom, "author") => if_some_then(handle_person("author", child)?, |person| feed.authors.push(person)),
 
@@ -41,9 +42,10 @@ pub(crate) fn parse_feed<R: BufRead>(parser: &Parser, root: Element<R>) -> Parse
 
             (NS::Atom, "logo") => feed.logo = handle_image(child),
 
-            (NS::Atom, "rights") => feed.rights = handle_text(child)?,
+            // wiredesk: Atom 0.3 <copyright> and <tagline>
+            (NS::Atom, "rights") | (NS::Atom, "copyright") => feed.rights = handle_text(child)?,
 
-            (NS::Atom, "subtitle") => feed.description = handle_text(child)?,
+            (NS::Atom, "subtitle") | (NS::Atom, "tagline") => feed.description = handle_text(child)?,
 
             (NS::Atom, "entry") => if_some_then(handle_entry(parser, child)?, |entry| feed.entries.push(entry)),
 
@@ -95,36 +97,20 @@ fn handle_category<R: BufRead>(element: Element<R>) -> Option<Category> {
 }
 
 // Handles an Atom <content> element
+//
+// wiredesk: per RFC 4287 section 4.1.3, with Atom 0.3's `mode` attribute: text, html and xhtml are text
+// constructs, `+xml` and `/xml` types are inline XML, other `text/` types are escaped text, and any other
+// type is base64. A type that does not parse, or a body that cannot be decoded, yields no content instead of
+// an error for the whole feed.
 fn handle_content<R: BufRead>(element: Element<R>) -> ParseFeedResult<Option<Content>> {
-    // Extract the content type so we can parse the body
     let content_type = element.attr_value("type");
 
     if let Some(src) = element.attr_value("src") {
-        // > If the "src" attribute is present, the "type" attribute SHOULD be provided and MUST be a MIME media type, rather than "text", "html", or "xhtml".
-        let mime = match &content_type {
-            Some(ct) => ct.parse::<MediaTypeBuf>().map_err(|_| {
-                ParseFeedError::ParseError(ParseErrorKind::UnknownMimeType {
-                    position: element.buffer_pos,
-                    mime: ct.into(),
-                })
-            })?,
-            None => {
-                // According to the spec the content type only SHOULD be provided.
-                // Unfortunately `Content` has media type as required. So we treat a missing type as text/html as that is probably the most common. Not to mention that `body` will be `None` so we are just providing a content type for nothing.
-                MediaTypeBuf::new(names::TEXT, names::HTML)
-            }
-        };
-
-        if element.child_as_text().is_some() {
-            // > If the "src" attribute is present, atom:content MUST be empty.
-            // `ParseFeedError` has no appropriate error type, so use `MissingContent` which is what would have been returned before support for `src` was added.
-            return Err(ParseFeedError::ParseError(ParseErrorKind::MissingContent {
-                position: element.buffer_pos,
-                reference: "non-empty atom:content with src",
-            }));
-        }
-
-        let content = Content {
+        let mime = content_type
+            .as_deref()
+            .and_then(|ct| ct.parse::<MediaTypeBuf>().ok())
+            .unwrap_or_else(|| MediaTypeBuf::new(names::TEXT, names::HTML));
+        return Ok(Some(Content {
             body: None,
             content_type: mime,
             src: Some(Link {
@@ -137,74 +123,14 @@ fn handle_content<R: BufRead>(element: Element<R>) -> ParseFeedResult<Option<Con
                 length: None,
             }),
             ..Default::default()
-        };
-
-        return Ok(Some(content));
+        }));
     }
 
-    // from http://www.atomenabled.org/developers/syndication/#contentElement
-    match content_type.as_deref() {
-        // Should be handled as a text element per "In the most common case, the type attribute is either text, html, xhtml, in which case the content element is defined identically to other text constructs"
-        Some("text") | Some("html") | Some("xhtml") | Some("text/html") | None => {
-            let buffer_pos = element.buffer_pos;
-            handle_text(element)?
-                .map(|text| {
-                    let mut content = Content::default();
-                    content.body = Some(text.content);
-                    content.content_type = text.content_type;
-                    Some(content)
-                })
-                // The text is required for a text or HTML element
-                .ok_or(ParseFeedError::ParseError(ParseErrorKind::MissingContent {
-                    position: buffer_pos,
-                    reference: "content.text",
-                }))
-        }
-
-        // XML per "Otherwise, if the type attribute ends in +xml or /xml, then an xml document of this type is contained inline."
-        Some(ct) if ct.ends_with(" +xml") || ct.ends_with("/xml") => {
-            let buffer_pos = element.buffer_pos;
-            handle_text(element)?
-                .map(|body| {
-                    let mut content = Content::default();
-                    content.body = Some(body.content);
-                    content.content_type = MediaTypeBuf::new(names::TEXT, names::XML);
-                    Some(content)
-                })
-                // The XML is required for an XML content element
-                .ok_or(ParseFeedError::ParseError(ParseErrorKind::MissingContent {
-                    position: buffer_pos,
-                    reference: "content.xml",
-                }))
-        }
-
-        // Escaped text per "Otherwise, if the type attribute starts with text, then an escaped document of this type is contained inline." and
-        // also handles base64 encoded document of the indicated mime type per "Otherwise, a base64 encoded document of the indicated media type is contained inline."
-        Some(ct) => {
-            if let Ok(mime) = ct.parse::<MediaTypeBuf>() {
-                element
-                    .child_as_text()
-                    .map(|body| {
-                        let content = Content {
-                            body: Some(body),
-                            content_type: mime,
-                            ..Default::default()
-                        };
-                        Some(content)
-                    })
-                    // The text is required for an inline text or base64 element
-                    .ok_or(ParseFeedError::ParseError(ParseErrorKind::MissingContent {
-                        position: element.buffer_pos,
-                        reference: "content.inline",
-                    }))
-            } else {
-                Err(ParseFeedError::ParseError(ParseErrorKind::UnknownMimeType {
-                    position: element.buffer_pos,
-                    mime: ct.into(),
-                }))
-            }
-        }
-    }
+    Ok(handle_text(element)?.map(|text| Content {
+        body: Some(text.content),
+        content_type: text.content_type,
+        ..Default::default()
+    }))
 }
 
 // Handles an Atom <entry>
@@ -222,26 +148,38 @@ fn handle_entry<R: BufRead>(parser: &Parser, element: Element<R>) -> ParseFeedRe
 
             (NS::Atom, "title") => entry.title = handle_text(child)?,
 
-            (NS::Atom, "updated") => if_some_then(child.child_as_text(), |text| entry.updated = parser.parse_timestamp(&text)),
+            // wiredesk: Atom 0.3 calls it <modified>
+            (NS::Atom, "updated") | (NS::Atom, "modified") => if_some_then(child.child_as_text(), |text| entry.updated = parser.parse_timestamp(&text)),
 
             (NS::Atom, "author") => if_some_then(handle_person("author", child)?, |person| entry.authors.push(person)),
 
-            (NS::Atom, "content") => {
-                entry.base = handle_base_attr(&child);
-                entry.language = handle_language_attr(&child);
-                entry.content = handle_content(child)?;
+            // wiredesk: the first usable content element wins, and content this parser cannot read is skipped
+            // rather than failing the feed
+            (NS::Atom, "content") if entry.content.is_none() => {
+                let base = handle_base_attr(&child);
+                let language = handle_language_attr(&child);
+                if let Some(content) = handle_content(child)? {
+                    entry.base = base;
+                    entry.language = language;
+                    entry.content = Some(content);
+                }
             }
 
             (NS::Atom, "link") => if_some_then(handle_link(child), |link| entry.links.push(link)),
 
-            (NS::Atom, "summary") => entry.summary = handle_text(child)?,
+            (NS::Atom, "summary") if entry.summary.is_none() => entry.summary = handle_text(child)?,
 
             (NS::Atom, "category") => if_some_then(handle_category(child), |category| entry.categories.push(category)),
 
             (NS::Atom, "contributor") => if_some_then(handle_person("contributor", child)?, |person| entry.contributors.push(person)),
 
             // Some feeds have "pubDate" instead of "published"
-            (NS::Atom, "published") | (NS::Atom, "pubDate") => if_some_then(child.child_as_text(), |text| entry.published = parser.parse_timestamp(&text)),
+            // wiredesk: Atom 0.3 <issued>; its <created> counts when nothing says when the entry was issued
+            (NS::Atom, "published") | (NS::Atom, "pubDate") | (NS::Atom, "issued") => {
+                if_some_then(child.child_as_text(), |text| entry.published = parser.parse_timestamp(&text).or(entry.published))
+            }
+
+            (NS::Atom, "created") if entry.published.is_none() => if_some_then(child.child_as_text(), |text| entry.published = parser.parse_timestamp(&text)),
 
             (NS::Atom, "rights") => entry.rights = handle_text(child)?,
 
@@ -251,6 +189,9 @@ fn handle_entry<R: BufRead>(parser: &Parser, element: Element<R>) -> ParseFeedRe
             }
 
             // Handle MediaRSS elements
+            // wiredesk: Dublin Core, iTunes and Media RSS titles, descriptions, bylines and dates
+            (NS::DublinCore | NS::DCTerms | NS::Itunes | NS::MediaRSS, _) if common::handle_extension(parser, &child, &mut entry)? => {}
+
             (NS::MediaRSS, _) => parser.mediarss.handle_entry_mediarss_element(child)?,
 
             // Nothing required for unknown elements
@@ -339,7 +280,8 @@ fn handle_person<R: BufRead>(role: &str, element: Element<R>) -> ParseFeedResult
         match (tag_name, child_text) {
             // Extract the fields from the spec
             ("name", Some(name)) => maybe_name = Some(name),
-            ("uri", uri) => maybe_uri = uri,
+            // wiredesk: Atom 0.3 says <url>; some feeds say <homepage>
+            ("uri", uri) | ("url", uri) | ("homepage", uri) => maybe_uri = uri.or(maybe_uri),
             ("email", email) => maybe_email = email,
 
             // Nothing required for unknown elements
@@ -363,44 +305,99 @@ fn handle_person<R: BufRead>(role: &str, element: Element<R>) -> ParseFeedResult
 }
 
 // Directly handles an Atom <title>, <summary>, <rights> or <subtitle> element
+//
+// wiredesk: reads every text construct type of RFC 4287 and Atom 0.3 (see `handle_content`), so one unusual
+// element never fails the feed: an empty element is an empty text, and an undecodable one is skipped.
 pub(crate) fn handle_text<R: BufRead>(element: Element<R>) -> ParseFeedResult<Option<Text>> {
-    // Find type, defaulting to "text" if not present
-    let type_attr = element.attributes.iter().find(|a| &a.name == "type").map_or("text", |a| a.value.as_str());
+    let type_attr = element.attr_value("type").map(|t| t.trim().to_ascii_lowercase());
+    let mode = element.attr_value("mode").map(|m| m.trim().to_ascii_lowercase());
+    let kind = TextKind::of(type_attr.as_deref(), mode.as_deref());
 
-    let position = element.buffer_pos;
-    match type_attr {
-        "text" => {
-            let s = element
-                .child_as_text_sloppy()?
-                .ok_or(ParseFeedError::ParseError(ParseErrorKind::MissingContent { position, reference: "text" }))?;
+    let text = match kind {
+        TextKind::Plain | TextKind::Html | TextKind::Escaped(_) => element.child_as_text_sloppy()?.unwrap_or_default(),
+        TextKind::Xhtml | TextKind::Xml(_) => element.children_as_xhtml()?.unwrap_or_default(),
+        TextKind::Base64(_) => match decode_base64(&element.child_as_text().unwrap_or_default()) {
+            Some(t) => t,
+            None => return Ok(None),
+        },
+    };
+    let mut out = Text::new(text);
+    out.content_type = match kind {
+        TextKind::Plain => MediaTypeBuf::new(names::TEXT, names::PLAIN),
+        TextKind::Html => MediaTypeBuf::new(names::TEXT, names::HTML),
+        TextKind::Xhtml => MediaTypeBuf::new(names::APPLICATION, names::XHTML),
+        TextKind::Escaped(m) | TextKind::Xml(m) | TextKind::Base64(m) => m,
+    };
+    Ok(Some(out))
+}
 
-            let mut text = Text::new(s);
-            text.content_type = MediaTypeBuf::new(names::TEXT, names::PLAIN);
-            Ok(Some(text))
+/// How a text construct's body is carried.
+enum TextKind {
+    Plain,
+    Html,
+    Xhtml,
+    /// Escaped text of a `text/*` type other than plain and HTML.
+    Escaped(MediaTypeBuf),
+    /// Inline XML (`+xml`, `/xml`).
+    Xml(MediaTypeBuf),
+    /// Base64 of any other media type (and Atom 0.3 `mode="base64"`).
+    Base64(MediaTypeBuf),
+}
+
+impl TextKind {
+    fn of(type_attr: Option<&str>, mode: Option<&str>) -> TextKind {
+        let mime = |t: &str| t.parse::<MediaTypeBuf>().ok();
+        let base = match type_attr.unwrap_or("text") {
+            "text" | "text/plain" => TextKind::Plain,
+            "html" | "text/html" => TextKind::Html,
+            "xhtml" | "application/xhtml+xml" => TextKind::Xhtml,
+            t if t.ends_with("+xml") || t.ends_with("/xml") => match mime(t) {
+                Some(m) => TextKind::Xml(m),
+                None => TextKind::Plain,
+            },
+            t if t.starts_with("text/") => match mime(t) {
+                Some(m) => TextKind::Escaped(m),
+                None => TextKind::Plain,
+            },
+            t => match mime(t) {
+                Some(m) => TextKind::Base64(m),
+                // A type that is not a media type at all is most likely text with a typo in its type.
+                None => TextKind::Plain,
+            },
+        };
+        // Atom 0.3 says how the body is carried in `mode`, whatever its type.
+        let html_or = |k: TextKind| match k {
+            TextKind::Xhtml => TextKind::Html,
+            k => k,
+        };
+        let as_media = |k: &TextKind| match k {
+            TextKind::Plain => MediaTypeBuf::new(names::TEXT, names::PLAIN),
+            TextKind::Html => MediaTypeBuf::new(names::TEXT, names::HTML),
+            TextKind::Xhtml => MediaTypeBuf::new(names::APPLICATION, names::XHTML),
+            TextKind::Escaped(m) | TextKind::Xml(m) | TextKind::Base64(m) => m.clone(),
+        };
+        match mode {
+            Some("escaped") => match base {
+                TextKind::Base64(m) | TextKind::Xml(m) => TextKind::Escaped(m),
+                k => html_or(k),
+            },
+            Some("base64") => TextKind::Base64(as_media(&base)),
+            Some("xml") => match base {
+                TextKind::Plain | TextKind::Html | TextKind::Xhtml => TextKind::Xhtml,
+                TextKind::Escaped(m) | TextKind::Xml(m) | TextKind::Base64(m) => TextKind::Xml(m),
+            },
+            _ => base,
         }
-        "html" | "text/html" => {
-            let s = element
-                .child_as_text_sloppy()?
-                .ok_or(ParseFeedError::ParseError(ParseErrorKind::MissingContent { position, reference: "text" }))?;
-
-            let mut text = Text::new(s);
-            text.content_type = MediaTypeBuf::new(names::TEXT, names::HTML);
-            Ok(Some(text))
-        }
-        "xhtml" => {
-            let xml = element
-                .children_as_xhtml()?
-                .ok_or(ParseFeedError::ParseError(ParseErrorKind::MissingContent { position, reference: "text" }))?;
-
-            let mut text = Text::new(xml);
-            text.content_type = MediaTypeBuf::new(names::APPLICATION, names::XHTML);
-            Ok(Some(text))
-        }
-
-        // Unknown content type
-        _ => Err(ParseFeedError::ParseError(ParseErrorKind::UnknownMimeType {
-            position,
-            mime: type_attr.into(),
-        })),
     }
+}
+
+/// Decodes base64 text (white space allowed, as feeds wrap it) to UTF-8; `None` when it is not base64.
+fn decode_base64(text: &str) -> Option<String> {
+    use base64::Engine;
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(compact.trim_end_matches('=').as_bytes()))
+        .ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }

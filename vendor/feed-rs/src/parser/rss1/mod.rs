@@ -96,6 +96,9 @@ fn handle_item<R: BufRead>(parser: &Parser, element: Element<R>) -> ParseFeedRes
 
             (NS::Content, "encoded") => content_encoded = common::handle_encoded(child)?,
 
+            // wiredesk: Dublin Core, iTunes and Media RSS titles, descriptions, bylines and dates
+            (NS::DublinCore | NS::DCTerms | NS::Itunes | NS::MediaRSS, _) if common::handle_extension(parser, &child, &mut entry)? => {}
+
             (NS::DublinCore, "creator") => if_some_then(child.child_as_text(), |name| entry.authors.push(Person::parse(&name).role("creator"))),
 
             (NS::DublinCore, "date") => entry.published = common::handle_timestamp(parser, child),

@@ -6,7 +6,7 @@ use crate::model::{Category, Content, Entry, Feed, FeedType, Generator, Image, L
 use crate::parser::itunes::{handle_itunes_channel_element, handle_itunes_item_element};
 use crate::parser::podcast::{handle_podcast_channel_element, handle_podcast_item_element};
 use crate::parser::util::{if_ok_then_some, if_some_then};
-use crate::parser::{ParseErrorKind, ParseFeedError, ParseFeedResult};
+use crate::parser::ParseFeedResult;
 use crate::parser::{Parser, atom};
 use crate::parser::{common, util};
 use crate::xml::{Element, NS};
@@ -14,19 +14,22 @@ use crate::xml::{Element, NS};
 
 /// Parses an RSS 2.0 feed into our model
 pub(crate) fn parse<R: BufRead>(parser: &Parser, root: Element<R>) -> ParseFeedResult<Feed> {
-    // Only expecting a channel element
-    let found_channel = root.children().find(|result| match result {
-        Ok(element) => &element.name == "channel",
-        Err(_) => true,
-    });
-    if let Some(channel) = found_channel {
-        handle_channel(parser, channel?)
-    } else {
-        Err(ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot))
+    // wiredesk: an <rss> without a <channel> is an empty feed, and items written straight under the root (as
+    // some generators do) are still items, as feedparser reads them.
+    let mut feed = Feed::new(FeedType::RSS2);
+    let mut stray = Vec::new();
+    for child in root.children() {
+        let child = child?;
+        match child.ns_and_tag() {
+            (NS::RSS, "channel") => feed = handle_channel(parser, child)?,
+            (NS::RSS, "item") => if_some_then(handle_item(parser, child)?, |item| stray.push(item)),
+            _ => {}
+        }
     }
+    feed.entries.extend(stray);
+    Ok(feed)
 }
 
-// Handles the <channel> element
 fn handle_channel<R: BufRead>(parser: &Parser, channel: Element<R>) -> ParseFeedResult<Feed> {
     let mut feed = Feed::new(FeedType::RSS2);
 
@@ -198,6 +201,15 @@ fn handle_content_encoded<R: BufRead>(element: Element<R>) -> ParseFeedResult<Op
 // * MediaRSS elements are handle via the MediaRSSState parser extension
 // * iTunes elements are added to an iTunes specific MediaObject
 // * Podcast elements are added to a Podcast specific MediaObject
+// wiredesk: an XHTML <body> inside an item is its content, serialised as XHTML
+fn handle_xhtml_body<R: BufRead>(element: Element<R>) -> ParseFeedResult<Option<Content>> {
+    Ok(element.children_as_xhtml()?.filter(|b| !b.trim().is_empty()).map(|body| Content {
+        body: Some(body.trim().to_string()),
+        content_type: MediaTypeBuf::new(names::APPLICATION, names::XHTML),
+        ..Default::default()
+    }))
+}
+
 fn handle_item<R: BufRead>(parser: &Parser, element: Element<R>) -> ParseFeedResult<Option<Entry>> {
     let mut entry = Entry::default();
 
@@ -218,6 +230,13 @@ fn handle_item<R: BufRead>(parser: &Parser, element: Element<R>) -> ParseFeedRes
 
             (NS::RSS, "description") => entry.summary = common::handle_encoded(child)?,
 
+            // wiredesk: the other content elements feedparser reads; the first one found is the content
+            (NS::XHTML, "body") if entry.content.is_none() => entry.content = handle_xhtml_body(child)?,
+
+            (NS::RSS, "fullitem") if entry.content.is_none() => entry.content = handle_content_encoded(child)?,
+
+            (NS::DublinCore | NS::DCTerms | NS::Itunes | NS::MediaRSS, _) if common::handle_extension(parser, &child, &mut entry)? => {}
+
             (NS::RSS, "author") => if_some_then(handle_contact("author", child), |person| entry.authors.push(person)),
 
             (NS::RSS, "category") => if_some_then(handle_category(child), |category| entry.categories.push(category)),
@@ -230,7 +249,11 @@ fn handle_item<R: BufRead>(parser: &Parser, element: Element<R>) -> ParseFeedRes
 
             (NS::RSS, "updated") | (NS::Atom, "updated") => entry.updated = common::handle_timestamp(parser, child),
 
-            (NS::Content, "encoded") => entry.content = handle_content_encoded(child)?,
+            (NS::Content, "encoded") => {
+                if let Some(content) = handle_content_encoded(child)? {
+                    entry.content = Some(content);
+                }
+            }
 
             (NS::DublinCore, "creator") => if_some_then(child.child_as_text(), |name| entry.authors.push(Person::parse(&name).role("creator"))),
 
