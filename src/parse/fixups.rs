@@ -1,10 +1,9 @@
 //! Repairs applied to the decoded text before feed-rs reads it: the XML declaration loses its now-wrong
-//! `encoding`, unknown RSS versions are read as RSS 2.0, and RSS `skipHours`/`skipDays` are read (feed-rs
-//! drops them).
+//! `encoding`, and RSS `skipHours`/`skipDays` are read (feed-rs drops them). Everything else feed-rs could
+//! not read is fixed in the vendored feed-rs itself (`vendor/feed-rs/VENDORED.md`), not in the bytes.
 
 use std::borrow::Cow;
 
-use super::discover::tag_attributes;
 use crate::schedule::SkipHints;
 
 /// Rewrites the XML declaration without its `encoding`, since the text is UTF-8 now whatever it declared.
@@ -64,49 +63,6 @@ pub(super) fn skip_hints(text: &str) -> SkipHints {
         }
     }
     hints
-}
-
-/// feed-rs recognises `<rss>` only with version 2.0, 0.91 or 0.92. Real feeds omit the attribute or write
-/// 0.93, 0.94 or 2.0.1; all of those are RSS 2.0 in practice, so the root is rewritten to say so.
-pub(super) fn normalise_rss_version(text: &str) -> Cow<'_, str> {
-    let Some(start) = find_root_start(text) else {
-        return Cow::Borrowed(text);
-    };
-    let rest = &text[start..];
-    let is_rss = rest.starts_with("<rss")
-        && rest[4..].starts_with(|c: char| c.is_whitespace() || c == '>' || c == '/');
-    if !is_rss {
-        return Cow::Borrowed(text);
-    }
-    let Some(end) = rest.find('>') else {
-        return Cow::Borrowed(text);
-    };
-    let tag = &rest[..end];
-    let version = tag_attributes(&tag[4..])
-        .into_iter()
-        .find(|(k, _)| k == "version")
-        .map(|(_, v)| v);
-    match version.as_deref() {
-        Some("2.0" | "0.91" | "0.92") => Cow::Borrowed(text),
-        Some(_) => {
-            let attrs: Vec<(String, String)> = tag_attributes(&tag[4..]);
-            let mut new_tag = String::from("<rss version=\"2.0\"");
-            for (k, v) in attrs.into_iter().filter(|(k, _)| k != "version") {
-                new_tag.push_str(&format!(" {k}=\"{}\"", v.replace('"', "&quot;")));
-            }
-            Cow::Owned(format!(
-                "{}{}{}",
-                &text[..start],
-                new_tag.trim_end_matches('/'),
-                &rest[end..]
-            ))
-        }
-        None => Cow::Owned(format!(
-            "{}<rss version=\"2.0\"{}",
-            &text[..start],
-            &rest[4..]
-        )),
-    }
 }
 
 /// Byte offset of the root element's `<`, skipping the prolog, comments, doctype and processing instructions.

@@ -14,7 +14,7 @@ mod fixups;
 
 pub use charset::decode;
 pub use discover::{DiscoveredFeed, discover_feeds};
-use fixups::{find_root_start, neutralise_xml_declaration, normalise_rss_version, skip_hints};
+use fixups::{find_root_start, neutralise_xml_declaration, skip_hints};
 
 /// A parsed feed and how its bytes were read.
 pub struct ParsedFeed {
@@ -39,7 +39,6 @@ pub fn parse_feed(
 ) -> Result<ParsedFeed, ParseError> {
     let (text, encoding) = decode(bytes, content_type)?;
     let text = neutralise_xml_declaration(&text);
-    let text = normalise_rss_version(&text);
     let parser = feed_rs::parser::Builder::new().base_uri(base_url).build();
     let feed = parser
         .parse(text.as_bytes())
@@ -142,6 +141,58 @@ mod tests {
             p.feed.entries[0].title.as_ref().unwrap().content,
             "Caf\u{e9} \u{20ac}"
         );
+    }
+
+    #[test]
+    fn a_multibyte_character_after_encoding_equals_does_not_panic() {
+        // Found by fuzzing (issue 16): the declaration's quote was sliced as one byte.
+        for doc in [
+            "<?xml version=\"1.0\" encoding=\u{e9}utf-8\u{e9}?><rss><channel><title>T</title></channel></rss>",
+            "<?xml version=\"1.0\" encoding=\u{1F600}?><rss/>",
+            "<?xml encoding=",
+        ] {
+            let mut bytes = doc.as_bytes().to_vec();
+            bytes.push(0xFF); // not UTF-8, so the declaration is consulted
+            let _ = parse_feed(&bytes, None, None);
+        }
+    }
+
+    #[test]
+    fn utf32_and_ebcdic_documents_are_read() {
+        let doc = format!("<?xml version=\"1.0\" encoding=\"utf-32\"?>{RSS}");
+        let be: Vec<u8> = doc.chars().flat_map(|c| (c as u32).to_be_bytes()).collect();
+        let p = parse_feed(&be, None, None).unwrap();
+        assert_eq!(p.encoding, "UTF-32BE");
+        assert_eq!(
+            p.feed.entries[0].title.as_ref().unwrap().content,
+            "Caf\u{e9} \u{20ac}"
+        );
+        let mut le: Vec<u8> = vec![0xFF, 0xFE, 0, 0];
+        le.extend(doc.chars().flat_map(|c| (c as u32).to_le_bytes()));
+        assert_eq!(parse_feed(&le, None, None).unwrap().encoding, "UTF-32LE");
+
+        let ebcdic = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/corpora/feedparser/tests/encoding/x80_cp037.xml"),
+        );
+        if let Ok(bytes) = ebcdic {
+            let p = parse_feed(&bytes, None, None).unwrap();
+            assert_eq!(p.encoding, "IBM037");
+        }
+    }
+
+    #[test]
+    fn python_and_ibm_charset_labels_are_understood() {
+        let doc = b"<rss version=\"2.0\"><channel><title>\x80</title></channel></rss>";
+        for (label, want) in [
+            ("cp850", "\u{c7}"),
+            ("ibm437", "\u{c7}"),
+            ("windows_1251", "\u{402}"),
+            ("macroman", "\u{c4}"),
+        ] {
+            let p = parse_feed(doc, Some(&format!("text/xml; charset={label}")), None).unwrap();
+            assert_eq!(p.feed.title.unwrap().content, want, "{label}");
+        }
     }
 
     #[test]
