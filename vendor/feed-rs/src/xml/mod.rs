@@ -377,7 +377,18 @@ impl<R: BufRead> SourceState<R> {
         let mut text: Option<String> = None;
 
         loop {
-            let (ns_resolution, event) = reader.read_resolved_event_into(&mut self.buf_event)?;
+            // wiredesk: a document cut off inside a tag, comment or CDATA at its very end (`</rss` without its
+            // `>`) keeps everything read so far, as feedparser's lenient parser does
+            let (ns_resolution, event) = match reader.read_resolved_event_into(&mut self.buf_event) {
+                Ok(resolved) => resolved,
+                Err(quick_xml::Error::Syntax(
+                    quick_xml::errors::SyntaxError::UnclosedTag
+                    | quick_xml::errors::SyntaxError::UnclosedComment
+                    | quick_xml::errors::SyntaxError::UnclosedCData
+                    | quick_xml::errors::SyntaxError::UnclosedPI,
+                )) => return Ok(text.take().map(XmlEvent::Text)),
+                Err(e) => return Err(e.into()),
+            };
 
             match event {
                 // XML declaration for the encoding
@@ -605,6 +616,10 @@ impl NS {
     fn parse(s: &str) -> NS {
         match s {
             "http://purl.org/rss/1.0/" => NS::RSS,
+            // wiredesk: RSS 0.90 and the RSS 0.9x namespace some RSS 2.0 feeds declare read as RSS
+            "http://my.netscape.com/rdf/simple/0.9/" | "http://backend.userland.com/rss2" | "http://blogs.law.harvard.edu/tech/rss" => NS::RSS,
+            // wiredesk: Atom 0.3 drafts published under other names
+            "http://purl.org/echo/" | "http://purl.org/pie/" | "http://example.com/newformat#" | "http://example.com/necho" => NS::Atom,
             "http://www.w3.org/2005/Atom" => NS::Atom,
             // wiredesk: Atom 0.3 maps onto the Atom 1.0 model (its element names are handled by the Atom parser)
             "http://purl.org/atom/ns#" => NS::Atom,
@@ -615,7 +630,8 @@ impl NS {
             "http://purl.org/rss/1.0/modules/content/" => NS::Content,
             "http://purl.org/dc/elements/1.1/" => NS::DublinCore,
             "http://search.yahoo.com/mrss/" => NS::MediaRSS,
-            "http://www.itunes.com/dtds/podcast-1.0.dtd" => NS::Itunes,
+            // wiredesk: feeds write the iTunes URL in any case
+            s if s.eq_ignore_ascii_case("http://www.itunes.com/dtds/podcast-1.0.dtd") => NS::Itunes,
             "https://podcastindex.org/namespace/1.0" => NS::Podcast,
             "http://wellformedweb.org/CommentAPI/" => NS::WellFormedWebComments,
 

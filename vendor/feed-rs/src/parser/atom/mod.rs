@@ -289,8 +289,8 @@ fn handle_person<R: BufRead>(role: &str, element: Element<R>) -> ParseFeedResult
         }
     }
 
-    // Need either a name or an email
-    let person = if maybe_name.is_some() || maybe_email.is_some() {
+    // Need either a name or an email (wiredesk: or a URI, which alone still identifies the person)
+    let person = if maybe_name.is_some() || maybe_email.is_some() || maybe_uri.is_some() {
         let mut person = Person::empty();
         person.name = maybe_name;
         person.email = maybe_email;

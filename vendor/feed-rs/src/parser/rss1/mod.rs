@@ -124,11 +124,11 @@ fn handle_item<R: BufRead>(parser: &Parser, element: Element<R>) -> ParseFeedRes
         }
     }
 
-    // If we found at least 1 link
-    Ok(if !entry.links.is_empty() {
-        Some(entry)
-    } else {
-        // No point returning anything if we are missing a destination
-        None
-    })
+    // wiredesk: an item without a link is still an item (feedparser keeps it); its rdf:about identifies it
+    if entry.id.is_empty() {
+        if let Some(about) = element.attr_value("rdf:about").or_else(|| element.attr_value("about")) {
+            entry.id = about;
+        }
+    }
+    Ok(Some(entry))
 }

@@ -38,6 +38,9 @@ fn handle_channel<R: BufRead>(parser: &Parser, channel: Element<R>) -> ParseFeed
         match child.ns_and_tag() {
             (NS::RSS, "title") => feed.title = common::handle_text(child),
 
+            // wiredesk: a channel titled only in Dublin Core
+            (NS::DublinCore, "title") if feed.title.is_none() => feed.title = common::handle_text(child),
+
             (NS::RSS, "link") => if_some_then(common::handle_link(None, child), |link| feed.links.push(link)),
 
             (NS::Atom, "link") => if_some_then(atom::handle_link(child), |link| feed.links.push(link)),
