@@ -666,12 +666,16 @@ pub struct Link {
 
 impl Link {
     pub(crate) fn new<S: AsRef<str>>(href: S, base: Option<&Url>) -> Link {
-        let href = match util::parse_uri(href.as_ref(), base) {
-            Some(uri) => uri.to_string(),
-            None => href.as_ref().to_string(),
-        }
-        .trim()
-        .to_string();
+        // wiredesk: an absolute link is kept as the feed wrote it (a URL parser would lower-case its host and
+        // re-encode it); only relative links are resolved.
+        let raw = href.as_ref().trim();
+        let href = match Url::parse(raw) {
+            Ok(_) => raw.to_string(),
+            Err(_) => match util::parse_uri(raw, base) {
+                Some(uri) => uri.to_string(),
+                None => raw.to_string(),
+            },
+        };
 
         Link {
             href,

@@ -250,14 +250,9 @@ impl<R: BufRead> ElementSource<R> {
             }
         }
 
-        // Hit the end of the document
-        if state.current_depth > 0 {
-            // let msg = format!("documented terminated at depth {}", state.current_depth);
-            let e = quick_xml::Error::Syntax(quick_xml::errors::SyntaxError::UnclosedTag);
-            Err(XmlError::Parser { e })
-        } else {
-            Ok(None)
-        }
+        // Hit the end of the document. wiredesk: elements left open by a document that stops early are closed
+        // here, so what was read is kept (feedparser reads such documents too).
+        Ok(None)
     }
 
     // Extracts a text element
