@@ -28,7 +28,7 @@ pub fn byline(
         .filter(|u| !u.is_empty())
         .and_then(|u| super::url::absolute(u, base))
         .map(String::from);
-    (out.name.is_some() || out.email.is_some()).then_some(out)
+    (out.name.is_some() || out.email.is_some() || out.uri.is_some()).then_some(out)
 }
 
 /// Splits a free-text author string into name and e-mail.
