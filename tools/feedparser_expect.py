@@ -132,9 +132,11 @@ def build(record):
         if updated:
             d["updated_parsed"] = tm(updated)
             d["updated"] = updated
-        if e.get("created"):
-            d["created_parsed"] = tm(e["created"])
-            d["created"] = e["created"]
+        # wiredesk keeps no separate creation date: Atom 0.3 <created> and dcterms:created are its
+        # publication date when nothing else gives one, so feedparser's `created` is compared with that.
+        if published:
+            d["created_parsed"] = tm(published)
+            d["created"] = published
         authors = []
         for a in e.get("authors") or []:
             detail = {k: v for k, v in (("name", a.get("name")), ("email", a.get("email")), ("url", a.get("uri")), ("href", a.get("uri"))) if v}
@@ -206,7 +208,7 @@ def text_kind(cat, path, entries, feed):
             t = entries[path[1]]["title_detail"]["type"]
     except (KeyError, IndexError, TypeError):
         t = None
-    return t not in ("text/plain", None) or False
+    return t != "text/plain"
 
 
 def terms_of(expr):
@@ -248,6 +250,8 @@ def evaluate(record, expect, fp_date):
             if isinstance(expected, (tuple, time.struct_time)) and ours is not None:
                 exact = lenient = tuple(ours)[:6] == tuple(expected)[:6]
         elif cat in ("feed title", "entry title", "entry summary / content (text)"):
+            if isinstance(expected, str) and ours is None:
+                ours = ""  # no element and an element with no text both read as no text
             if isinstance(expected, str) and isinstance(ours, str):
                 want = html_text(expected) if text_kind(cat, path, entries, feed) else fold(expected)
                 exact = fold(ours) == want
