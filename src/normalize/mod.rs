@@ -3,6 +3,7 @@
 //!
 //! Everything downstream (dedup, store, publish) works on [`NormalizedItem`] and never sees feed-rs types.
 
+pub mod date;
 pub mod person;
 pub mod sanitize;
 pub mod text;

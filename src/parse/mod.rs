@@ -39,7 +39,13 @@ pub fn parse_feed(
 ) -> Result<ParsedFeed, ParseError> {
     let (text, encoding) = decode(bytes, content_type)?;
     let text = neutralise_xml_declaration(&text);
-    let parser = feed_rs::parser::Builder::new().base_uri(base_url).build();
+    // Dates are read as feedparser reads them (see normalize::date); the unreadable ones are counted.
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(base_url)
+        .timestamp_parser(|text| {
+            crate::normalize::date::parse_date_counted(text).map(|d| d.with_timezone(&chrono::Utc))
+        })
+        .build();
     let feed = parser
         .parse(text.as_bytes())
         .map_err(|e| ParseError(describe(&e, &text)))?;
