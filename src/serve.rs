@@ -200,7 +200,9 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
         // the body's, which is known for every response here, so it is set before the body is dropped.
         let (mut parts, body) = response.into_parts();
         if let Some(len) = axum::body::HttpBody::size_hint(&body).exact() {
-            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         }
         return Response::from_parts(parts, Body::empty());
     }

@@ -192,7 +192,11 @@ fn feedparser_expectations_are_met() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| !KNOWN_REFUSED.iter().any(|k| r.as_str().unwrap_or("").starts_with(k)))
+        .filter(|r| {
+            !KNOWN_REFUSED
+                .iter()
+                .any(|k| r.as_str().unwrap_or("").starts_with(k))
+        })
         .collect();
     if !refused.is_empty() {
         misses.push(format!(
