@@ -356,6 +356,7 @@ mod tests {
             published: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             date_from_feed: true,
             content_hash: None,
+            ..Default::default()
         }
     }
 

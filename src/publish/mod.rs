@@ -134,36 +134,51 @@ pub(crate) fn story_title(story: &StoryView) -> String {
     }
 }
 
-/// The HTML body of a published story: the representative's content and the "Also reported by" credits.
+/// Configured text (section titles and descriptions) as plain text: markup in the config is not published.
+pub(crate) fn plain(s: &str) -> String {
+    xml_safe(&crate::normalize::text::html_to_text(s))
+}
+
+/// The HTML body of a published story: the representative's content, then the credits as a real list.
+///
+/// The body goes in a `<div>` (a `<p>` around content that has paragraphs of its own would nest them), an
+/// empty body gives no element at all, and each credit links to the member's canonical URL (tracking
+/// parameters stripped) with the member's byline when it has one.
 pub(crate) fn story_html(story: &StoryView) -> String {
     let rep = story.representative();
     let body = rep.content_html.trim();
-    let mut html = if body.is_empty() {
-        format!("<p>{}</p>", html_escape::encode_text(&rep.summary))
-    } else if body.starts_with('<') {
-        body.to_string()
+    let mut html = if !body.is_empty() {
+        format!("<div>{body}</div>")
+    } else if !rep.summary.trim().is_empty() {
+        format!("<p>{}</p>", html_escape::encode_text(rep.summary.trim()))
     } else {
-        // Sanitised plain text: give it a paragraph so the credits below do not run into it.
-        format!("<p>{body}</p>")
+        String::new()
     };
-    let rep_link = |name: &str, url: Option<&str>| match url {
-        Some(u) => format!(
-            "<a href=\"{}\">{}</a>",
-            html_escape::encode_double_quoted_attribute(u),
-            html_escape::encode_text(name)
-        ),
-        None => html_escape::encode_text(name).into_owned(),
+    let credit = |m: &crate::store::MemberView| {
+        let name = html_escape::encode_text(&m.source_name).into_owned();
+        let link = m.canonical_url.as_deref().or(m.url.as_deref());
+        let mut out = match link {
+            Some(u) => format!(
+                "<a href=\"{}\">{name}</a>",
+                html_escape::encode_double_quoted_attribute(u)
+            ),
+            None => name,
+        };
+        if let Some(by) = m.author.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            out.push_str(&format!(" (by {})", html_escape::encode_text(by)));
+        }
+        out
     };
-    html.push_str(&format!(
-        "<p>Source: {}</p>",
-        rep_link(&rep.source_name, rep.url.as_deref())
-    ));
+    html.push_str(&format!("<p>Source: {}</p>", credit(rep)));
     let others: Vec<String> = story.members[1..]
         .iter()
-        .map(|m| rep_link(&m.source_name, m.url.as_deref()))
+        .map(|m| format!("<li>{}</li>", credit(m)))
         .collect();
     if !others.is_empty() {
-        html.push_str(&format!("<p>Also reported by: {}</p>", others.join(", ")));
+        html.push_str(&format!(
+            "<p>Also reported by:</p><ul>{}</ul>",
+            others.concat()
+        ));
     }
     xml_safe(&html).replace("]]>", "]]&gt;")
 }
@@ -186,7 +201,7 @@ pub(crate) fn render(
         // The document holds only these stories, so its last change is theirs.
         let updated = stories
             .iter()
-            .map(|s| s.updated.max(s.published))
+            .map(StoryView::changed_at)
             .max()
             .and_then(|t| DateTime::from_timestamp(t, 0))
             .unwrap_or(now);

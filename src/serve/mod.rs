@@ -69,7 +69,14 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
         },
     };
     if method == Method::HEAD {
-        let (parts, _) = response.into_parts();
+        // HEAD answers with GET's headers, Content-Length included (RFC 9110 section 9.3.2): the length is
+        // the body's, which is known for every response here, so it is set before the body is dropped.
+        let (mut parts, body) = response.into_parts();
+        if let Some(len) = axum::body::HttpBody::size_hint(&body).exact() {
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        }
         return Response::from_parts(parts, Body::empty());
     }
     response

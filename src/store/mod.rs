@@ -178,6 +178,7 @@ mod tests {
             published: chrono::DateTime::from_timestamp(published, 0).unwrap(),
             date_from_feed: true,
             content_hash: None,
+            ..Default::default()
         }
     }
 

@@ -30,6 +30,22 @@ impl StoryView {
     pub fn representative(&self) -> &MemberView {
         &self.members[0]
     }
+
+    /// When the story last changed as a reader sees it: the latest publication date of any member (a member
+    /// joining is a change, dated by that member), or the time the source edited the representative's
+    /// text. Derived from stored rows only, so it is the same on every render and after a restart, and it
+    /// does not move when nothing changed.
+    pub fn changed_at(&self) -> i64 {
+        let rep = self.representative();
+        let edited = (rep.item_updated > rep.first_seen).then_some(rep.item_updated);
+        self.members
+            .iter()
+            .map(|m| m.published)
+            .chain(edited)
+            .max()
+            .unwrap_or(self.published)
+            .max(rep.published)
+    }
 }
 
 /// One item of a story, with its source.
@@ -63,6 +79,12 @@ pub struct MemberView {
     pub layer: Layer,
     /// The dedup score.
     pub score: f64,
+    /// The dedup key of `url` (tracking parameters stripped), used for credit links.
+    pub canonical_url: Option<String>,
+    /// When the item was first stored.
+    pub first_seen: i64,
+    /// When the item was last stored: `first_seen`, or the time its source last edited it.
+    pub item_updated: i64,
 }
 
 /// A stored dedup decision, for `explain`.
@@ -88,7 +110,8 @@ pub struct DecisionRow {
 
 // An item without a decision row founded its story with no candidate in sight (layer `new`).
 const MEMBER_COLUMNS: &str = "i.id, i.source_id, s.name, s.url, s.site_url, i.guid, i.url, i.title, i.summary,
-     i.content_html, i.author, i.published, COALESCE(d.layer, 'new'), COALESCE(d.score, 0), i.story_id";
+     i.content_html, i.author, i.published, COALESCE(d.layer, 'new'), COALESCE(d.score, 0), i.story_id,
+     i.canonical_url, i.first_seen, i.updated";
 
 fn member_from_row(r: &rusqlite::Row) -> rusqlite::Result<(MemberView, i64)> {
     Ok((
@@ -107,6 +130,9 @@ fn member_from_row(r: &rusqlite::Row) -> rusqlite::Result<(MemberView, i64)> {
             published: r.get(11)?,
             layer: r.get(12)?,
             score: r.get(13)?,
+            canonical_url: r.get(15)?,
+            first_seen: r.get(16)?,
+            item_updated: r.get(17)?,
         },
         r.get(14)?,
     ))
@@ -220,10 +246,10 @@ impl Store {
                 score: member.score,
                 member,
                 story_id,
-                story_guid: r.get(15)?,
-                reason: r.get(16)?,
-                candidates: r.get(17)?,
-                decided_at: r.get(18)?,
+                story_guid: r.get(18)?,
+                reason: r.get(19)?,
+                candidates: r.get(20)?,
+                decided_at: r.get(21)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
