@@ -269,6 +269,11 @@ fn write_documents(cache: &FeedCache, dir: &Path, paths: &[String]) -> anyhow::R
             path.trim_start_matches('/').to_string()
         };
         let target = dir.join(rel);
+        // A file that already holds these bytes is left alone, so a static server's validators (its ETag
+        // and Last-Modified come from the file's size and mtime) stay valid and readers get 304s.
+        if std::fs::read(&target).is_ok_and(|old| old == doc.body) {
+            continue;
+        }
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
