@@ -92,7 +92,10 @@ pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<Pol
         config.fetch.per_host,
         crate::pipeline::PARSED_IN_MEMORY,
     );
-    for s in sources.into_iter().filter(|s| s.active && !s.gone) {
+    for s in sources
+        .into_iter()
+        .filter(|s| s.active && s.enabled && !s.gone)
+    {
         dispatch.push(s);
     }
     let mut tasks = Refreshes::new();

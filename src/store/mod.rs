@@ -21,7 +21,7 @@ use rusqlite_migration::{M, Migrations};
 
 pub use checkpoint::Checkpointer;
 pub use ingest::{Batch, FeedCounts, FeedRows, FeedTx};
-pub use sources::SourceRow;
+pub use sources::{SourceRow, SourceState};
 pub use stories::{DecisionRow, MemberView, StoryView};
 
 /// The migrations, in order. Append new files; never edit a released one.
@@ -29,6 +29,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0001_initial.sql")),
     M::up(include_str!("../../migrations/0002_skip_hints.sql")),
     M::up(include_str!("../../migrations/0003_typed_poll_results.sql")),
+    M::up(include_str!("../../migrations/0004_paused_sources.sql")),
 ];
 
 /// How long a connection waits for the write lock before a statement fails with "database is locked".
@@ -238,6 +239,27 @@ mod tests {
                 ("two".to_string(), false, 0, vec!["c".to_string()]),
             ]
         );
+        // Pausing a source is stored, and so is resuming it.
+        let paused = first.replace(
+            "priority = 0\n[[sources]]\nname = \"two\"",
+            "priority = 0\nenabled = false\n[[sources]]\nname = \"two\"",
+        );
+        assert_ne!(paused, first);
+        store
+            .sync_sources(&config_with(dir.path(), &paused))
+            .unwrap();
+        let one = |store: &Store| {
+            store
+                .sources()
+                .unwrap()
+                .into_iter()
+                .find(|s| s.name == "one")
+                .unwrap()
+        };
+        assert_eq!(
+            (one(&store).enabled, one(&store).state()),
+            (false, SourceState::Paused)
+        );
         // And back: "two" returns with its old id.
         store
             .sync_sources(&config_with(dir.path(), &first))
@@ -248,6 +270,7 @@ mod tests {
             .into_iter()
             .find(|s| s.name == "two");
         assert_eq!(two.map(|s| (s.id, s.active)), Some((2, true)));
+        assert!(one(&store).enabled, "resumed");
     }
 
     /// Source `id` as a row with the sections it feeds.
