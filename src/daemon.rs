@@ -39,6 +39,19 @@ pub struct PollSummary {
 }
 
 impl PollSummary {
+    /// The daemon's summary line: what the polls since the last one came to.
+    fn log_line(&self) -> String {
+        format!(
+            "{} polls: {} fetched, {} unchanged, {} failed; {} new items, {} merged into existing stories",
+            self.polled,
+            self.fetched,
+            self.unchanged,
+            self.failures.len(),
+            self.new_items,
+            self.joined
+        )
+    }
+
     fn add(&mut self, done: &Refreshed) {
         self.polled += 1;
         match done.status {
@@ -60,6 +73,9 @@ impl PollSummary {
         self.joined += done.counts.joined;
     }
 }
+
+/// How often the daemon logs its summary line.
+const SUMMARY_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Refreshes run as tasks; each returns the source's new state.
 type Refreshes = JoinSet<Refreshed>;
@@ -200,6 +216,7 @@ pub async fn run_with_listener(
         false,
     )?);
     let config = pipeline.config();
+    crate::cli::log::apply_config_level(&config.log.level);
     metrics.set_sources(config.sources.len());
     let sources = pipeline.sync_sources(&config).await?;
     let cache = FeedCache::default();
@@ -235,6 +252,10 @@ pub async fn run_with_listener(
     let mut dirty: BTreeSet<String> = BTreeSet::new();
     let mut render_tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut prune_tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    // One info line a minute sums up the polls; each source's state changes are logged as they happen.
+    let mut minute = PollSummary::default();
+    let mut summary_tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + SUMMARY_EVERY, SUMMARY_EVERY);
     loop {
         let now = Utc::now().timestamp();
         for source in queue.take_due(now) {
@@ -257,6 +278,7 @@ pub async fn run_with_listener(
                             crate::pipeline::PARSED_IN_MEMORY,
                         );
                         queue.replace_sources(sources, Utc::now().timestamp());
+                        crate::cli::log::apply_config_level(&config.log.level);
                         if let Err(e) = publisher.render(config, None).await {
                             tracing::error!("rendering after the reload failed: {e:#}");
                         }
@@ -269,6 +291,7 @@ pub async fn run_with_listener(
                 match done {
                     Ok(done) => {
                         dispatch.finished(done.source.id);
+                        minute.add(&done);
                         dirty.extend(done.changed_sections);
                         queue.reschedule(done.source, Utc::now().timestamp());
                     }
@@ -285,6 +308,11 @@ pub async fn run_with_listener(
                 }
             }
             _ = prune_tick.tick() => pipeline.prune().await,
+            _ = summary_tick.tick() => {
+                if minute.polled > 0 {
+                    tracing::info!("last minute: {}", std::mem::take(&mut minute).log_line());
+                }
+            }
             _ = sleep => {}
         }
     }

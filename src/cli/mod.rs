@@ -8,6 +8,7 @@
 pub mod demo;
 pub mod explain;
 pub mod inspect;
+pub mod log;
 pub mod sources;
 pub mod stories;
 
@@ -29,6 +30,9 @@ pub struct Cli {
     /// The config file.
     #[arg(long, short, global = true, default_value = "feeds.toml")]
     pub config: PathBuf,
+    /// How log lines look on stderr: human (no timestamps under journald) or json (one object per line).
+    #[arg(long, global = true, value_enum, default_value_t = log::LogFormat::Human)]
+    pub log_format: log::LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -92,7 +96,9 @@ pub enum Command {
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(matches!(cli.command, Command::Run | Command::Demo { .. }));
+    // Commands report on stdout; only the daemon logs at info by default.
+    let daemon = matches!(cli.command, Command::Run | Command::Demo { .. });
+    log::init(cli.log_format, if daemon { "info" } else { "warn" });
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -100,17 +106,6 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-fn init_tracing(daemon: bool) {
-    let default = if daemon { "info" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WIREDESK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
 }
 
 fn load(path: &Path) -> anyhow::Result<Config> {

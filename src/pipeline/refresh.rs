@@ -18,7 +18,7 @@ use crate::fetch::{CacheHints, FetchOutcome, Validators};
 use crate::normalize::{self, FeedMeta, NormalizedItem};
 use crate::parse;
 use crate::schedule::plan::{self, PollFacts};
-use crate::schedule::{self, SkipHints};
+use crate::schedule::{self, DueReason, SkipHints};
 use crate::store::{FeedCounts, SourceRow};
 
 /// A source after its refresh: the new state for the scheduler and what happened, for the caller's report.
@@ -227,7 +227,7 @@ impl Pipeline {
         Refreshed {
             source: SourceRow {
                 next_due: Some(retry.timestamp()),
-                due_reason: Some(schedule::DueReason::Backoff),
+                due_reason: Some(DueReason::Backoff),
                 ..source
             },
             status: PollStatus::Failed(FailureKind::Store),
@@ -240,14 +240,49 @@ impl Pipeline {
         }
     }
 
-    /// The one place every refresh ends: log the outcome once, count it, return it.
+    /// The one place every refresh ends: count it, log it when the source's state changed (failing,
+    /// recovered, moved, gone, quarantined; each poll otherwise only at debug, and in the daemon's
+    /// minute summary), and return it.
     fn finish(&self, before: &SourceRow, done: Refreshed) -> Refreshed {
         let name = &done.source.name;
         self.metrics.record_poll(&done.status, &done.counts);
+        let now = &done.source;
         match &done.failure {
-            Some(f) => tracing::warn!(source = %name, kind = %f.kind.name(), "{}", f.message),
+            Some(_) if now.gone && !before.gone => tracing::warn!(
+                source = %name,
+                state = "gone",
+                "410 Gone: polling stopped; remove it from feeds.toml"
+            ),
+            Some(f)
+                if now.due_reason == Some(DueReason::Quarantine)
+                    && before.due_reason != Some(DueReason::Quarantine) =>
+            {
+                tracing::warn!(
+                    source = %name,
+                    state = "quarantined",
+                    kind = %f.kind.name(),
+                    "quarantined after {} failed polls; probed once a day from now on. Last error: {}",
+                    now.consecutive_errors,
+                    f.message
+                )
+            }
+            Some(f) if before.consecutive_errors == 0 => tracing::warn!(
+                source = %name,
+                state = "failing",
+                kind = %f.kind.name(),
+                "failing: {}",
+                f.message
+            ),
+            Some(f) => tracing::debug!(
+                source = %name,
+                kind = %f.kind.name(),
+                failures = now.consecutive_errors,
+                "still failing: {}",
+                f.message
+            ),
             None if before.consecutive_errors > 0 => tracing::info!(
                 source = %name,
+                state = "recovered",
                 "recovered after {} failed poll(s)",
                 before.consecutive_errors
             ),
@@ -263,8 +298,8 @@ impl Pipeline {
         {
             tracing::warn!(
                 source = %name,
-                "{} moved permanently to {to}; wiredesk polls the new URL now. Update `url` in feeds.toml to silence this",
-                before.url
+                state = "moved",
+                "moved permanently to {to}; wiredesk polls the new URL now. Set `url = \"{to}\"` in feeds.toml to silence this"
             );
         }
         done
