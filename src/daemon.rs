@@ -17,7 +17,7 @@ use crate::publish::{self, FeedCache, Publisher};
 use crate::schedule::dispatch::Dispatcher;
 use crate::schedule::queue::DueQueue;
 use crate::serve::{self, AppState, Metrics};
-use crate::store::SourceRow;
+use crate::store::{SourceRow, Store};
 
 /// The outcome counts of `poll --once`.
 #[derive(Debug, Default, Clone)]
@@ -73,6 +73,9 @@ impl PollSummary {
         self.joined += done.counts.joined;
     }
 }
+
+/// How often the store's gauges in `/metrics` are sampled.
+const SAMPLE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How often the daemon logs its summary line.
 const SUMMARY_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
@@ -222,6 +225,12 @@ pub async fn run_with_listener(
     let cache = FeedCache::default();
     let publisher = Publisher::new(cache.clone(), &config.storage.path, metrics.clone());
     publisher.render(config.clone(), None).await?;
+    metrics.published(
+        config.sections.iter().map(|s| s.id.as_str()),
+        Utc::now().timestamp(),
+    );
+    let sampler = Sampler::open(&config.storage.path, metrics.clone())?;
+    sampler.sample(pipeline.hosts().paused()).await;
 
     let state = AppState {
         cache,
@@ -252,6 +261,7 @@ pub async fn run_with_listener(
     let mut dirty: BTreeSet<String> = BTreeSet::new();
     let mut render_tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut prune_tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    let mut sample_tick = tokio::time::interval(SAMPLE_EVERY);
     // One info line a minute sums up the polls; each source's state changes are logged as they happen.
     let mut minute = PollSummary::default();
     let mut summary_tick =
@@ -279,9 +289,7 @@ pub async fn run_with_listener(
                         );
                         queue.replace_sources(sources, Utc::now().timestamp());
                         crate::cli::log::apply_config_level(&config.log.level);
-                        if let Err(e) = publisher.render(config, None).await {
-                            tracing::error!("rendering after the reload failed: {e:#}");
-                        }
+                        render(&publisher, &state.metrics, config, None).await;
                         tracing::info!("reloaded {}", config_path.display());
                     }
                     Err(e) => tracing::error!("reload refused, the old config keeps running:\n{e:#}"),
@@ -302,12 +310,11 @@ pub async fn run_with_listener(
             _ = render_tick.tick() => {
                 if !dirty.is_empty() {
                     let only: Vec<String> = std::mem::take(&mut dirty).into_iter().collect();
-                    if let Err(e) = publisher.render(pipeline.config(), Some(only)).await {
-                        tracing::error!("rendering failed: {e:#}");
-                    }
+                    render(&publisher, &state.metrics, pipeline.config(), Some(only)).await;
                 }
             }
             _ = prune_tick.tick() => pipeline.prune().await,
+            _ = sample_tick.tick() => sampler.sample(pipeline.hosts().paused()).await,
             _ = summary_tick.tick() => {
                 if minute.polled > 0 {
                     tracing::info!("last minute: {}", std::mem::take(&mut minute).log_line());
@@ -324,6 +331,57 @@ pub async fn run_with_listener(
     })
     .await;
     server.stop().await
+}
+
+/// Renders `only` these sections (all when None) and records the publish in `/metrics`; a failure is
+/// logged, and the sections are rendered again at their next change.
+async fn render(
+    publisher: &Publisher,
+    metrics: &Metrics,
+    config: Arc<Config>,
+    only: Option<Vec<String>>,
+) {
+    let sections: Vec<String> = match &only {
+        Some(o) => o.clone(),
+        None => config.sections.iter().map(|s| s.id.clone()).collect(),
+    };
+    match publisher.render(config, only).await {
+        Ok(()) => metrics.published(sections.iter().map(String::as_str), Utc::now().timestamp()),
+        Err(e) => tracing::error!("rendering {} failed: {e:#}", sections.join(", ")),
+    }
+}
+
+/// Samples the store's gauges for `/metrics` on a read connection of its own.
+struct Sampler {
+    db: PathBuf,
+    store: Arc<std::sync::Mutex<Store>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Sampler {
+    fn open(db: &Path, metrics: Arc<Metrics>) -> anyhow::Result<Sampler> {
+        Ok(Sampler {
+            db: db.to_path_buf(),
+            store: Arc::new(std::sync::Mutex::new(Store::open_read_only(db)?)),
+            metrics,
+        })
+    }
+
+    /// Takes one sample; a failure is logged and the gauges keep their last values.
+    async fn sample(&self, hosts_paused: usize) {
+        let (db, store, metrics) = (self.db.clone(), self.store.clone(), self.metrics.clone());
+        let sampled = tokio::task::spawn_blocking(move || {
+            let stats = store.lock().expect("sampler lock").stats()?;
+            metrics.sample(&stats, &db, hosts_paused);
+            anyhow::Ok(())
+        })
+        .await;
+        match sampled {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("sampling the store for /metrics failed: {e:#}"),
+            Err(e) => tracing::warn!("sampling the store for /metrics failed: {e}"),
+        }
+    }
 }
 
 /// Reloads the config file, all or nothing: the new configuration, its HTTP client and, when the listen

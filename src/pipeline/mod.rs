@@ -22,7 +22,7 @@ use tokio::sync::Semaphore;
 
 pub use health::{Health, HealthReport};
 pub use ingest::Ingester;
-pub use outcome::{Failure, FailureKind, PollStatus};
+pub use outcome::{Failure, FailureKind, LayerCounts, PollStatus};
 pub use refresh::{Refreshed, set_refresh_hook};
 
 use crate::config::Config;

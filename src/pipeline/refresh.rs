@@ -9,8 +9,8 @@ use std::panic::AssertUnwindSafe;
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 
-use super::ingest::StoreJob;
-use super::outcome::{Failure, FailureKind, PollStatus};
+use super::ingest::{StoreJob, Stored};
+use super::outcome::{Failure, FailureKind, LayerCounts, PollStatus};
 use super::writer::StoreError;
 use super::{Pipeline, Settings};
 use crate::dedup::similar::Features;
@@ -32,6 +32,8 @@ pub struct Refreshed {
     pub failure: Option<Failure>,
     /// What storing it changed.
     pub counts: FeedCounts,
+    /// Which dedup layers placed its entries.
+    pub layers: LayerCounts,
     /// Sections whose published feeds must be rendered again.
     pub changed_sections: Vec<String>,
 }
@@ -83,7 +85,7 @@ impl Pipeline {
         let state = job.state.clone();
         let stored = self.writer.store(job).await;
         let refreshed = match stored {
-            Ok(counts) => Refreshed {
+            Ok(Stored { counts, layers }) => Refreshed {
                 source: SourceRow {
                     items_seen: state.items_seen + counts.new_items as i64,
                     ..state
@@ -96,6 +98,7 @@ impl Pipeline {
                     Vec::new()
                 },
                 counts,
+                layers,
             },
             Err(StoreError::Feed(why)) => {
                 // Its entries could not be written: the poll failed after all, and is recorded as such.
@@ -111,6 +114,7 @@ impl Pipeline {
                         status,
                         failure,
                         counts: FeedCounts::default(),
+                        layers: LayerCounts::default(),
                         changed_sections: Vec::new(),
                     },
                     Err(e) => self.unrecorded(&settings, source.clone(), now, e),
@@ -133,7 +137,14 @@ impl Pipeline {
         if let Some(hook) = hook {
             hook(&url);
         }
-        let fetched = match settings.fetcher.fetch(&url, &source.validators).await {
+        let started = std::time::Instant::now();
+        let outcome = settings.fetcher.fetch(&url, &source.validators).await;
+        let bytes = match &outcome {
+            FetchOutcome::Fetched(f) => f.body.len(),
+            _ => 0,
+        };
+        self.metrics.record_fetch(started.elapsed(), bytes);
+        let fetched = match outcome {
             FetchOutcome::Fetched(f) => f,
             FetchOutcome::Unchanged {
                 validators,
@@ -236,6 +247,7 @@ impl Pipeline {
                 format!("the poll could not be recorded: {why}"),
             )),
             counts: FeedCounts::default(),
+            layers: LayerCounts::default(),
             changed_sections: Vec::new(),
         }
     }
@@ -245,7 +257,8 @@ impl Pipeline {
     /// minute summary), and return it.
     fn finish(&self, before: &SourceRow, done: Refreshed) -> Refreshed {
         let name = &done.source.name;
-        self.metrics.record_poll(&done.status, &done.counts);
+        self.metrics
+            .record_poll(&done.status, &done.counts, &done.layers);
         let now = &done.source;
         match &done.failure {
             Some(_) if now.gone && !before.gone => tracing::warn!(

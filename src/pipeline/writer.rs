@@ -19,9 +19,9 @@ use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::health::Health;
-use super::ingest::{BatchReports, Ingester, StoreJob, Unavailable};
+use super::ingest::{BatchReports, Ingester, StoreJob, Stored, Unavailable};
 use crate::config::{Config, DedupConfig};
-use crate::store::{FeedCounts, SourceRow};
+use crate::store::SourceRow;
 
 /// The most feeds one commit takes; bounds how long a batch holds the write lock.
 const MAX_BATCH_FEEDS: usize = 256;
@@ -55,7 +55,7 @@ pub(crate) enum Patience {
 enum Job {
     Store {
         job: Box<StoreJob>,
-        reply: oneshot::Sender<Result<FeedCounts, StoreError>>,
+        reply: oneshot::Sender<Result<Stored, StoreError>>,
     },
     Sync {
         config: Arc<Config>,
@@ -111,7 +111,7 @@ impl Writer {
     }
 
     /// Stores one polled feed (with its source's new state) and says what that changed.
-    pub(crate) async fn store(&self, job: StoreJob) -> Result<FeedCounts, StoreError> {
+    pub(crate) async fn store(&self, job: StoreJob) -> Result<Stored, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.send(Job::Store {
             job: Box::new(job),
@@ -161,7 +161,7 @@ struct WriterThread {
     stop: Arc<AtomicBool>,
 }
 
-type Reply = oneshot::Sender<Result<FeedCounts, StoreError>>;
+type Reply = oneshot::Sender<Result<Stored, StoreError>>;
 
 impl WriterThread {
     fn run(mut self, mut rx: mpsc::Receiver<Job>) {
@@ -214,7 +214,7 @@ impl WriterThread {
     fn store(&mut self, feeds: Vec<(Box<StoreJob>, Reply)>) {
         let jobs: Vec<&StoreJob> = feeds.iter().map(|(j, _)| &**j).collect();
         let answers = self.with_patience(|writer| writer.ingest_catching_panics(&jobs));
-        let answers: Vec<Result<FeedCounts, StoreError>> = match answers {
+        let answers: Vec<Result<Stored, StoreError>> = match answers {
             Ok(reports) => reports
                 .into_iter()
                 .map(|r| r.map_err(|e| StoreError::Feed(format!("{e:#}"))))

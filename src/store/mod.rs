@@ -9,6 +9,7 @@
 mod checkpoint;
 mod ingest;
 mod sources;
+mod stats;
 mod stories;
 mod upkeep;
 
@@ -22,6 +23,7 @@ use rusqlite_migration::{M, Migrations};
 pub use checkpoint::Checkpointer;
 pub use ingest::{Batch, FeedCounts, FeedRows, FeedTx};
 pub use sources::{SourceRow, SourceState};
+pub use stats::StoreStats;
 pub use stories::{DecisionRow, MemberView, StoryView};
 
 /// The migrations, in order. Append new files; never edit a released one.
