@@ -190,12 +190,14 @@ impl Pipeline {
         let body = fetched.body;
         let content_type = fetched.content_type.clone();
         let base = fetched.final_url.clone();
+        let retention_days = settings.config.storage.retention_days;
         let parsed = tokio::task::spawn_blocking(move || {
             let p =
                 parse::parse_feed(&body, content_type.as_deref(), Some(&base)).map_err(|e| {
                     with_discovered_feeds(e.to_string(), &body, content_type.as_deref(), &base)
                 })?;
-            let items = normalize::normalize_feed(&p.feed, &base, now);
+            let mut items = normalize::normalize_feed(&p.feed, &base, now);
+            drop_past_retention(&mut items, retention_days, now);
             let features = match &extractor {
                 Some(x) => items.iter().map(|i| x.features(i)).collect(),
                 None => Vec::new(),
@@ -421,6 +423,17 @@ fn next_state(
     )
 }
 
+/// Drops entries dated (by their feed) before the retention cutoff: they would be pruned at the next upkeep,
+/// and once pruned, their tombstones are not kept forever. Undated entries are dated when first seen and
+/// always pass. `retention_days` 0 keeps everything.
+fn drop_past_retention(items: &mut Vec<NormalizedItem>, retention_days: u32, now: DateTime<Utc>) {
+    if retention_days == 0 {
+        return;
+    }
+    let cutoff = now - chrono::Duration::days(i64::from(retention_days));
+    items.retain(|i| !i.date_from_feed || i.published >= cutoff);
+}
+
 /// Adds the feeds an HTML page links to, so the operator sees which URL to configure instead.
 fn with_discovered_feeds(
     message: String,
@@ -440,4 +453,38 @@ fn with_discovered_feeds(
         "this is an HTML page, not a feed; it links to {}: set `url` to one of them",
         urls.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_dated_before_retention_are_dropped_and_undated_ones_kept() {
+        let now = DateTime::from_timestamp(100 * 86_400, 0).unwrap();
+        let entry = |guid: &str, days_ago: i64, dated: bool| NormalizedItem {
+            guid: guid.into(),
+            url: None,
+            canonical_url: None,
+            title: guid.into(),
+            summary: String::new(),
+            content_html: String::new(),
+            author: None,
+            published: now - chrono::Duration::days(days_ago),
+            date_from_feed: dated,
+            content_hash: None,
+        };
+        let all = vec![
+            entry("fresh", 1, true),
+            entry("old", 31, true),
+            entry("undated", 31, false),
+        ];
+        let mut items = all.clone();
+        drop_past_retention(&mut items, 30, now);
+        let kept: Vec<&str> = items.iter().map(|i| i.guid.as_str()).collect();
+        assert_eq!(kept, vec!["fresh", "undated"]);
+        let mut items = all;
+        drop_past_retention(&mut items, 0, now);
+        assert_eq!(items.len(), 3, "0 keeps everything");
+    }
 }

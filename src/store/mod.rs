@@ -20,7 +20,7 @@ use anyhow::Context;
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
-pub use checkpoint::Checkpointer;
+pub use checkpoint::{Checkpointer, WAL_SIZE_LIMIT, wal_path};
 pub use ingest::{Batch, FeedCounts, FeedRows, FeedTx};
 pub use sources::{SourceRow, SourceState};
 pub use stats::StoreStats;
@@ -144,6 +144,9 @@ impl Store {
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Pages freed by pruning go back to the file system bit by bit (see `Store::prune`). This only takes
+    // effect on a new database, before its first table; older ones keep reusing freed pages instead.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     // Ingest alone uses about 20 statements; rusqlite's default cache of 16 made them evict each other and
     // be parsed again on every feed.
     conn.set_prepared_statement_cache_capacity(64);
@@ -157,6 +160,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // than every 4 MiB copies a page that many batches touch back into the database once, not many times.
     conn.pragma_update(None, "cache_size", -8_192)?;
     conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
+    // When the log starts over, its file is cut back to this size: a reader that held it for long made it
+    // grow, and it must not stay that size (the checkpoint thread also truncates it).
+    conn.pragma_update(None, "journal_size_limit", checkpoint::WAL_SIZE_LIMIT)?;
     // Each feed's savepoint journals the pages it changes; in memory that costs no write system calls.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
