@@ -262,6 +262,7 @@ pub async fn run_with_listener(
     let mut render_tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut prune_tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     let mut sample_tick = tokio::time::interval(SAMPLE_EVERY);
+    let mut other_writers = pipeline.other_writers();
     // One info line a minute sums up the polls; each source's state changes are logged as they happen.
     let mut minute = PollSummary::default();
     let mut summary_tick =
@@ -314,6 +315,10 @@ pub async fn run_with_listener(
                 }
             }
             _ = prune_tick.tick() => pipeline.prune().await,
+            Ok(()) = other_writers.changed() => {
+                tracing::info!("another process changed the database; publishing every section again");
+                render(&publisher, &state.metrics, pipeline.config(), None).await;
+            }
             _ = sample_tick.tick() => sampler.sample(pipeline.hosts().paused()).await,
             _ = summary_tick.tick() => {
                 if minute.polled > 0 {

@@ -186,6 +186,12 @@ impl Pipeline {
             .await;
     }
 
+    /// Changes whenever another process commits to the database (`poll --once` beside the daemon, a
+    /// restore through SQLite): the published feeds must then be rendered again.
+    pub fn other_writers(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.writer.other_writers()
+    }
+
     /// Makes a writer that waits out a store failure give up (shutdown).
     pub fn stop_waiting_for_the_store(&self) {
         self.writer.give_up();

@@ -33,6 +33,9 @@ const RETRY_MAX: Duration = Duration::from_secs(30);
 /// When the writer has nothing to do for this long, it checks that the store still takes writes, so that
 /// `/healthz` notices a full disk or a held lock even while no feed changes.
 const PROBE_EVERY: Duration = Duration::from_secs(30);
+/// How often the writer looks for commits by other processes (`poll --once` beside the daemon, a restore
+/// through SQLite), so that the daemon publishes them within a few seconds.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
 
 /// Why a feed was not stored.
 #[derive(Debug)]
@@ -75,6 +78,8 @@ pub(crate) struct Writer {
     jobs: mpsc::Sender<Job>,
     /// Set to make a retrying writer give up (shutdown).
     stop: Arc<AtomicBool>,
+    /// Counts the commits other processes made, as the writer noticed them.
+    others: tokio::sync::watch::Receiver<u64>,
 }
 
 impl Writer {
@@ -89,18 +94,32 @@ impl Writer {
         ingester.checkpoint_in_background(db)?;
         let (tx, rx) = mpsc::channel::<Job>(MAX_BATCH_FEEDS);
         let stop = Arc::new(AtomicBool::new(false));
+        let (noticed, others) = tokio::sync::watch::channel(0);
+        let data_version = ingester.store_mut().data_version()?;
         let thread = WriterThread {
             ingester,
             health: health.clone(),
             patience,
             stop: stop.clone(),
+            data_version,
+            noticed,
+            probed: Instant::now(),
         };
         std::thread::Builder::new()
             .name("wiredesk-writer".into())
             .spawn(move || thread.run(rx))
             .context("cannot start the database writer thread")?;
         health.writer_running();
-        Ok(Writer { jobs: tx, stop })
+        Ok(Writer {
+            jobs: tx,
+            stop,
+            others,
+        })
+    }
+
+    /// Changes whenever the writer notices that another process committed to the database.
+    pub(crate) fn other_writers(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.others.clone()
     }
 
     async fn send(&self, job: Job) -> Result<(), StoreError> {
@@ -159,6 +178,12 @@ struct WriterThread {
     health: Arc<Health>,
     patience: Patience,
     stop: Arc<AtomicBool>,
+    /// The database's `data_version` as this connection last read it.
+    data_version: i64,
+    /// Bumped when another process committed.
+    noticed: tokio::sync::watch::Sender<u64>,
+    /// When the store was last written or probed.
+    probed: Instant,
 }
 
 type Reply = oneshot::Sender<Result<Stored, StoreError>>;
@@ -178,16 +203,20 @@ impl WriterThread {
             }
         };
         loop {
+            self.notice_other_writers();
             let next =
-                runtime.block_on(async { tokio::time::timeout(PROBE_EVERY, rx.recv()).await });
+                runtime.block_on(async { tokio::time::timeout(WATCH_EVERY, rx.recv()).await });
             let first = match next {
                 Ok(Some(job)) => job,
                 Ok(None) => break,
                 Err(_idle) => {
-                    self.probe();
+                    if self.probed.elapsed() >= PROBE_EVERY {
+                        self.probe();
+                    }
                     continue;
                 }
             };
+            self.probed = Instant::now();
             // Group commit: take every job already waiting, up to a bound, and store them together.
             let mut jobs = vec![first];
             while jobs.len() < MAX_BATCH_FEEDS {
@@ -318,8 +347,23 @@ impl WriterThread {
         }
     }
 
+    /// Tells the daemon when another process committed since the last look: its feeds must be rendered
+    /// again. The similarity window is dropped too (it is rebuilt from the database when next needed), since
+    /// a restore may have changed every row under it.
+    fn notice_other_writers(&mut self) {
+        let Ok(version) = self.ingester.store_mut().data_version() else {
+            return;
+        };
+        if version != self.data_version {
+            self.data_version = version;
+            self.ingester.forget_window();
+            self.noticed.send_modify(|n| *n += 1);
+        }
+    }
+
     /// Checks that the store takes a write, for `/healthz`, while no feed is being stored.
     fn probe(&mut self) {
+        self.probed = Instant::now();
         match self.ingester.store_mut().probe_write() {
             Ok(()) => self.health.store_writable(),
             Err(e) => {

@@ -10,6 +10,14 @@
 use super::Store;
 
 impl Store {
+    /// SQLite's `data_version`: it changes when another connection (another process, or another
+    /// connection of this one) commits, and never for this connection's own writes.
+    pub fn data_version(&self) -> anyhow::Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// Writes the heartbeat row, to learn whether the store takes writes while nothing else is written.
     pub fn probe_write(&mut self) -> anyhow::Result<()> {
         let tx = self
