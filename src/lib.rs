@@ -18,4 +18,5 @@ pub mod store;
 
 pub mod cli;
 pub mod daemon;
+pub mod notify;
 pub mod pipeline;

@@ -127,7 +127,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check => check(&cli.config),
         Command::Run => {
-            runtime()?.block_on(crate::daemon::run(&cli.config))?;
+            let runtime = runtime()?;
+            runtime.block_on(crate::daemon::run(&cli.config))?;
+            // Connections the server dropped at its deadline may still have tasks; they go with the runtime.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
             Ok(ExitCode::SUCCESS)
         }
         Command::Poll { once, out } => {

@@ -192,6 +192,11 @@ impl Pipeline {
         self.writer.other_writers()
     }
 
+    /// Stops the writer once it has stored what it holds, checkpointing the log; waits at most `deadline`.
+    pub async fn close(&self, deadline: Duration) {
+        self.writer.close(deadline).await;
+    }
+
     /// Makes a writer that waits out a store failure give up (shutdown).
     pub fn stop_waiting_for_the_store(&self) {
         self.writer.give_up();

@@ -70,6 +70,10 @@ enum Job {
     Reconfigure {
         dedup: DedupConfig,
     },
+    /// Checkpoint, answer and stop (shutdown).
+    Close {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// A handle to the writer thread. The thread ends when every handle is dropped.
@@ -167,6 +171,25 @@ impl Writer {
         let _ = self.send(Job::Reconfigure { dedup }).await;
     }
 
+    /// Stops the writer after what it has in hand: it checkpoints the log into the database file, then
+    /// ends. Waits at most `deadline`; a writer still busy then is left to the process's exit (SQLite rolls
+    /// an unfinished transaction back).
+    pub(crate) async fn close(&self, deadline: Duration) {
+        let (reply, answer) = oneshot::channel();
+        let closed = tokio::time::timeout(deadline, async {
+            if self.send(Job::Close { reply }).await.is_ok() {
+                let _ = answer.await;
+            }
+        })
+        .await;
+        if closed.is_err() {
+            tracing::warn!(
+                "the database writer did not finish within {} s; its transaction is rolled back",
+                deadline.as_secs()
+            );
+        }
+    }
+
     /// Makes a writer that is waiting out a store failure give up, so the daemon can stop.
     pub(crate) fn give_up(&self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -226,14 +249,21 @@ impl WriterThread {
                 }
             }
             let mut feeds: Vec<(Box<StoreJob>, Reply)> = Vec::new();
+            let mut close = None;
             for job in jobs {
                 match job {
                     Job::Store { job, reply } => feeds.push((job, reply)),
+                    Job::Close { reply } => close = Some(reply),
                     other => self.maintain(other),
                 }
             }
             if !feeds.is_empty() {
                 self.store(feeds);
+            }
+            if let Some(reply) = close {
+                self.checkpoint_and_stop();
+                let _ = reply.send(());
+                break;
             }
         }
         self.health.writer_stopped();
@@ -329,7 +359,9 @@ impl WriterThread {
     /// Runs a job that is not an ingest.
     fn maintain(&mut self, job: Job) {
         match job {
-            Job::Store { .. } => unreachable!("feeds are batched by the caller"),
+            Job::Store { .. } | Job::Close { .. } => {
+                unreachable!("feeds and closing are handled by the caller")
+            }
             Job::Sync { config, reply } => {
                 let store = self.ingester.store_mut();
                 let _ = reply.send(store.sync_sources(&config).and_then(|_| store.sources()));
@@ -344,6 +376,23 @@ impl WriterThread {
                 }
             }
             Job::Reconfigure { dedup } => self.ingester.reconfigure(&dedup),
+        }
+    }
+
+    /// The last write of a stopping writer: the log goes back into the database file.
+    fn checkpoint_and_stop(&mut self) {
+        match self
+            .ingester
+            .store_mut()
+            .checkpoint_truncate(Duration::from_secs(1))
+        {
+            Ok(true) => tracing::info!("the write-ahead log is checkpointed into the database"),
+            Ok(false) => tracing::info!(
+                "a reader still holds the write-ahead log; it is checkpointed at the next start"
+            ),
+            Err(e) => {
+                tracing::warn!("the final checkpoint failed (the next start redoes it): {e:#}")
+            }
         }
     }
 

@@ -18,6 +18,19 @@ impl Store {
             .query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
+    /// Copies the whole log back into the database file and truncates it (the last thing a stopping
+    /// writer does, so the files left behind are the database alone). Waits at most `wait` for readers.
+    /// Returns whether the log was truncated; when a reader still holds it, it stays and is used at the
+    /// next start.
+    pub fn checkpoint_truncate(&self, wait: std::time::Duration) -> anyhow::Result<bool> {
+        self.conn.busy_timeout(wait)?;
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        self.conn.busy_timeout(super::BUSY_TIMEOUT)?;
+        Ok(busy == 0)
+    }
+
     /// Writes the heartbeat row, to learn whether the store takes writes while nothing else is written.
     pub fn probe_write(&mut self) -> anyhow::Result<()> {
         let tx = self
