@@ -219,6 +219,10 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::FAILURE);
     }
+    if let Err(e) = storage_writable(&config.storage.path) {
+        eprintln!("{}: storage.path: {e:#}", path.display());
+        return Ok(ExitCode::FAILURE);
+    }
     println!(
         "{}: ok ({} sections, {} sources)",
         path.display(),
@@ -226,6 +230,36 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
         config.sources.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the daemon could write the database at `db`: the file (if there) opens for writing, and a file
+/// can be created in its folder (or, when the folder does not exist yet, in the nearest one that does,
+/// where the daemon would create it). Creating a file is the only test that sees read-only mounts and
+/// systemd's sandbox.
+fn storage_writable(db: &Path) -> anyhow::Result<()> {
+    let hint = "the daemon could not store anything; point [storage] path at a writable folder \
+                (under systemd: path = \"/var/lib/wiredesk/wiredesk.db\", the unit's StateDirectory)";
+    if db.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(db)
+            .with_context(|| format!("{} cannot be written; {hint}", db.display()))?;
+    }
+    let mut dir = db.parent().unwrap_or(Path::new(".")).to_path_buf();
+    if dir.as_os_str().is_empty() {
+        dir = PathBuf::from(".");
+    }
+    while !dir.exists() {
+        match dir.parent() {
+            Some(up) if !up.as_os_str().is_empty() => dir = up.to_path_buf(),
+            _ => break,
+        }
+    }
+    let probe = dir.join(format!(".wiredesk-check-{}", std::process::id()));
+    std::fs::File::create(&probe)
+        .with_context(|| format!("the folder {} is not writable; {hint}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 #[cfg(test)]
