@@ -31,6 +31,16 @@ impl Store {
         Ok(busy == 0)
     }
 
+    /// Writes a consistent copy of the database to `to` (`VACUUM INTO`: one read transaction, so the copy
+    /// is the database as of its start, and writers go on meanwhile), compacted.
+    pub fn copy_to(&self, to: &std::path::Path) -> anyhow::Result<()> {
+        let target = to
+            .to_str()
+            .ok_or_else(|| anyhow::anyhow!("{} is not a UTF-8 path", to.display()))?;
+        self.conn.execute("VACUUM INTO ?1", [target])?;
+        Ok(())
+    }
+
     /// Writes the heartbeat row, to learn whether the store takes writes while nothing else is written.
     pub fn probe_write(&mut self) -> anyhow::Result<()> {
         let tx = self
