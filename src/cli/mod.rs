@@ -5,8 +5,10 @@
 //! stderr), or `check` found errors, or `explain` found no such item; 2 the command could not run (a bad
 //! config, a database that cannot be opened, a bad argument).
 
+pub mod backup;
 pub mod demo;
 pub mod explain;
+pub mod import_opml;
 pub mod inspect;
 pub mod log;
 pub mod sources;
@@ -84,6 +86,19 @@ pub enum Command {
         /// One JSON object per source per line.
         #[arg(long)]
         json: bool,
+    },
+    /// Write an online, consistent copy of the database to PATH (safe while the daemon runs).
+    Backup {
+        /// Where to write the copy; must not exist.
+        path: PathBuf,
+    },
+    /// Print `[[sources]]` TOML for an OPML file's feeds that the config does not have yet.
+    ImportOpml {
+        /// The OPML file (a reader's subscription export, or a wiredesk's /feeds.opml).
+        file: PathBuf,
+        /// Put every feed in this section (default: the section named like its folder, else the first).
+        #[arg(long)]
+        section: Option<String>,
     },
     /// Offline demo: serve bundled sample feeds on loopback and run the daemon against them.
     Demo {
@@ -189,6 +204,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load(&cli.config)?;
             let store = Store::open_read_only(&config.storage.path)?;
             sources::print_sources(&store.sources()?, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { path } => {
+            let config = load(&cli.config)?;
+            backup::backup(&config.storage.path, &path)
+        }
+        Command::ImportOpml { file, section } => {
+            let config = load(&cli.config)?;
+            import_opml::import(&config, &file, section.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { listen } => {
