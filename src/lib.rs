@@ -39,6 +39,9 @@ pub(crate) mod serve;
 /// One source's refresh, the writer, the failure policy.
 pub mod pipeline;
 
+/// The systemd notify protocol: READY, STATUS, WATCHDOG, STOPPING.
+pub(crate) mod notify;
+
 /// Wiring: the scheduler loop, reloads, signals, `poll --once`.
 pub mod daemon;
 

@@ -112,10 +112,14 @@ pub(crate) async fn run(listen: SocketAddr) -> anyhow::Result<()> {
     }
     println!("  http://{listen}/feeds.opml   (all sections)");
     println!("  http://{listen}/             (index)");
-    println!(
-        "then try: wiredesk --config {} stories",
-        config_path.display()
-    );
+    // The full path of this binary, so the hint works as printed whether wiredesk is installed or not.
+    let me = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "wiredesk".into());
+    println!("then try, in another terminal:");
+    for command in ["stories", "sources"] {
+        println!("  {me} --config {} {command}", config_path.display());
+    }
     println!("press Ctrl-C to stop");
     crate::daemon::run_with_listener(config_path, config, listener, async {
         let _ = tokio::signal::ctrl_c().await;

@@ -5,9 +5,12 @@
 //! stderr), or `check` found errors, or `explain` found no such item; 2 the command could not run (a bad
 //! config, a database that cannot be opened, a bad argument).
 
+pub(crate) mod backup;
 pub(crate) mod demo;
 pub(crate) mod explain;
+pub(crate) mod import_opml;
 pub mod inspect;
+pub(crate) mod log;
 pub(crate) mod sources;
 pub(crate) mod stories;
 
@@ -29,6 +32,9 @@ pub struct Cli {
     /// The config file.
     #[arg(long, short, global = true, default_value = "feeds.toml")]
     pub config: PathBuf,
+    /// How log lines look on stderr: human (no timestamps under journald) or json (one object per line).
+    #[arg(long, global = true, value_enum, default_value_t = log::LogFormat::Human)]
+    pub log_format: log::LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -81,6 +87,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write an online, consistent copy of the database to PATH (safe while the daemon runs).
+    Backup {
+        /// Where to write the copy; must not exist.
+        path: PathBuf,
+    },
+    /// Print `[[sources]]` TOML for an OPML file's feeds that the config does not have yet.
+    ImportOpml {
+        /// The OPML file (a reader's subscription export, or a wiredesk's /feeds.opml).
+        file: PathBuf,
+        /// Put every feed in this section (default: the section named like its folder, else the first).
+        #[arg(long)]
+        section: Option<String>,
+    },
     /// Offline demo: serve bundled sample feeds on loopback and run the daemon against them.
     Demo {
         /// Address for the demo's wiredesk server.
@@ -92,7 +111,9 @@ pub enum Command {
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(matches!(cli.command, Command::Run | Command::Demo { .. }));
+    // Commands report on stdout; only the daemon logs at info by default.
+    let daemon = matches!(cli.command, Command::Run | Command::Demo { .. });
+    log::init(cli.log_format, if daemon { "info" } else { "warn" });
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -100,17 +121,6 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-fn init_tracing(daemon: bool) {
-    let default = if daemon { "info" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WIREDESK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
 }
 
 fn load(path: &Path) -> anyhow::Result<Config> {
@@ -132,7 +142,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check => check(&cli.config),
         Command::Run => {
-            runtime()?.block_on(crate::daemon::run(&cli.config))?;
+            let runtime = runtime()?;
+            runtime.block_on(crate::daemon::run(&cli.config))?;
+            // Connections the server dropped at its deadline may still have tasks; they go with the runtime.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
             Ok(ExitCode::SUCCESS)
         }
         Command::Poll { once, out } => {
@@ -193,6 +206,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sources::print_sources(&store.sources()?, json);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup { path } => {
+            let config = load(&cli.config)?;
+            backup::backup(&config.storage.path, &path)
+        }
+        Command::ImportOpml { file, section } => {
+            let config = load(&cli.config)?;
+            import_opml::import(&config, &file, section.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo { listen } => {
             let addr = listen
                 .parse()
@@ -221,6 +243,10 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::FAILURE);
     }
+    if let Err(e) = storage_writable(&config.storage.path) {
+        eprintln!("{}: storage.path: {e:#}", path.display());
+        return Ok(ExitCode::FAILURE);
+    }
     println!(
         "{}: ok ({} sections, {} sources)",
         path.display(),
@@ -228,6 +254,36 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
         config.sources.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the daemon could write the database at `db`: the file (if there) opens for writing, and a file
+/// can be created in its folder (or, when the folder does not exist yet, in the nearest one that does,
+/// where the daemon would create it). Creating a file is the only test that sees read-only mounts and
+/// systemd's sandbox.
+fn storage_writable(db: &Path) -> anyhow::Result<()> {
+    let hint = "the daemon could not store anything; point [storage] path at a writable folder \
+                (under systemd: path = \"/var/lib/wiredesk/wiredesk.db\", the unit's StateDirectory)";
+    if db.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(db)
+            .with_context(|| format!("{} cannot be written; {hint}", db.display()))?;
+    }
+    let mut dir = db.parent().unwrap_or(Path::new(".")).to_path_buf();
+    if dir.as_os_str().is_empty() {
+        dir = PathBuf::from(".");
+    }
+    while !dir.exists() {
+        match dir.parent() {
+            Some(up) if !up.as_os_str().is_empty() => dir = up.to_path_buf(),
+            _ => break,
+        }
+    }
+    let probe = dir.join(format!(".wiredesk-check-{}", std::process::id()));
+    std::fs::File::create(&probe)
+        .with_context(|| format!("the folder {} is not writable; {hint}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 #[cfg(test)]

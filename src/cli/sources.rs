@@ -2,8 +2,7 @@
 
 use super::explain::when;
 use crate::pipeline::PollStatus;
-use crate::schedule::DueReason;
-use crate::store::SourceRow;
+use crate::store::{SourceRow, SourceState};
 
 /// Prints every source with its polling state.
 pub(crate) fn print_sources(sources: &[SourceRow], json: bool) {
@@ -14,23 +13,19 @@ pub(crate) fn print_sources(sources: &[SourceRow], json: bool) {
                 "last_polled": s.last_polled, "last_result": s.last_result.map(|r| r.to_string()), "last_success": s.last_success,
                 "next_due": s.next_due, "due_reason": s.due_reason.map(|r| r.as_str()), "consecutive_errors": s.consecutive_errors,
                 "failing_since": s.first_error_at, "last_error": s.last_error, "moved_to": s.moved_to,
-                "gone": s.gone, "items_seen": s.items_seen,
+                "gone": s.gone, "items_seen": s.items_seen, "enabled": s.enabled, "state": s.state().as_str(),
             });
             println!("{line}");
             continue;
         }
-        let status = if !s.active {
-            "removed from config"
-        } else if s.gone {
-            "GONE (410)"
-        } else if s.due_reason == Some(DueReason::Quarantine) {
-            "QUARANTINED (probed daily)"
-        } else if s.consecutive_errors > 0 {
-            "FAILING"
-        } else if s.last_polled.is_some() {
-            "ok"
-        } else {
-            "new"
+        let status = match s.state() {
+            SourceState::Removed => "removed from config",
+            SourceState::Gone => "GONE (410)",
+            SourceState::Paused => "paused (enabled = false)",
+            SourceState::Quarantined => "QUARANTINED (probed daily)",
+            SourceState::Backoff => "FAILING",
+            SourceState::Ok => "ok",
+            SourceState::New => "new",
         };
         println!("{}  [{status}]  {}", s.name, s.url);
         println!(
@@ -57,6 +52,9 @@ pub(crate) fn print_sources(sources: &[SourceRow], json: bool) {
 fn describe_due(source: &SourceRow) -> String {
     if source.gone || source.last_result == Some(PollStatus::Gone) {
         return "never (410 Gone)".into();
+    }
+    if !source.enabled {
+        return "never while paused".into();
     }
     match (source.next_due, source.due_reason) {
         (Some(t), Some(r)) => format!("{} ({r})", when(t)),
