@@ -7,7 +7,9 @@
 //! exact-key look-ups; it decides nothing about where an item goes.
 
 mod checkpoint;
+mod history;
 mod ingest;
+mod overview;
 mod sources;
 mod stories;
 mod upkeep;
@@ -20,7 +22,9 @@ use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
 pub use checkpoint::Checkpointer;
+pub use history::{HourTally, PollTally};
 pub use ingest::{Batch, FeedCounts, FeedRows, FeedTx};
+pub use overview::{DedupFigures, SectionFigures};
 pub use sources::SourceRow;
 pub use stories::{DecisionRow, MemberView, StoryView};
 
@@ -29,6 +33,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0001_initial.sql")),
     M::up(include_str!("../../migrations/0002_skip_hints.sql")),
     M::up(include_str!("../../migrations/0003_typed_poll_results.sql")),
+    M::up(include_str!("../../migrations/0005_poll_history.sql")),
 ];
 
 /// How long a connection waits for the write lock before a statement fails with "database is locked".
