@@ -61,6 +61,9 @@ impl PollSummary {
     }
 }
 
+/// How often, at most, the daemon renders `/status` again while polls finish.
+const STATUS_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Refreshes run as tasks; each returns the source's new state.
 type Refreshes = JoinSet<Refreshed>;
 
@@ -72,6 +75,16 @@ fn spawn_refresh(tasks: &mut Refreshes, pipeline: &Arc<Pipeline>, source: Source
 /// Polls every active source once, stores everything, renders the sections that changed, and returns the
 /// counts. `out` also writes every rendered document there as static files.
 pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<PollSummary> {
+    poll_once_with_progress(config, out, &mut |_, _| {}).await
+}
+
+/// [`poll_once`], telling `progress` the counts so far and the number of sources to poll: once before
+/// the first poll ends, then after each.
+pub async fn poll_once_with_progress(
+    config: Config,
+    out: Option<&Path>,
+    progress: &mut dyn FnMut(&PollSummary, usize),
+) -> anyhow::Result<PollSummary> {
     let started = std::time::Instant::now();
     let metrics = Arc::new(Metrics::new());
     let pipeline = Arc::new(Pipeline::start(
@@ -92,11 +105,14 @@ pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<Pol
         config.fetch.per_host,
         crate::pipeline::PARSED_IN_MEMORY,
     );
+    let mut total = 0;
     for s in sources.into_iter().filter(|s| s.active && !s.gone) {
         dispatch.push(s);
+        total += 1;
     }
     let mut tasks = Refreshes::new();
     let mut summary = PollSummary::default();
+    progress(&summary, total);
     let mut changed: BTreeSet<String> = BTreeSet::new();
     loop {
         while let Some(source) = dispatch.next_to_start() {
@@ -109,6 +125,7 @@ pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<Pol
         let done = done.context("a refresh task was cancelled")?;
         dispatch.finished(done.source.id);
         summary.add(&done);
+        progress(&summary, total);
         changed.extend(done.changed_sections);
     }
     tracing::info!(
@@ -202,6 +219,7 @@ pub async fn run_with_listener(
     let cache = FeedCache::default();
     let publisher = Publisher::new(cache.clone(), &config.storage.path, metrics.clone());
     publisher.render(config.clone(), None).await?;
+    publisher.render_status(config.clone()).await?;
 
     let state = AppState {
         cache,
@@ -232,6 +250,11 @@ pub async fn run_with_listener(
     let mut dirty: BTreeSet<String> = BTreeSet::new();
     let mut render_tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut prune_tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    // The status page changes with every poll; rendering it at most this often bounds its cost with
+    // 100,000 sources, and an idle daemon renders nothing.
+    let mut status_tick = tokio::time::interval(STATUS_EVERY);
+    status_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut polled_since_status = false;
     loop {
         let now = Utc::now().timestamp();
         for source in queue.take_due(now) {
@@ -257,6 +280,7 @@ pub async fn run_with_listener(
                         if let Err(e) = publisher.render(config, None).await {
                             tracing::error!("rendering after the reload failed: {e:#}");
                         }
+                        polled_since_status = true;
                         tracing::info!("reloaded {}", config_path.display());
                     }
                     Err(e) => tracing::error!("reload refused, the old config keeps running:\n{e:#}"),
@@ -268,6 +292,7 @@ pub async fn run_with_listener(
                         dispatch.finished(done.source.id);
                         dirty.extend(done.changed_sections);
                         queue.reschedule(done.source, Utc::now().timestamp());
+                        polled_since_status = true;
                     }
                     // A refresh catches its own panics, so only a cancelled task gets here.
                     Err(e) => tracing::error!("a refresh task ended abnormally: {e}"),
@@ -279,6 +304,12 @@ pub async fn run_with_listener(
                     if let Err(e) = publisher.render(pipeline.config(), Some(only)).await {
                         tracing::error!("rendering failed: {e:#}");
                     }
+                }
+            }
+            _ = status_tick.tick(), if polled_since_status => {
+                polled_since_status = false;
+                if let Err(e) = publisher.render_status(pipeline.config()).await {
+                    tracing::error!("rendering the status page failed: {e:#}");
                 }
             }
             _ = prune_tick.tick() => pipeline.prune().await,

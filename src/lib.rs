@@ -2,7 +2,8 @@
 //! into one, stores everything in SQLite, and republishes one clean feed per section.
 //!
 //! The modules follow one item through the tree, in data order:
-//! config → schedule → fetch → parse → normalize → dedup → store → publish → serve.
+//! config → schedule → fetch → parse → normalize → dedup → store → publish (feeds, and [`pages`] for
+//! people) → serve.
 //! [`pipeline`] runs one source's refresh through those stages and holds the one failure policy;
 //! [`daemon`] wires the stages into tasks; [`cli`] is the command line.
 
@@ -16,6 +17,10 @@ pub mod schedule;
 pub mod serve;
 pub mod store;
 
+pub mod pages;
+
 pub mod cli;
 pub mod daemon;
+pub mod explain;
 pub mod pipeline;
+pub mod timefmt;
