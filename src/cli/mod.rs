@@ -8,6 +8,8 @@
 pub mod demo;
 pub mod explain;
 pub mod inspect;
+pub(crate) mod output;
+mod progress;
 pub mod sources;
 pub mod stories;
 
@@ -15,19 +17,35 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context;
 use chrono::Utc;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::config::{self, Config};
 use crate::store::Store;
+use output::outln;
 
-/// wiredesk: polls news feeds, folds reposted and spun copies into stories, and republishes clean feeds.
+/// wiredesk polls news feeds on schedules, folds reposted and rewritten copies of a story into one story,
+/// and republishes one clean RSS, Atom and JSON feed per section, plus pages to read them in a browser.
 #[derive(Parser, Debug)]
-#[command(name = "wiredesk", version, about, long_about = None)]
+#[command(
+    name = "wiredesk",
+    version,
+    about,
+    long_about = None,
+    disable_help_subcommand = true,
+    after_help = "Start here: `wiredesk demo` runs an offline demo with bundled feeds.\n\
+                  Every command reads feeds.toml in the current folder unless --config says otherwise.\n\
+                  `wiredesk help COMMAND` (or `wiredesk COMMAND --help`) tells more about one command."
+)]
 pub struct Cli {
-    /// The config file.
-    #[arg(long, short, global = true, default_value = "feeds.toml")]
+    /// The config file (sections, sources, storage); relative paths in it resolve against its folder.
+    #[arg(
+        long,
+        short,
+        global = true,
+        default_value = "feeds.toml",
+        value_name = "FILE"
+    )]
     pub config: PathBuf,
     /// What to do.
     #[command(subcommand)]
@@ -37,62 +55,73 @@ pub struct Cli {
 /// The commands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the daemon: schedule, poll, publish and serve until SIGTERM; SIGHUP reloads the config.
+    /// Run the daemon: poll on schedules, publish, serve HTTP; SIGHUP reloads the config, SIGTERM stops.
     Run,
-    /// Validate the config (everything a reload would build) and print every error with its line.
+    /// Check the config (and everything a reload would build from it); print every error with its line.
     Check,
-    /// Poll every source once, ingest, publish, then exit (1 when a source failed).
+    /// Poll every source once, store, publish, then exit: 0 when all succeeded, 1 when any failed.
+    #[command(
+        after_help = "On a terminal a progress bar shows the sources polled; the summary and each \
+                            failure (once) are printed at the end."
+    )]
     Poll {
-        /// Required: poll once and exit (the daemon is `wiredesk run`).
+        /// Required: poll once and exit (the daemon that polls on schedules is `wiredesk run`).
         #[arg(long)]
         once: bool,
-        /// Also write the rendered feeds into this folder.
-        #[arg(long)]
+        /// Also write every published feed and page into this folder, for a static web server.
+        #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
-    /// List stories with every member item.
+    /// List the stored stories, newest first, each with every copy of it.
     Stories {
-        /// Only this section.
-        #[arg(long)]
+        /// Only the stories of this section (its `id` in feeds.toml).
+        #[arg(long, value_name = "ID")]
         section: Option<String>,
-        /// Only stories published within this long (e.g. 48h, 7d, 90m); default: all stored.
-        #[arg(long)]
+        /// Only stories published within this long: 90m, 48h, 7d, 2w; default: every stored story.
+        #[arg(long, value_name = "AGE")]
         since: Option<String>,
-        /// One JSON object per story per line.
+        /// Print one JSON object per story per line instead.
         #[arg(long)]
         json: bool,
     },
-    /// Explain why an item sits in its story.
+    /// Explain why an item sits in its story: which copy is the original, and what it was compared with.
     Explain {
-        /// The item's link (any spelling) or guid.
+        /// The item's link (any spelling: tracking parameters, http or www do not matter) or its guid.
         url: String,
     },
-    /// Fetch or read one feed and show how wiredesk parses and normalises it.
+    /// Fetch or read one feed and show how wiredesk parses and normalises it (nothing is stored).
     Inspect {
-        /// A feed URL, an HTML page URL (its feeds are discovered) or a file.
+        /// A feed URL, a web page URL (the feeds it links to are listed) or a file.
         target: String,
-        /// One JSON object per entry per line.
+        /// Print one JSON object per entry per line instead.
         #[arg(long)]
         json: bool,
     },
-    /// List every source with its last poll, result, next due time and why, and last error.
+    /// List every source: health, last poll and its result, next poll and why, last error.
     Sources {
-        /// One JSON object per source per line.
+        /// Print one JSON object per source per line instead.
         #[arg(long)]
         json: bool,
     },
-    /// Offline demo: serve bundled sample feeds on loopback and run the daemon against them.
+    /// Run an offline demo: bundled sample feeds (with reposts, a rewritten copy and two broken sources)
+    /// served on loopback, the real pipeline, and pages and feeds to open; Ctrl-C stops and cleans up.
     Demo {
-        /// Address for the demo's wiredesk server.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        /// The address to serve the demo's pages and feeds on; port 0 picks a free port (the first line
+        /// printed says which).
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
         listen: String,
+    },
+    /// Print the help of wiredesk or of one command.
+    Help {
+        /// The command to explain.
+        command: Option<String>,
     },
 }
 
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(matches!(cli.command, Command::Run | Command::Demo { .. }));
+    init_tracing(&cli.command);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -102,13 +131,20 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(daemon: bool) {
-    let default = if daemon { "info" } else { "warn" };
+fn init_tracing(command: &Command) {
+    // The daemon logs what it does; one-shot commands only what went wrong. `poll --once` lists each
+    // failed source in its summary and the demo tells each in words, so the per-source warnings would
+    // say everything twice.
+    let default = match command {
+        Command::Run => "info",
+        Command::Poll { .. } | Command::Demo { .. } => "warn,wiredesk::pipeline::refresh=error",
+        _ => "warn",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("WIREDESK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(progress::LogWriter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
@@ -141,26 +177,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "`wiredesk poll` needs --once; to poll on schedules, run `wiredesk run`"
                 );
             }
-            let config = load(&cli.config)?;
-            let summary = runtime()?.block_on(crate::daemon::poll_once(config, out.as_deref()))?;
-            println!(
-                "polled {} sources: {} fetched, {} unchanged, {} failed; {} new items, {} new stories, {} joined existing stories",
-                summary.polled,
-                summary.fetched,
-                summary.unchanged,
-                summary.failures.len(),
-                summary.new_items,
-                summary.new_stories,
-                summary.joined
-            );
-            for (source, why) in &summary.failures {
-                eprintln!("  failed: {source}: {why}");
-            }
-            Ok(if summary.failures.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            poll_once(load(&cli.config)?, out.as_deref())
         }
         Command::Stories {
             section,
@@ -193,14 +210,60 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sources::print_sources(&store.sources()?, json);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { listen } => {
-            let addr = listen
-                .parse()
-                .with_context(|| format!("`{listen}` is not an address:port"))?;
-            runtime()?.block_on(demo::run(addr))?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Demo { listen } => runtime()?.block_on(demo::run(&listen)),
+        Command::Help { command } => help(command.as_deref()),
     }
+}
+
+/// `wiredesk help [COMMAND]`: the long help of wiredesk or of one command.
+fn help(command: Option<&str>) -> anyhow::Result<ExitCode> {
+    let mut cli = Cli::command();
+    let text = match command {
+        None => cli.render_long_help(),
+        Some(name) => match cli.find_subcommand_mut(name) {
+            Some(sub) => sub.render_long_help(),
+            None => {
+                let names: Vec<String> = Cli::command()
+                    .get_subcommands()
+                    .map(|c| c.get_name().to_string())
+                    .collect();
+                anyhow::bail!("no command `{name}`; the commands are {}", names.join(", "));
+            }
+        },
+    };
+    outln!("{}", text.to_string().trim_end());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `wiredesk poll --once`: a progress bar on a terminal, then the summary on stdout and each failure once
+/// on stderr; 1 when any source failed.
+fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let progress = progress::PollProgress::start();
+    let summary = runtime()?.block_on(crate::daemon::poll_once_with_progress(
+        config,
+        out,
+        &mut |summary, total| progress.update(summary, total),
+    ));
+    drop(progress);
+    let summary = summary?;
+    outln!(
+        "polled {} sources: {} fetched, {} unchanged, {} failed; {} new items, {} new stories, {} joined existing stories",
+        summary.polled,
+        summary.fetched,
+        summary.unchanged,
+        summary.failures.len(),
+        summary.new_items,
+        summary.new_stories,
+        summary.joined
+    );
+    for (source, why) in &summary.failures {
+        eprintln!("  failed: {source}: {why}");
+    }
+    Ok(if summary.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `wiredesk check`: the file, and everything a reload would build from it (the HTTP client among them).
@@ -221,7 +284,7 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::FAILURE);
     }
-    println!(
+    outln!(
         "{}: ok ({} sections, {} sources)",
         path.display(),
         config.sections.len(),
@@ -236,7 +299,6 @@ mod tests {
 
     #[test]
     fn the_cli_definition_is_consistent() {
-        use clap::CommandFactory;
         Cli::command().debug_assert();
     }
 }
