@@ -80,6 +80,8 @@ const SAMPLE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How often the daemon logs its summary line.
 const SUMMARY_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often, at most, the daemon renders `/status` again while polls finish.
+const STATUS_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Refreshes run as tasks; each returns the source's new state.
 type Refreshes = JoinSet<Refreshed>;
@@ -92,6 +94,16 @@ fn spawn_refresh(tasks: &mut Refreshes, pipeline: &Arc<Pipeline>, source: Source
 /// Polls every active source once, stores everything, renders the sections that changed, and returns the
 /// counts. `out` also writes every rendered document there as static files.
 pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<PollSummary> {
+    poll_once_with_progress(config, out, &mut |_, _| {}).await
+}
+
+/// [`poll_once`], telling `progress` the counts so far and the number of sources to poll: once before
+/// the first poll ends, then after each.
+pub async fn poll_once_with_progress(
+    config: Config,
+    out: Option<&Path>,
+    progress: &mut dyn FnMut(&PollSummary, usize),
+) -> anyhow::Result<PollSummary> {
     let started = std::time::Instant::now();
     let metrics = Arc::new(Metrics::new());
     let pipeline = Arc::new(Pipeline::start(
@@ -112,14 +124,17 @@ pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<Pol
         config.fetch.per_host,
         crate::pipeline::PARSED_IN_MEMORY,
     );
+    let mut total = 0;
     for s in sources
         .into_iter()
         .filter(|s| s.active && s.enabled && !s.gone)
     {
         dispatch.push(s);
+        total += 1;
     }
     let mut tasks = Refreshes::new();
     let mut summary = PollSummary::default();
+    progress(&summary, total);
     let mut changed: BTreeSet<String> = BTreeSet::new();
     loop {
         while let Some(source) = dispatch.next_to_start() {
@@ -132,6 +147,7 @@ pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<Pol
         let done = done.context("a refresh task was cancelled")?;
         dispatch.finished(done.source.id);
         summary.add(&done);
+        progress(&summary, total);
         changed.extend(done.changed_sections);
     }
     tracing::info!(
@@ -250,6 +266,7 @@ pub async fn run_with_listener(
     );
     let sampler = Sampler::open(&config.storage.path, metrics.clone())?;
     let mut stats = sampler.sample(pipeline.hosts().paused()).await;
+    publisher.render_status(config.clone()).await?;
 
     let state = AppState {
         cache,
@@ -289,6 +306,11 @@ pub async fn run_with_listener(
     let mut minute = PollSummary::default();
     let mut summary_tick =
         tokio::time::interval_at(tokio::time::Instant::now() + SUMMARY_EVERY, SUMMARY_EVERY);
+    // The status page changes with every poll; rendering it at most this often bounds its cost with
+    // 100,000 sources, and an idle daemon renders nothing.
+    let mut status_tick = tokio::time::interval(STATUS_EVERY);
+    status_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut polled_since_status = false;
     loop {
         let now = Utc::now().timestamp();
         for source in queue.take_due(now) {
@@ -316,6 +338,7 @@ pub async fn run_with_listener(
                         queue.replace_sources(sources, Utc::now().timestamp());
                         crate::cli::log::apply_config_level(&config.log.level);
                         render(&publisher, &state.metrics, config, None).await;
+                        polled_since_status = true;
                         tracing::info!("reloaded {}", config_path.display());
                     }
                     Err(e) => tracing::error!("reload refused, the old config keeps running:\n{e:#}"),
@@ -328,6 +351,7 @@ pub async fn run_with_listener(
                         minute.add(&done);
                         dirty.extend(done.changed_sections);
                         queue.reschedule(done.source, Utc::now().timestamp());
+                        polled_since_status = true;
                     }
                     // A refresh catches its own panics, so only a cancelled task gets here.
                     Err(e) => tracing::error!("a refresh task ended abnormally: {e}"),
@@ -337,6 +361,12 @@ pub async fn run_with_listener(
                 if !dirty.is_empty() {
                     let only: Vec<String> = std::mem::take(&mut dirty).into_iter().collect();
                     render(&publisher, &state.metrics, pipeline.config(), Some(only)).await;
+                }
+            }
+            _ = status_tick.tick(), if polled_since_status => {
+                polled_since_status = false;
+                if let Err(e) = publisher.render_status(pipeline.config()).await {
+                    tracing::error!("rendering the status page failed: {e:#}");
                 }
             }
             _ = prune_tick.tick() => pipeline.prune().await,

@@ -9,6 +9,9 @@ use crate::fetch::hosts::HostLimits;
 use crate::fetch::{FetchOutcome, Fetcher, Validators};
 use crate::normalize::{self, NormalizedItem};
 use crate::parse;
+use crate::timefmt;
+
+use super::output::outln;
 
 /// Inspects a URL or file and prints the result.
 pub async fn inspect(target: &str, json: bool) -> anyhow::Result<ExitCode> {
@@ -54,9 +57,9 @@ pub fn inspect_bytes(
             if found.is_empty() {
                 anyhow::bail!("{target}: {e}");
             }
-            println!("{target} is an HTML page; it links to these feeds:");
+            outln!("{target} is an HTML page; it links to these feeds:");
             for f in found {
-                println!(
+                outln!(
                     "  {}  ({}{})",
                     f.url,
                     f.media_type,
@@ -70,12 +73,12 @@ pub fn inspect_bytes(
     let items = normalize::normalize_feed(&parsed.feed, base, Utc::now());
     if json {
         for item in &items {
-            println!("{}", item_json(item));
+            outln!("{}", item_json(item));
         }
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{target}");
-    println!(
+    outln!("{target}");
+    outln!(
         "  format {:?}, encoding {}, title {:?}, site {}, ttl {}",
         parsed.feed.feed_type,
         parsed.encoding,
@@ -85,9 +88,9 @@ pub fn inspect_bytes(
             .map(|t| format!("{t} min"))
             .unwrap_or_else(|| "-".into())
     );
-    println!("  {} entries", items.len());
+    outln!("  {} entries", items.len());
     for (i, item) in items.iter().enumerate() {
-        println!(
+        outln!(
             "  [{i}] {}",
             if item.title.is_empty() {
                 "(no title)"
@@ -95,15 +98,15 @@ pub fn inspect_bytes(
                 &item.title
             }
         );
-        println!("      guid      {}", item.guid);
-        println!("      link      {}", item.url.as_deref().unwrap_or("-"));
-        println!(
+        outln!("      guid      {}", item.guid);
+        outln!("      link      {}", item.url.as_deref().unwrap_or("-"));
+        outln!(
             "      canonical {}",
             item.canonical_url.as_deref().unwrap_or("-")
         );
-        println!(
+        outln!(
             "      published {}{}",
-            item.published.to_rfc3339(),
+            timefmt::human_at(item.published),
             if item.date_from_feed {
                 ""
             } else {
@@ -111,7 +114,7 @@ pub fn inspect_bytes(
             }
         );
         let summary: String = item.summary.chars().take(160).collect();
-        println!("      summary   {summary}");
+        outln!("      summary   {summary}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -49,7 +49,8 @@ pub(crate) fn init(format: LogFormat, default: &str) {
         .unwrap_or_else(|| EnvFilter::new(default));
     let (filter, handle) = reload::Layer::new(filter);
     let registry = tracing_subscriber::registry().with(filter);
-    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Lines go above a `poll --once` progress bar rather than through it.
+    let layer = tracing_subscriber::fmt::layer().with_writer(super::progress::LogWriter);
     let installed = match format {
         LogFormat::Json => registry.with(layer.json()).try_init(),
         LogFormat::Human if stderr_is_journal() => registry

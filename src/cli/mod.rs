@@ -11,6 +11,8 @@ pub(crate) mod explain;
 pub(crate) mod import_opml;
 pub mod inspect;
 pub(crate) mod log;
+pub(crate) mod output;
+mod progress;
 pub(crate) mod sources;
 pub(crate) mod stories;
 
@@ -20,17 +22,34 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::Utc;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::config::{self, Config};
 use crate::store::Store;
+use output::outln;
 
-/// wiredesk: polls news feeds, folds reposted and spun copies into stories, and republishes clean feeds.
+/// wiredesk polls news feeds on schedules, folds reposted and rewritten copies of a story into one story,
+/// and republishes one clean RSS, Atom and JSON feed per section, plus pages to read them in a browser.
 #[derive(Parser, Debug)]
-#[command(name = "wiredesk", version, about, long_about = None)]
+#[command(
+    name = "wiredesk",
+    version,
+    about,
+    long_about = None,
+    disable_help_subcommand = true,
+    after_help = "Start here: `wiredesk demo` runs an offline demo with bundled feeds.\n\
+                  Every command reads feeds.toml in the current folder unless --config says otherwise.\n\
+                  `wiredesk help COMMAND` (or `wiredesk COMMAND --help`) tells more about one command."
+)]
 pub struct Cli {
-    /// The config file.
-    #[arg(long, short, global = true, default_value = "feeds.toml")]
+    /// The config file (sections, sources, storage); relative paths in it resolve against its folder.
+    #[arg(
+        long,
+        short,
+        global = true,
+        default_value = "feeds.toml",
+        value_name = "FILE"
+    )]
     pub config: PathBuf,
     /// How log lines look on stderr: human (no timestamps under journald) or json (one object per line).
     #[arg(long, global = true, value_enum, default_value_t = log::LogFormat::Human)]
@@ -43,47 +62,51 @@ pub struct Cli {
 /// The commands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the daemon: schedule, poll, publish and serve until SIGTERM; SIGHUP reloads the config.
+    /// Run the daemon: poll on schedules, publish, serve HTTP; SIGHUP reloads the config, SIGTERM stops.
     Run,
-    /// Validate the config (everything a reload would build) and print every error with its line.
+    /// Check the config (and everything a reload would build from it); print every error with its line.
     Check,
-    /// Poll every source once, ingest, publish, then exit (1 when a source failed).
+    /// Poll every source once, store, publish, then exit: 0 when all succeeded, 1 when any failed.
+    #[command(
+        after_help = "On a terminal a progress bar shows the sources polled; the summary and each \
+                            failure (once) are printed at the end."
+    )]
     Poll {
-        /// Required: poll once and exit (the daemon is `wiredesk run`).
+        /// Required: poll once and exit (the daemon that polls on schedules is `wiredesk run`).
         #[arg(long)]
         once: bool,
-        /// Also write the rendered feeds into this folder.
-        #[arg(long)]
+        /// Also write every published feed and page into this folder, for a static web server.
+        #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
-    /// List stories with every member item.
+    /// List the stored stories, newest first, each with every copy of it.
     Stories {
-        /// Only this section.
-        #[arg(long)]
+        /// Only the stories of this section (its `id` in feeds.toml).
+        #[arg(long, value_name = "ID")]
         section: Option<String>,
-        /// Only stories published within this long (e.g. 48h, 7d, 90m); default: all stored.
-        #[arg(long)]
+        /// Only stories published within this long: 90m, 48h, 7d, 2w; default: every stored story.
+        #[arg(long, value_name = "AGE")]
         since: Option<String>,
-        /// One JSON object per story per line.
+        /// Print one JSON object per story per line instead.
         #[arg(long)]
         json: bool,
     },
-    /// Explain why an item sits in its story.
+    /// Explain why an item sits in its story: which copy is the original, and what it was compared with.
     Explain {
-        /// The item's link (any spelling) or guid.
+        /// The item's link (any spelling: tracking parameters, http or www do not matter) or its guid.
         url: String,
     },
-    /// Fetch or read one feed and show how wiredesk parses and normalises it.
+    /// Fetch or read one feed and show how wiredesk parses and normalises it (nothing is stored).
     Inspect {
-        /// A feed URL, an HTML page URL (its feeds are discovered) or a file.
+        /// A feed URL, a web page URL (the feeds it links to are listed) or a file.
         target: String,
-        /// One JSON object per entry per line.
+        /// Print one JSON object per entry per line instead.
         #[arg(long)]
         json: bool,
     },
-    /// List every source with its last poll, result, next due time and why, and last error.
+    /// List every source: health, last poll and its result, next poll and why, last error.
     Sources {
-        /// One JSON object per source per line.
+        /// Print one JSON object per source per line instead.
         #[arg(long)]
         json: bool,
     },
@@ -100,26 +123,42 @@ pub enum Command {
         #[arg(long)]
         section: Option<String>,
     },
-    /// Offline demo: serve bundled sample feeds on loopback and run the daemon against them.
+    /// Run an offline demo: bundled sample feeds (with reposts, a rewritten copy and two broken sources)
+    /// served on loopback, the real pipeline, and pages and feeds to open; Ctrl-C stops and cleans up.
     Demo {
-        /// Address for the demo's wiredesk server.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        /// The address to serve the demo's pages and feeds on; port 0 picks a free port (the first line
+        /// printed says which).
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
         listen: String,
+    },
+    /// Print the help of wiredesk or of one command.
+    Help {
+        /// The command to explain.
+        command: Option<String>,
     },
 }
 
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Commands report on stdout; only the daemon logs at info by default.
-    let daemon = matches!(cli.command, Command::Run | Command::Demo { .. });
-    log::init(cli.log_format, if daemon { "info" } else { "warn" });
+    log::init(cli.log_format, default_log_filter(&cli.command));
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("wiredesk: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// What a command logs unless `WIREDESK_LOG`, `RUST_LOG` or `[log] level` says otherwise. The daemon logs
+/// what it does; one-shot commands only what went wrong. `poll --once` lists each failed source in its
+/// summary and the demo tells each in words, so their per-source warnings would say everything twice.
+fn default_log_filter(command: &Command) -> &'static str {
+    match command {
+        Command::Run => "info",
+        Command::Poll { .. } | Command::Demo { .. } => "warn,wiredesk::pipeline::refresh=error",
+        _ => "warn",
     }
 }
 
@@ -154,26 +193,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "`wiredesk poll` needs --once; to poll on schedules, run `wiredesk run`"
                 );
             }
-            let config = load(&cli.config)?;
-            let summary = runtime()?.block_on(crate::daemon::poll_once(config, out.as_deref()))?;
-            println!(
-                "polled {} sources: {} fetched, {} unchanged, {} failed; {} new items, {} new stories, {} joined existing stories",
-                summary.polled,
-                summary.fetched,
-                summary.unchanged,
-                summary.failures.len(),
-                summary.new_items,
-                summary.new_stories,
-                summary.joined
-            );
-            for (source, why) in &summary.failures {
-                eprintln!("  failed: {source}: {why}");
-            }
-            Ok(if summary.failures.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            poll_once(load(&cli.config)?, out.as_deref())
         }
         Command::Stories {
             section,
@@ -215,14 +235,60 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             import_opml::import(&config, &file, section.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { listen } => {
-            let addr = listen
-                .parse()
-                .with_context(|| format!("`{listen}` is not an address:port"))?;
-            runtime()?.block_on(demo::run(addr))?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Demo { listen } => runtime()?.block_on(demo::run(&listen)),
+        Command::Help { command } => help(command.as_deref()),
     }
+}
+
+/// `wiredesk help [COMMAND]`: the long help of wiredesk or of one command.
+fn help(command: Option<&str>) -> anyhow::Result<ExitCode> {
+    let mut cli = Cli::command();
+    let text = match command {
+        None => cli.render_long_help(),
+        Some(name) => match cli.find_subcommand_mut(name) {
+            Some(sub) => sub.render_long_help(),
+            None => {
+                let names: Vec<String> = Cli::command()
+                    .get_subcommands()
+                    .map(|c| c.get_name().to_string())
+                    .collect();
+                anyhow::bail!("no command `{name}`; the commands are {}", names.join(", "));
+            }
+        },
+    };
+    outln!("{}", text.to_string().trim_end());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `wiredesk poll --once`: a progress bar on a terminal, then the summary on stdout and each failure once
+/// on stderr; 1 when any source failed.
+fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let progress = progress::PollProgress::start();
+    let summary = runtime()?.block_on(crate::daemon::poll_once_with_progress(
+        config,
+        out,
+        &mut |summary, total| progress.update(summary, total),
+    ));
+    drop(progress);
+    let summary = summary?;
+    outln!(
+        "polled {} sources: {} fetched, {} unchanged, {} failed; {} new items, {} new stories, {} joined existing stories",
+        summary.polled,
+        summary.fetched,
+        summary.unchanged,
+        summary.failures.len(),
+        summary.new_items,
+        summary.new_stories,
+        summary.joined
+    );
+    for (source, why) in &summary.failures {
+        eprintln!("  failed: {source}: {why}");
+    }
+    Ok(if summary.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `wiredesk check`: the file, and everything a reload would build from it (the HTTP client among them).
@@ -247,7 +313,7 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
         eprintln!("{}: storage.path: {e:#}", path.display());
         return Ok(ExitCode::FAILURE);
     }
-    println!(
+    outln!(
         "{}: ok ({} sections, {} sources)",
         path.display(),
         config.sections.len(),
@@ -292,7 +358,6 @@ mod tests {
 
     #[test]
     fn the_cli_definition_is_consistent() {
-        use clap::CommandFactory;
         Cli::command().debug_assert();
     }
 }

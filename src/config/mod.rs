@@ -7,6 +7,8 @@
 
 mod error;
 mod read;
+#[cfg(test)]
+mod reference;
 mod validate;
 
 use std::net::SocketAddr;
@@ -52,6 +54,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Public base URL used for absolute self links, without a trailing slash.
     pub base_url: String,
+    /// Whether `/status` (every source's health, for operators) is served.
+    pub status_page: bool,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +64,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen,
             base_url: format!("http://{listen}"),
+            status_page: true,
         }
     }
 }

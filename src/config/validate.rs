@@ -120,8 +120,13 @@ fn server(t: &Table, p: &mut Problems) -> ServerConfig {
         },
         None => format!("http://{listen}"),
     };
+    let status_page = value(t.get(p, "status_page"), d.status_page);
     t.finish(p);
-    ServerConfig { listen, base_url }
+    ServerConfig {
+        listen,
+        base_url,
+        status_page,
+    }
 }
 
 /// An address:port, with a host name resolved (`localhost:8080`).

@@ -197,7 +197,7 @@ impl Pipeline {
                     failure.message = format!(
                         "{}; the host is paused until {}",
                         failure.message,
-                        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        crate::timefmt::human_at(until)
                     );
                 }
                 return Err(failure);

@@ -20,8 +20,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::health::Health;
 use super::ingest::{BatchReports, Ingester, StoreJob, Stored, Unavailable};
+use super::outcome::PollStatus;
 use crate::config::{Config, DedupConfig};
-use crate::store::SourceRow;
+use crate::store::{PollTally, SourceRow};
 
 /// The most feeds one commit takes; bounds how long a batch holds the write lock.
 const MAX_BATCH_FEEDS: usize = 256;
@@ -283,9 +284,36 @@ impl WriterThread {
                 .map(|_| Err(StoreError::Unavailable(why.clone())))
                 .collect(),
         };
+        self.record_history(&jobs, &answers);
         drop(jobs);
         for ((_, reply), answer) in feeds.into_iter().zip(answers) {
             let _ = reply.send(answer);
+        }
+    }
+
+    /// Adds the stored polls of a batch to the hourly poll history (the status page's chart). The history
+    /// is a convenience: a failure to write it is logged and costs nothing else.
+    fn record_history(&mut self, jobs: &[&StoreJob], answers: &[Result<Stored, StoreError>]) {
+        let mut tally = PollTally::default();
+        for (job, answer) in jobs.iter().zip(answers) {
+            let Ok(Stored { counts, .. }) = answer else {
+                continue;
+            };
+            match job.state.last_result {
+                Some(PollStatus::Fetched { .. }) => tally.fetched += 1,
+                Some(PollStatus::Unchanged) => tally.unchanged += 1,
+                Some(PollStatus::Failed(_) | PollStatus::Gone) => tally.failed += 1,
+                None => continue,
+            }
+            tally.new_items += counts.new_items as i64;
+            tally.joined += counts.joined as i64;
+        }
+        if tally == PollTally::default() {
+            return;
+        }
+        let now = Utc::now().timestamp();
+        if let Err(e) = self.ingester.store_mut().record_polls(now, &tally) {
+            tracing::debug!("the poll history was not written: {e:#}");
         }
     }
 

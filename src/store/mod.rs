@@ -7,7 +7,9 @@
 //! exact-key look-ups; it decides nothing about where an item goes.
 
 mod checkpoint;
+mod history;
 mod ingest;
+mod overview;
 mod sources;
 mod stats;
 mod stories;
@@ -21,6 +23,7 @@ use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
 pub use checkpoint::{Checkpointer, WAL_SIZE_LIMIT, wal_path};
+pub(crate) use history::{HourTally, PollTally};
 pub use ingest::FeedCounts;
 pub(crate) use ingest::{Batch, FeedRows};
 pub use sources::{SourceRow, SourceState};
@@ -33,6 +36,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0002_skip_hints.sql")),
     M::up(include_str!("../../migrations/0003_typed_poll_results.sql")),
     M::up(include_str!("../../migrations/0004_paused_sources.sql")),
+    M::up(include_str!("../../migrations/0005_poll_history.sql")),
 ];
 
 /// How long a connection waits for the write lock before a statement fails with "database is locked".
