@@ -96,6 +96,9 @@ impl Charset {
             .or_else(|| anyxml_encoding::resolve_encoding_alias(&dashed))
             .or_else(|| ibm_page(&dashed))
             .or_else(|| ebcdic_page(&label).map(|(_, d)| d))?;
+        if name == super::cp875::NAME {
+            return Some(Charset::Other(super::cp875::NAME));
+        }
         anyxml_encoding::find_decoder(name).map(|d| Charset::Other(d.name()))
     }
 
@@ -135,6 +138,9 @@ fn ibm_page(label: &str) -> Option<&'static str> {
 /// Decodes with an anyxml-encoding decoder; malformed sequences become U+FFFD.
 fn other(name: &str, bytes: &[u8]) -> String {
     use anyxml_encoding::DecodeError;
+    if name == super::cp875::NAME {
+        return super::cp875::decode(bytes);
+    }
     let Some(mut decoder) = anyxml_encoding::find_decoder(name) else {
         return String::from_utf8_lossy(bytes).into_owned();
     };
@@ -158,7 +164,8 @@ fn other(name: &str, bytes: &[u8]) -> String {
     out
 }
 
-/// The EBCDIC page a label names, as (reported name, decoder name). Only pages anyxml-encoding carries.
+/// The EBCDIC page a label names, as (reported name, decoder name): the pages anyxml-encoding carries, and
+/// cp875, which this crate carries.
 fn ebcdic_page(label: &str) -> Option<(&'static str, &'static str)> {
     let l = label.trim().to_ascii_lowercase().replace('_', "-");
     let digits: String = l.chars().filter(char::is_ascii_digit).collect();
@@ -181,6 +188,7 @@ fn ebcdic_page(label: &str) -> Option<(&'static str, &'static str)> {
         (_, "870") => "IBM870",
         (_, "871") => "IBM871",
         (_, "1026") => "IBM1026",
+        (_, "875") => return Some((super::cp875::NAME, super::cp875::NAME)),
         _ => return None,
     };
     anyxml_encoding::find_decoder(page).map(|d| (d.name(), d.name()))

@@ -9,6 +9,7 @@ use feed_rs::model::Feed;
 use crate::schedule::SkipHints;
 
 mod charset;
+mod cp875;
 mod discover;
 mod fixups;
 
