@@ -56,6 +56,9 @@ pub struct ServerConfig {
     pub base_url: String,
     /// Whether `/status` (every source's health, for operators) is served.
     pub status_page: bool,
+    /// When set, `/status`, `/healthz` and `/metrics` are served on this address, and `/status` is no
+    /// longer served on `listen`: operators' pages stay off the public address.
+    pub status_listen: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +68,7 @@ impl Default for ServerConfig {
             listen,
             base_url: format!("http://{listen}"),
             status_page: true,
+            status_listen: None,
         }
     }
 }
@@ -422,6 +426,25 @@ sections = ["world"]
         let errs = errors("[[sections]]\nid = \"a\n");
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert!(errs[0].starts_with("feeds.toml:2: syntax:"), "{}", errs[0]);
+    }
+
+    #[test]
+    fn the_status_address_must_differ_from_listen() {
+        let errs = errors(
+            "[server]\nlisten = \"127.0.0.1:9000\"\nstatus_listen = \"127.0.0.1:9000\"\n[[sections]]\nid = \"a\"\n",
+        );
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("feeds.toml:3: server.status_listen:"),
+            "{}",
+            errs[0]
+        );
+        let c = parse(
+            Path::new("feeds.toml"),
+            "[server]\nstatus_listen = \"localhost:9001\"\n[[sections]]\nid = \"a\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.server.status_listen.map(|a| a.port()), Some(9001));
     }
 
     #[test]

@@ -121,11 +121,28 @@ fn server(t: &Table, p: &mut Problems) -> ServerConfig {
         None => format!("http://{listen}"),
     };
     let status_page = value(t.get(p, "status_page"), d.status_page);
+    let status_listen = t.get::<String>(p, "status_listen").and_then(|l| {
+        let problem = match resolve_listen(l.get_ref()) {
+            Some(a) if a == listen => format!(
+                "`{}` is also `listen`; the status address must be another one (or leave it out to serve \
+                 /status on `listen`)",
+                l.get_ref()
+            ),
+            Some(a) => return Some(a),
+            None => format!(
+                "`{}` is not an address:port such as 127.0.0.1:8081 or localhost:8081",
+                l.get_ref()
+            ),
+        };
+        p.add(Some(l.span()), t.field("status_listen"), problem);
+        None
+    });
     t.finish(p);
     ServerConfig {
         listen,
         base_url,
         status_page,
+        status_listen,
     }
 }
 

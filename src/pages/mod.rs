@@ -147,7 +147,7 @@ fn page(config: &Config, head: Head, main: Markup) -> Vec<u8> {
                     nav aria-label="Site" {
                         a.brand href="/" { "wiredesk" }
                         a href="/" { "Sections" }
-                        @if config.server.status_page {
+                        @if config.server.status_page && config.server.status_listen.is_none() {
                             a href=(STATUS_PATH) { "Status" }
                         }
                         a href="/feeds.opml" { "OPML" }

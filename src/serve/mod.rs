@@ -6,7 +6,7 @@
 mod metrics;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::body::Body;
@@ -20,6 +20,27 @@ pub(crate) use metrics::Metrics;
 use crate::pipeline::Health;
 use crate::publish::{FeedCache, Rendered};
 
+/// Which paths one listening address answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// `server.listen`: everything, except `/status` while it has its own address.
+    Main,
+    /// `server.status_listen`, the operators' address: `/status`, `/healthz` and `/metrics` only.
+    Operator,
+}
+
+impl Scope {
+    /// Whether this address answers `path`; `status_elsewhere` says `/status` has its own address.
+    fn serves(self, path: &str, status_elsewhere: bool) -> bool {
+        match self {
+            Scope::Main => !(status_elsewhere && path == crate::pages::STATUS_PATH),
+            Scope::Operator => {
+                matches!(path, crate::pages::STATUS_PATH | "/healthz" | "/metrics")
+            }
+        }
+    }
+}
+
 /// What the server shares with the daemon.
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -29,6 +50,20 @@ pub(crate) struct AppState {
     pub metrics: Arc<Metrics>,
     /// The writer's, the store's and the scheduler's health.
     pub health: Arc<Health>,
+    /// The paths this address answers.
+    pub scope: Scope,
+    /// Whether `/status` is served on its own address; a reload may change it while the server runs.
+    pub status_elsewhere: Arc<AtomicBool>,
+}
+
+impl AppState {
+    /// The same state for the operators' address.
+    pub(crate) fn for_operators(&self) -> AppState {
+        AppState {
+            scope: Scope::Operator,
+            ..self.clone()
+        }
+    }
 }
 
 /// The router: feeds, pages, health and metrics.
@@ -51,6 +86,22 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
     }
     let path = request.uri().path();
     let response = match path {
+        _ if !state
+            .scope
+            .serves(path, state.status_elsewhere.load(Ordering::Relaxed)) =>
+        {
+            let hint = match state.scope {
+                Scope::Operator => {
+                    "this is the operators' address: it serves /status, /healthz and /metrics"
+                }
+                _ => "the index at / lists the sections",
+            };
+            (
+                StatusCode::NOT_FOUND,
+                format!("no such page or feed: {path}; {hint}\n"),
+            )
+                .into_response()
+        }
         "/healthz" => health(&state),
         "/metrics" => (
             [(
