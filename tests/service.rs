@@ -731,6 +731,10 @@ async fn the_status_page_moves_to_its_own_address_and_back_on_reload() {
     let (code, status) = get(format!("{private}/status")).await;
     assert_eq!(code, 200);
     assert!(status.contains("source 0"), "{status}");
+    assert!(
+        status.contains(&format!("href=\"{public}/\"")),
+        "the status page on the operators' address links to the sections on the public one"
+    );
     assert_eq!(get(format!("{private}/healthz")).await.0, 200);
     assert_eq!(get(format!("{private}/metrics")).await.0, 200);
     let (code, body) = get(format!("{private}/feeds/all.rss")).await;
