@@ -9,7 +9,7 @@ use feed_rs::model::Feed;
 use crate::schedule::SkipHints;
 
 mod charset;
-mod cp875;
+mod codepages;
 mod discover;
 mod fixups;
 
