@@ -11,6 +11,8 @@ pub(crate) mod explain;
 pub(crate) mod import_opml;
 pub mod inspect;
 pub(crate) mod log;
+
+pub use log::panics_as_log_lines;
 pub(crate) mod output;
 mod progress;
 pub(crate) mod sources;
@@ -142,6 +144,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     log::init(cli.log_format, default_log_filter(&cli.command));
+    log::panics_as_log_lines();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
