@@ -68,8 +68,11 @@ pub async fn serve_samples() -> anyhow::Result<SocketAddr> {
 pub fn demo_config_toml(samples: SocketAddr, listen: SocketAddr, db: &std::path::Path) -> String {
     let mut toml = format!(
         "[server]\nlisten = \"{listen}\"\nbase_url = \"http://{listen}\"\n\n[storage]\npath = {db:?}\nretention_days = 0\n\n\
-         [defaults]\nschedule = \"* * * * *\"\n\n[[sections]]\nid = \"local\"\ntitle = \"Local news\"\n\
-         description = \"The demo's local news, merged from three sample sources\"\n"
+         [defaults]\nschedule = \"* * * * *\"\n\n\
+         # The samples are served on loopback, which wiredesk refuses unless a network is allowed.\n\
+         [fetch]\nallow_networks = [\"{}/32\"]\n\n[[sections]]\nid = \"local\"\ntitle = \"Local news\"\n\
+         description = \"The demo's local news, merged from three sample sources\"\n",
+        samples.ip()
     );
     for (name, section, priority, _) in SAMPLE_FEEDS {
         toml.push_str(&format!(

@@ -10,31 +10,42 @@ use crate::fetch::{FetchOutcome, Fetcher, Validators};
 use crate::normalize::{self, NormalizedItem};
 use crate::parse;
 
-/// Inspects a URL or file and prints the result.
-pub async fn inspect(target: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let (bytes, content_type, base) =
-        if target.starts_with("http://") || target.starts_with("https://") {
-            let cfg = crate::config::FetchConfig::default();
-            let hosts = HostLimits::new(cfg.global, cfg.per_host, std::time::Duration::ZERO);
-            let fetcher = Fetcher::new(&cfg, hosts)?;
-            match fetcher.fetch(target, &Validators::default()).await {
-                FetchOutcome::Fetched(f) => (f.body.to_vec(), f.content_type, f.final_url),
-                FetchOutcome::Gone => anyhow::bail!("{target}: 410 Gone"),
-                FetchOutcome::Unchanged { .. } => {
-                    anyhow::bail!("{target}: the server answered 304 to an unconditional request")
-                }
-                FetchOutcome::Failed(e) => anyhow::bail!("{target}: {}", e.message),
-            }
-        } else {
-            let bytes = std::fs::read(target)
-                .map_err(|e| anyhow::anyhow!("{target}: cannot read it: {e}"))?;
-            let base = std::path::absolute(target)
-                .ok()
-                .and_then(|p| url::Url::from_file_path(p).ok())
-                .map(|u| u.to_string())
-                .unwrap_or_default();
-            (bytes, None, base)
+/// Inspects a URL or file and prints the result. A URL is fetched under the daemon's address policy, with
+/// `allow` opted in.
+pub async fn inspect(target: &str, json: bool, allow: &[ipnet::IpNet]) -> anyhow::Result<ExitCode> {
+    let (bytes, content_type, base) = if target.starts_with("http://")
+        || target.starts_with("https://")
+    {
+        let cfg = crate::config::FetchConfig {
+            allow_networks: allow.to_vec(),
+            ..Default::default()
         };
+        let hosts = HostLimits::new(cfg.global, cfg.per_host, std::time::Duration::ZERO);
+        let fetcher = Fetcher::new(&cfg, hosts)?;
+        match fetcher.fetch(target, &Validators::default()).await {
+            FetchOutcome::Fetched(f) => (f.body.to_vec(), f.content_type, f.final_url),
+            FetchOutcome::Gone => anyhow::bail!("{target}: 410 Gone"),
+            FetchOutcome::Unchanged { .. } => {
+                anyhow::bail!("{target}: the server answered 304 to an unconditional request")
+            }
+            FetchOutcome::Failed(e) if e.kind == crate::fetch::FetchErrorKind::RefusedAddress => {
+                anyhow::bail!(
+                    "{target}: {} (here: `wiredesk inspect --allow-network CIDR`)",
+                    e.message
+                )
+            }
+            FetchOutcome::Failed(e) => anyhow::bail!("{target}: {}", e.message),
+        }
+    } else {
+        let bytes =
+            std::fs::read(target).map_err(|e| anyhow::anyhow!("{target}: cannot read it: {e}"))?;
+        let base = std::path::absolute(target)
+            .ok()
+            .and_then(|p| url::Url::from_file_path(p).ok())
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        (bytes, None, base)
+    };
     inspect_bytes(target, &bytes, content_type.as_deref(), &base, json)
 }
 

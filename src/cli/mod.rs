@@ -74,6 +74,10 @@ pub enum Command {
         /// One JSON object per entry per line.
         #[arg(long)]
         json: bool,
+        /// Also allow this non-public network (CIDR or address, repeatable); by default only public
+        /// addresses are fetched, as in the daemon.
+        #[arg(long, value_name = "CIDR", value_parser = parse_network)]
+        allow_network: Vec<ipnet::IpNet>,
     },
     /// List every source with its last poll, result, next due time and why, and last error.
     Sources {
@@ -186,7 +190,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = Store::open_read_only(&config.storage.path)?;
             explain::explain(&store, &url)
         }
-        Command::Inspect { target, json } => runtime()?.block_on(inspect::inspect(&target, json)),
+        Command::Inspect {
+            target,
+            json,
+            allow_network,
+        } => runtime()?.block_on(inspect::inspect(&target, json, &allow_network)),
         Command::Sources { json } => {
             let config = load(&cli.config)?;
             let store = Store::open_read_only(&config.storage.path)?;
@@ -201,6 +209,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A network for `--allow-network`: a CIDR, or one address.
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{text}` is not a network such as 10.0.0.0/8 or fd00::/8"))
 }
 
 /// `wiredesk check`: the file, and everything a reload would build from it (the HTTP client among them).

@@ -95,6 +95,8 @@ pub struct FetchConfig {
     pub min_host_gap_ms: u64,
     /// The User-Agent header.
     pub user_agent: String,
+    /// Non-public networks every source may connect to (by default only public addresses are fetched).
+    pub allow_networks: Vec<ipnet::IpNet>,
 }
 
 /// The User-Agent sent when the config names none: honest, with a way to reach the project.
@@ -114,6 +116,7 @@ impl Default for FetchConfig {
             global: 64,
             min_host_gap_ms: 0,
             user_agent: DEFAULT_USER_AGENT.to_string(),
+            allow_networks: Vec::new(),
         }
     }
 }
@@ -237,6 +240,8 @@ pub struct Source {
     pub priority: i32,
     /// When false, this source's items never join other stories by similarity (exact layers still apply).
     pub merge: bool,
+    /// Non-public networks this source may connect to, besides `[fetch] allow_networks`.
+    pub allow_networks: Vec<ipnet::IpNet>,
 }
 
 /// The default schedule when `[defaults] schedule` is not set.
@@ -387,6 +392,46 @@ sections = ["world"]
         .unwrap();
         assert_eq!(c.server.listen.port(), 9000);
         assert!(c.server.listen.ip().is_loopback());
+    }
+
+    #[test]
+    fn allowed_networks_parse_globally_and_per_source_and_bad_ones_name_their_item() {
+        let c = parse(
+            Path::new("feeds.toml"),
+            "[fetch]\nallow_networks = [\"10.0.0.0/8\", \"fd00::/8\"]\n[[sections]]\nid = \"a\"\n\
+             [[sources]]\nurl = \"http://10.1.1.1/f\"\nsections = [\"a\"]\nallow_networks = [\"127.0.0.1\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.fetch.allow_networks.len(), 2);
+        assert_eq!(c.sources[0].allow_networks[0].to_string(), "127.0.0.1/32");
+        assert!(
+            parse(Path::new("f"), "[[sections]]\nid = \"a\"\n")
+                .unwrap()
+                .fetch
+                .allow_networks
+                .is_empty()
+        );
+        let errs = errors(
+            "[fetch]\nallow_networks = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n[[sections]]\nid = \"a\"\n\
+             [[sources]]\nurl = \"http://a.example/f\"\nsections = [\"a\"]\n\
+             allow_networks = \"10.0.0.0/8\"\n\
+             [[sources]]\nurl = \"http://me:secret@b.example/f\"\nsections = [\"a\"]\n",
+        );
+        assert_eq!(errs.len(), 3, "{errs:#?}");
+        assert!(
+            errs[0].starts_with(
+                "feeds.toml:2: fetch.allow_networks[1]: `10.0.0.0/33` is not a network"
+            ),
+            "{}",
+            errs[0]
+        );
+        assert_eq!(
+            errs[1],
+            "feeds.toml:8: sources[0].allow_networks: must be a list of strings"
+        );
+        assert!(
+            errs[2].contains("sources[1].url: `http://me:secret@b.example/f` carries credentials")
+        );
     }
 
     #[test]

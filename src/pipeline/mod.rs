@@ -55,7 +55,7 @@ pub struct Settings {
 impl Settings {
     /// Builds everything `config` needs; fails, changing nothing, when any part cannot be built.
     pub fn build(config: Arc<Config>, hosts: &Arc<HostLimits>) -> anyhow::Result<Settings> {
-        let fetcher = Fetcher::new(&config.fetch, hosts.clone())?;
+        let fetcher = Fetcher::for_config(&config, hosts.clone())?;
         let schedules = config
             .sources
             .iter()

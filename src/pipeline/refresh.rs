@@ -133,7 +133,11 @@ impl Pipeline {
         if let Some(hook) = hook {
             hook(&url);
         }
-        let fetched = match settings.fetcher.fetch(&url, &source.validators).await {
+        let fetched = match settings
+            .fetcher
+            .fetch_for(&source.url, &url, &source.validators)
+            .await
+        {
             FetchOutcome::Fetched(f) => f,
             FetchOutcome::Unchanged {
                 validators,

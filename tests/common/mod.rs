@@ -92,7 +92,9 @@ async fn serve_one(State(state): State<Files>, request: Request) -> Response {
 /// A source line for [`config_toml`]: (name, url, sections, priority).
 pub type SourceSpec = (String, String, Vec<String>, i32);
 
-/// A feeds.toml for tests: retention off (the corpora are old), database in `db`.
+/// A feeds.toml for tests: retention off (the corpora are old), database in `db`. It ends with a `[fetch]`
+/// table that opts in exactly the loopback addresses the sources use (wiredesk refuses non-public
+/// addresses by default), so a caller may append more `[fetch]` keys, and further tables after them.
 pub fn config_toml(listen: &str, db: &Path, sections: &[&str], sources: &[SourceSpec]) -> String {
     let mut t = format!(
         "[server]\nlisten = \"{listen}\"\nbase_url = \"http://{listen}\"\n[storage]\npath = {db:?}\nretention_days = 0\n\
@@ -103,13 +105,25 @@ pub fn config_toml(listen: &str, db: &Path, sections: &[&str], sources: &[Source
             "[[sections]]\nid = \"{s}\"\ntitle = \"Section {s}\"\n"
         ));
     }
+    let mut addresses = std::collections::BTreeSet::new();
     for (name, url, secs, prio) in sources {
         let secs: Vec<String> = secs.iter().map(|s| format!("\"{s}\"")).collect();
         t.push_str(&format!(
             "[[sources]]\nname = {name:?}\nurl = \"{url}\"\nsections = [{}]\npriority = {prio}\n",
             secs.join(", ")
         ));
+        if let Some(url::Host::Ipv4(ip)) = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host().map(|h| h.to_owned()))
+        {
+            addresses.insert(format!("\"{ip}/32\""));
+        }
     }
+    let allowed: Vec<String> = addresses.into_iter().collect();
+    t.push_str(&format!(
+        "[fetch]\nallow_networks = [{}]\n",
+        allowed.join(", ")
+    ));
     t
 }
 
