@@ -87,6 +87,9 @@ pub struct FetchConfig {
     pub connect_timeout_secs: u64,
     /// Largest body accepted, after decompression.
     pub max_body_bytes: u64,
+    /// Memory for fetched bodies and their parsed entries, across all polls (see [`crate::fetch::budget`]);
+    /// read at start.
+    pub memory_budget_bytes: u64,
     /// Requests in flight to one host at once.
     pub per_host: usize,
     /// Requests in flight overall.
@@ -112,6 +115,7 @@ impl Default for FetchConfig {
             timeout_secs: 30,
             connect_timeout_secs: 10,
             max_body_bytes: 16 << 20,
+            memory_budget_bytes: 160 << 20,
             per_host: 2,
             global: 64,
             min_host_gap_ms: 0,

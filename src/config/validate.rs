@@ -158,6 +158,7 @@ fn fetch(t: &Table, p: &mut Problems) -> FetchConfig {
         timeout_secs: positive(t, p, "timeout_secs", d.timeout_secs),
         connect_timeout_secs: positive(t, p, "connect_timeout_secs", d.connect_timeout_secs),
         max_body_bytes: positive(t, p, "max_body_bytes", d.max_body_bytes),
+        memory_budget_bytes: positive(t, p, "memory_budget_bytes", d.memory_budget_bytes),
         per_host: positive(t, p, "per_host", d.per_host),
         global: positive(t, p, "global", d.global),
         min_host_gap_ms: value(t.get(p, "min_host_gap_ms"), d.min_host_gap_ms),

@@ -5,13 +5,14 @@
 //! every hop, and the body cap. It never parses: the bytes go to [`crate::parse`].
 
 pub mod address;
+pub mod budget;
 pub mod hosts;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
@@ -19,6 +20,7 @@ use url::Url;
 
 use crate::config::{Config, FetchConfig};
 use address::{AddressPolicy, GuardedResolver, Lookup};
+use budget::{Charge, MemoryBudget};
 use hosts::HostLimits;
 
 /// Redirect hops followed before giving up.
@@ -70,6 +72,9 @@ pub struct Fetched {
     pub hints: CacheHints,
     /// Set when every redirect on the way was permanent (301/308): the new URL to poll.
     pub moved_to: Option<String>,
+    /// The download's share of the memory budget, when the body grew past [`budget::SMALL_BODY`]; to be
+    /// dropped once the body holds a parse charge.
+    pub reservation: Option<Charge>,
 }
 
 /// Server hints that push the next poll later.
@@ -248,16 +253,23 @@ impl Fetcher {
         })
     }
 
-    /// Polls `url` for the source configured at `source_url`, under that source's address policy.
-    pub async fn fetch_for(&self, source_url: &str, url: &str, known: &Validators) -> FetchOutcome {
+    /// Polls `url` for the source configured at `source_url`, under that source's address policy, with
+    /// a body past [`budget::SMALL_BODY`] reserving its room in `budget`.
+    pub async fn fetch_for(
+        &self,
+        source_url: &str,
+        url: &str,
+        known: &Validators,
+        budget: &MemoryBudget,
+    ) -> FetchOutcome {
         let policy = self.source_policies.get(source_url).unwrap_or(&self.policy);
-        self.fetch_with(policy, url, known).await
+        self.fetch_with(policy, url, known, Some(budget)).await
     }
 
     /// Polls `url`, conditionally when validators are known, within the global and per-host limits, under
     /// the `[fetch]` address policy.
     pub async fn fetch(&self, url: &str, known: &Validators) -> FetchOutcome {
-        self.fetch_with(&self.policy, url, known).await
+        self.fetch_with(&self.policy, url, known, None).await
     }
 
     async fn fetch_with(
@@ -265,6 +277,7 @@ impl Fetcher {
         policy: &AddressPolicy,
         url: &str,
         known: &Validators,
+        budget: Option<&MemoryBudget>,
     ) -> FetchOutcome {
         let client = &self.clients[policy];
         let mut current = match Url::parse(url) {
@@ -342,7 +355,14 @@ impl Fetcher {
             let moved_to = (permanent && seen.len() > 1).then(|| current.to_string());
             // The body is read while both slots are held, so limits count whole transfers.
             return self
-                .finish(response, &host, known, moved_to, current.to_string())
+                .finish(
+                    response,
+                    &host,
+                    known,
+                    moved_to,
+                    current.to_string(),
+                    budget,
+                )
                 .await;
         }
         FetchOutcome::Failed(FetchError::new(
@@ -358,6 +378,7 @@ impl Fetcher {
         known: &Validators,
         moved_to: Option<String>,
         final_url: String,
+        budget: Option<&MemoryBudget>,
     ) -> FetchOutcome {
         let status = response.status();
         let headers = response.headers().clone();
@@ -394,12 +415,34 @@ impl Fetcher {
         {
             return FetchOutcome::Failed(too_large(self.max_body));
         }
-        let mut body = BytesMut::new();
+        // reqwest drops Content-Length when it decompresses, so a known length is the body's own.
+        let most = response
+            .content_length()
+            .unwrap_or(self.max_body)
+            .min(self.max_body) as usize;
+        let mut reservation = None;
+        let mut body: Vec<u8> = Vec::new();
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    if body.len() as u64 + chunk.len() as u64 > self.max_body {
+                    let len = body.len() + chunk.len();
+                    if len as u64 > self.max_body {
                         return FetchOutcome::Failed(too_large(self.max_body));
+                    }
+                    if reservation.is_none()
+                        && len > budget::SMALL_BODY
+                        && let Some(budget) = budget
+                    {
+                        reservation = Some(budget.reserve_download(most as u64).await);
+                    }
+                    if len > body.capacity() {
+                        // Doubling, but never past the most the body may reach: the reservation covers
+                        // the capacity, not just the length.
+                        let cap = (body.capacity() * 2)
+                            .max(len)
+                            .max(16 << 10)
+                            .min(most.max(len));
+                        body.reserve_exact(cap - body.len());
                     }
                     body.extend_from_slice(&chunk);
                 }
@@ -407,7 +450,10 @@ impl Fetcher {
                 Err(e) => return FetchOutcome::Failed(self.classify(&e, &[])),
             }
         }
-        let body = body.freeze();
+        if body.capacity() > body.len() + body.len() / 8 {
+            body.shrink_to_fit();
+        }
+        let body = Bytes::from(body);
         let hash = blake3::hash(&body).to_hex().to_string();
         let validators = merge_validators(&headers, known, Some(hash.clone()));
         if known.body_hash.as_deref() == Some(hash.as_str()) {
@@ -427,6 +473,7 @@ impl Fetcher {
             validators,
             hints,
             moved_to,
+            reservation,
         })
     }
 }

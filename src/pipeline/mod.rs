@@ -28,6 +28,7 @@ pub use refresh::{Refreshed, set_refresh_hook};
 use crate::config::Config;
 use crate::dedup::similar::FeatureExtractor;
 use crate::fetch::Fetcher;
+use crate::fetch::budget::MemoryBudget;
 use crate::fetch::hosts::HostLimits;
 use crate::schedule::CronSchedule;
 use crate::serve::Metrics;
@@ -87,8 +88,10 @@ pub struct Pipeline {
     /// Per-host politeness, kept across reloads.
     hosts: Arc<HostLimits>,
     writer: Writer,
-    /// Bounds polled-but-unstored results in memory when the writer falls behind.
+    /// Bounds polled-but-unstored results in memory by count when the writer falls behind.
     memory: Arc<Semaphore>,
+    /// Bounds fetched bodies and their parsed entries in memory by bytes, whatever the feeds' sizes.
+    budget: Arc<MemoryBudget>,
     /// Parsing slots, one per core: parsing is pure CPU work, and more threads at it only switch more and
     /// each hold allocator memory.
     parsing: Arc<Semaphore>,
@@ -128,6 +131,7 @@ impl Pipeline {
             hosts,
             writer,
             memory: Arc::new(Semaphore::new(PARSED_IN_MEMORY)),
+            budget: MemoryBudget::new(config.fetch.memory_budget_bytes),
             parsing: Arc::new(Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
@@ -170,6 +174,15 @@ impl Pipeline {
             fetch.per_host,
             Duration::from_millis(fetch.min_host_gap_ms),
         );
+        let (was, now) = (
+            self.config().fetch.memory_budget_bytes,
+            fetch.memory_budget_bytes,
+        );
+        if was != now {
+            tracing::warn!(
+                "fetch.memory_budget_bytes changed from {was} to {now}; the new budget takes a restart"
+            );
+        }
         let dedup_changed = self.config().dedup != settings.config.dedup;
         let dedup = settings.config.dedup.clone();
         *self.settings.write().expect("settings lock") = Arc::new(settings);
