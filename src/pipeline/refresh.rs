@@ -365,7 +365,9 @@ fn next_state(
             };
             s.validators = validators;
             s.feed_title = meta.title.or(s.feed_title);
-            s.site_url = meta.site_url.or(s.site_url);
+            // The feed's own site link is published (Atom `source`): only a web URL is kept, whatever
+            // the feed claims (`javascript:`, `data:`).
+            s.site_url = meta.site_url.filter(|u| is_web_url(u)).or(s.site_url);
             s.ttl_minutes = meta.ttl_minutes.map(i64::from);
             s.skip = skip;
             s.moved_to = moved_to.or(s.moved_to);
@@ -434,6 +436,11 @@ fn next_state(
         status,
         failure,
     )
+}
+
+/// An absolute http(s) URL.
+fn is_web_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
 fn too_many_entries(n: usize, about: &str) -> Failure {
