@@ -48,6 +48,11 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Public base URL used for absolute self links, without a trailing slash.
     pub base_url: String,
+    /// Connections open at once, at most (lowered to what the file descriptor limit allows); at the cap
+    /// the oldest is closed for a new one.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request head, also the longest an idle keep-alive connection stays.
+    pub header_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +61,8 @@ impl Default for ServerConfig {
         ServerConfig {
             listen,
             base_url: format!("http://{listen}"),
+            max_connections: 1024,
+            header_timeout_secs: 10,
         }
     }
 }

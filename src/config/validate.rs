@@ -116,8 +116,14 @@ fn server(t: &Table, p: &mut Problems) -> ServerConfig {
         },
         None => format!("http://{listen}"),
     };
+    let server = ServerConfig {
+        listen,
+        base_url,
+        max_connections: positive(t, p, "max_connections", d.max_connections),
+        header_timeout_secs: positive(t, p, "header_timeout_secs", d.header_timeout_secs),
+    };
     t.finish(p);
-    ServerConfig { listen, base_url }
+    server
 }
 
 /// An address:port, with a host name resolved (`localhost:8080`).

@@ -1,7 +1,9 @@
 //! HTTP: serves the rendered feeds with conditional responses (304), gzip and HEAD, plus `/healthz` and
 //! `/metrics`. It only reads the [`FeedCache`], the health and the counters; it never touches the database,
-//! so a slow poll or a failing store cannot slow it.
+//! so a slow poll or a failing store cannot slow it. [`listen`] accepts connections within limits, so slow
+//! or idle clients cannot take the server from the others.
 
+pub mod listen;
 mod metrics;
 
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
+pub use listen::{Limits, serve};
 pub use metrics::Metrics;
 
 use crate::pipeline::Health;
@@ -36,7 +39,37 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    // A bug must not end the connection mid-answer or show the client anything but a plain 500.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| respond(&state, request)))
+        .unwrap_or_else(|panic| {
+            tracing::error!(
+                "answering a request panicked ({}); this is a bug in wiredesk, please report it",
+                crate::pipeline::Failure::panic(panic).message
+            );
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; the daemon's log says more\n",
+            )
+                .into_response()
+        })
+}
+
+fn respond(state: &AppState, request: Request) -> Response {
     state.metrics.http_requests.fetch_add(1, Ordering::Relaxed);
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if target > listen::MAX_TARGET {
+        return (
+            StatusCode::URI_TOO_LONG,
+            format!(
+                "the request target is {target} bytes; at most {} are served\n",
+                listen::MAX_TARGET
+            ),
+        )
+            .into_response();
+    }
     let method = request.method().clone();
     if method != Method::GET && method != Method::HEAD {
         let mut r = (
@@ -50,7 +83,7 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
     }
     let path = request.uri().path();
     let response = match path {
-        "/healthz" => health(&state),
+        "/healthz" => health(state),
         "/metrics" => (
             [(
                 header::CONTENT_TYPE,
