@@ -160,17 +160,21 @@ struct Server {
 }
 
 impl Server {
-    fn start(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<Server> {
+    fn start(
+        listener: tokio::net::TcpListener,
+        state: AppState,
+        config: &Config,
+    ) -> anyhow::Result<Server> {
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let app = serve::router(state);
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-        });
+        let limits = serve::Limits::new(
+            config.server.max_connections,
+            std::time::Duration::from_secs(config.server.header_timeout_secs),
+            config.fetch.global,
+        );
+        let task = tokio::spawn(serve::serve(listener, state, limits, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
         Ok(Server { addr, stop, task })
     }
 
@@ -208,7 +212,7 @@ pub async fn run_with_listener(
         metrics,
         health: health.clone(),
     };
-    let mut server = Server::start(listener, state.clone())?;
+    let mut server = Server::start(listener, state.clone(), &config)?;
     tracing::info!(addr = %server.addr, sources = config.sources.len(), sections = config.sections.len(), "wiredesk is running");
     for s in &config.sections {
         tracing::info!(
@@ -322,7 +326,7 @@ async fn reload(
     let sources = pipeline.sync_sources(&new).await?;
     pipeline.apply(settings).await;
     if let Some(listener) = listener {
-        let moved = Server::start(listener, state.clone())?;
+        let moved = Server::start(listener, state.clone(), &new)?;
         let old = std::mem::replace(server, moved);
         tracing::info!(from = %old.addr, to = %server.addr, "the HTTP server moved");
         // The old server finishes its requests in the background; the loop must not wait on its clients.
