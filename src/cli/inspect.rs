@@ -57,10 +57,13 @@ pub fn inspect_bytes(
     base: &str,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let parsed = match parse::parse_feed(bytes, content_type, Some(base)) {
+    let parsed = match without_panics(target, || {
+        parse::parse_feed(bytes, content_type, Some(base))
+    })? {
         Ok(p) => p,
         Err(e) => {
-            let (text, _) = parse::decode(bytes, content_type).unwrap_or_default();
+            let (text, _) =
+                without_panics(target, || parse::decode(bytes, content_type))?.unwrap_or_default();
             let found = parse::discover_feeds(&text, url::Url::parse(base).ok().as_ref());
             if found.is_empty() {
                 anyhow::bail!("{target}: {e}");
@@ -78,7 +81,9 @@ pub fn inspect_bytes(
         }
     };
     let meta = normalize::feed_meta(&parsed.feed);
-    let items = normalize::normalize_feed(&parsed.feed, base, Utc::now());
+    let items = without_panics(target, || {
+        normalize::normalize_feed(&parsed.feed, base, Utc::now())
+    })?;
     if json {
         for item in &items {
             println!("{}", item_json(item));
@@ -125,6 +130,23 @@ pub fn inspect_bytes(
         println!("      summary   {summary}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `f`, turning a panic (a bug, which the daemon survives too) into one line of error instead of an
+/// abort with a trace.
+fn without_panics<T>(target: &str, f: impl FnOnce() -> T) -> anyhow::Result<T> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    result.map_err(|panic| {
+        anyhow::anyhow!(
+            "{target}: wiredesk could not read it: {}",
+            crate::pipeline::Failure::panic(panic)
+                .message
+                .replace("the refresh panicked", "the parser panicked")
+        )
+    })
 }
 
 fn item_json(item: &NormalizedItem) -> serde_json::Value {
