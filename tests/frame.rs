@@ -552,3 +552,51 @@ async fn twenty_reloads_keep_serving_keep_limits_and_keep_pauses() {
         stats.max_in_flight_per_host()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_once_exits_1_when_a_source_fails_and_0_when_none_does() {
+    let farm = farm(4, None).await;
+    let broken = format!("{}/fault/malformed/1.xml", farm.host_url(1));
+    let dir = tempfile::tempdir().unwrap();
+    let run = |urls: &[String]| {
+        let path = dir.path().join("feeds.toml");
+        std::fs::write(
+            &path,
+            config_text("127.0.0.1:9", &dir.path().join("w.db"), urls, ""),
+        )
+        .unwrap();
+        Command::new(env!("CARGO_BIN_EXE_wiredesk"))
+            .args(["poll", "--once", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let good: Vec<String> = (0..4).map(|k| farm.feed_url(k)).collect();
+    let ok = run(&good);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let mut with_broken = good.clone();
+    with_broken.push(broken.clone());
+    let failed = run(&with_broken);
+    assert_eq!(failed.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(
+        stderr.matches(broken.as_str()).count(),
+        1,
+        "the failure is listed once, naming the URL:\n{stderr}"
+    );
+    let missing = Command::new(env!("CARGO_BIN_EXE_wiredesk"))
+        .args(["poll", "--once", "--config"])
+        .arg(dir.path().join("absent.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "a run that cannot start exits 2"
+    );
+}

@@ -142,11 +142,7 @@ async fn slowloris_with_256_descriptors_leaves_healthz_answering() {
 async fn server() -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let state = wiredesk::serve::AppState {
-        cache: Default::default(),
-        metrics: Arc::new(wiredesk::serve::Metrics::new()),
-        health: Arc::new(wiredesk::pipeline::Health::default()),
-    };
+    let state = wiredesk::serve::AppState::empty();
     let limits = wiredesk::serve::Limits {
         max_connections: 64,
         header_timeout: Duration::from_secs(1),

@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
@@ -19,11 +19,7 @@ fuzz_target!(|data: &[u8]| {
             .unwrap()
     });
     let answer = runtime.block_on(async {
-        let state = wiredesk::serve::AppState {
-            cache: Default::default(),
-            metrics: Arc::new(wiredesk::serve::Metrics::new()),
-            health: Arc::new(wiredesk::pipeline::Health::default()),
-        };
+        let state = wiredesk::serve::AppState::empty();
         let limits = wiredesk::serve::Limits {
             max_connections: 4,
             header_timeout: Duration::from_secs(1),

@@ -11,7 +11,7 @@ use super::{Decision, Layer, SourceRef};
 use crate::normalize::NormalizedItem;
 
 /// The exact-key look-ups dedup needs.
-pub trait ExactKeys {
+pub(crate) trait ExactKeys {
     /// Why a look-up failed (the store's error).
     type Error;
     /// Whether the source has any stored item; when it has none, no entry of its feed can be an update.
@@ -30,7 +30,7 @@ pub trait ExactKeys {
 
 /// An item already stored for a source and guid.
 #[derive(Debug, Clone)]
-pub struct StoredItem {
+pub(crate) struct StoredItem {
     /// Its row id.
     pub item_id: i64,
     /// Its story.
@@ -54,7 +54,7 @@ pub struct KeyMatch {
 
 /// What the exact layers made of one entry.
 #[derive(Debug, Clone)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Already stored and unchanged, pruned before, or a repeat of an earlier entry of the feed.
     Skip,
     /// A stored item that its source edited.
@@ -85,7 +85,7 @@ impl Verdict {
 }
 
 /// Runs the exact layers over every entry of a feed.
-pub fn verdicts<K: ExactKeys>(
+pub(crate) fn verdicts<K: ExactKeys>(
     keys: &K,
     source: SourceRef,
     items: &[NormalizedItem],
@@ -182,7 +182,7 @@ fn same_text(a: &NormalizedItem, b: &NormalizedItem) -> bool {
 /// Whether the exact layers could match an entry of `later` against an unwritten entry of `earlier`: the
 /// same source (guids), or a shared canonical URL or text key. A feed that may must wait until the earlier
 /// one is written before its keys are looked up.
-pub fn may_depend_on(
+pub(crate) fn may_depend_on(
     later: (SourceRef, &[NormalizedItem]),
     earlier: (SourceRef, &[NormalizedItem]),
 ) -> bool {

@@ -15,8 +15,8 @@
 //! trait, which the store implements; [`place`] turns verdicts into [`Placement`]s with ids; the store
 //! turns placements into rows.
 
-pub mod exact;
-pub mod place;
+pub(crate) mod exact;
+pub(crate) mod place;
 pub mod similar;
 
 use std::fmt;
@@ -24,8 +24,8 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-pub use exact::{ExactKeys, KeyMatch, StoredItem, Verdict};
-pub use place::{Ids, Placement, Placer};
+pub(crate) use exact::{ExactKeys, KeyMatch, StoredItem, Verdict};
+pub(crate) use place::{Ids, Placement, Placer};
 
 /// A new story's decision is stored for `explain` only when a candidate scored at least this (a near miss).
 /// Below it nothing came close, which is the common case: in a first poll of 10,000 feeds, 60,000 rows

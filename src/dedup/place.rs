@@ -67,7 +67,7 @@ impl Ids {
 }
 
 /// Decides where entries go; owns the similarity window when that layer is on.
-pub struct Placer {
+pub(crate) struct Placer {
     /// The similarity layer's parameters, when it is on.
     params: Option<Params>,
     /// Its window of recent items; None until first needed (a run that only sees 304s never pays for it)
@@ -77,7 +77,7 @@ pub struct Placer {
 
 impl Placer {
     /// A placer for these settings; its window is loaded when first needed.
-    pub fn new(config: &DedupConfig) -> Self {
+    pub(crate) fn new(config: &DedupConfig) -> Self {
         Placer {
             params: config.near_duplicates.then(|| config.matcher_params()),
             window: None,
@@ -85,36 +85,36 @@ impl Placer {
     }
 
     /// The oldest publication time the window holds, given the newest stored one (None: nothing to load).
-    pub fn window_start(&self, newest_published: Option<i64>) -> Option<i64> {
+    pub(crate) fn window_start(&self, newest_published: Option<i64>) -> Option<i64> {
         Some(newest_published? - self.params.as_ref()?.window_secs)
     }
 
     /// Whether the window must be loaded before placing.
-    pub fn needs_window(&self) -> bool {
+    pub(crate) fn needs_window(&self) -> bool {
         self.params.is_some() && self.window.is_none()
     }
 
     /// Builds the window from stored items (in insertion order, so it decides exactly as before a restart).
-    pub fn load_window(&mut self, items: Vec<WindowItem>) {
+    pub(crate) fn load_window(&mut self, items: Vec<WindowItem>) {
         if let Some(params) = &self.params {
             self.window = Some(SimilarLayer::rebuild(items, params.clone()));
         }
     }
 
     /// Forgets the window after a rollback; it is loaded again from what was stored, when next needed.
-    pub fn forget_window(&mut self) {
+    pub(crate) fn forget_window(&mut self) {
         self.window = None;
     }
 
     /// Items in the window.
-    pub fn window_len(&self) -> usize {
+    pub(crate) fn window_len(&self) -> usize {
         self.window.as_ref().map_or(0, SimilarLayer::len)
     }
 
     /// Places every entry of a feed from its verdicts: similarity (when on and the source allows merging)
     /// decides the open ones, and new items and stories get ids. Returns the placements and what to add to
     /// the window ([`Placer::stage`]) once the feed is known to be stored.
-    pub fn place_feed(
+    pub(crate) fn place_feed(
         &self,
         ids: &mut Ids,
         source: SourceRef,
@@ -196,7 +196,7 @@ impl Placer {
     }
 
     /// Adds a stored feed's new items to the window, so that later entries can join them.
-    pub fn stage(&mut self, staged: Vec<Staged>) {
+    pub(crate) fn stage(&mut self, staged: Vec<Staged>) {
         if let Some(window) = &mut self.window {
             staged.into_iter().for_each(|s| window.add(s));
         }

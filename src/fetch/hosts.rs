@@ -127,11 +127,7 @@ impl HostLimits {
         loop {
             let (freed, wait_until) = {
                 let mut hosts = self.hosts.lock().expect("host table lock");
-                let state = hosts.entry(host.to_string()).or_insert_with(|| HostState {
-                    running: 0,
-                    freed: Arc::new(Notify::new()),
-                    not_before: Instant::now(),
-                });
+                let state = entry(&mut hosts, host);
                 let now = Instant::now();
                 if state.running < self.per_host.load(Ordering::Relaxed) && state.not_before <= now
                 {
@@ -180,11 +176,7 @@ impl HostLimits {
     pub fn pause(&self, host: &str, until: chrono::DateTime<chrono::Utc>) {
         let wait = (until - chrono::Utc::now()).to_std().unwrap_or_default();
         let mut hosts = self.hosts.lock().expect("host table lock");
-        let state = hosts.entry(host.to_string()).or_insert_with(|| HostState {
-            running: 0,
-            freed: Arc::new(Notify::new()),
-            not_before: Instant::now(),
-        });
+        let state = entry(&mut hosts, host);
         state.not_before = state.not_before.max(Instant::now() + wait);
     }
 
@@ -197,6 +189,15 @@ impl HostLimits {
             .filter(|s| s.not_before > now + Duration::from_secs(1))
             .count()
     }
+}
+
+/// The state of `host`, created free and unpaused when first seen.
+fn entry<'a>(hosts: &'a mut HashMap<String, HostState>, host: &str) -> &'a mut HostState {
+    hosts.entry(host.to_string()).or_insert_with(|| HostState {
+        running: 0,
+        freed: Arc::new(Notify::new()),
+        not_before: Instant::now(),
+    })
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //!
 //! Everything downstream (dedup, store, publish) works on [`NormalizedItem`] and never sees feed-rs types.
 
+pub mod date;
+pub mod person;
 pub mod sanitize;
 pub mod text;
 pub mod url;
@@ -10,15 +12,26 @@ pub mod url;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use feed_rs::model::{Entry, Feed};
+use feed_rs::model::{Entry, Feed, FeedType, Text};
 
-use self::text::{fold_whitespace, html_to_text, key_text, strip_boilerplate, truncate_words};
+use self::text::{html_to_text, key_text, plain_text, strip_boilerplate, truncate_words};
 
 /// Longest plain-text summary kept, in characters.
 const SUMMARY_MAX_CHARS: usize = 600;
 
+/// One person credited with an entry, as the feed named them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Byline {
+    /// Display name, plain text.
+    pub name: Option<String>,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Home page or profile URL, absolute.
+    pub uri: Option<String>,
+}
+
 /// One entry, normalised.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct NormalizedItem {
     /// The entry's id within its source (RSS guid, Atom id, JSON Feed id), or its link when ids repeat.
     pub guid: String,
@@ -34,8 +47,12 @@ pub struct NormalizedItem {
     pub content_html: String,
     /// Author names, comma-separated.
     pub author: Option<String>,
+    /// Every author with name, e-mail and URI, in feed order.
+    pub authors: Vec<Byline>,
     /// Publication time in UTC.
     pub published: DateTime<Utc>,
+    /// When the feed says the entry was last changed, if it says so and the date is plausible.
+    pub updated: Option<DateTime<Utc>>,
     /// False when `published` is the first-seen time because the feed's date was missing or absurd.
     pub date_from_feed: bool,
     /// 64-bit hash of the key text of title and summary, when there is enough text for it to identify a story.
@@ -43,7 +60,7 @@ pub struct NormalizedItem {
 }
 
 /// What a feed says about itself, used for display and polling hints.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct FeedMeta {
     /// The feed's title.
     pub title: Option<String>,
@@ -53,13 +70,41 @@ pub struct FeedMeta {
     pub ttl_minutes: Option<u32>,
 }
 
+/// Whether a text field of a feed of this type holds HTML, so that its plain text is what an HTML reader
+/// shows, or is plain text already and stays as written.
+///
+/// RSS says nothing about markup in titles and every RSS reader renders them as HTML, so RSS text is HTML.
+/// Atom says it in `type` (RFC 4287 section 3.1): `text` stays text, so "History of the <blink> tag" keeps
+/// its word; `html`, `xhtml` and XML types are markup; other media types (base64 bodies) are text. JSON Feed
+/// titles and summaries are plain text.
+pub fn is_html_text(feed_type: &FeedType, content_type: &str) -> bool {
+    match feed_type {
+        FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2 => true,
+        FeedType::JSON => false,
+        FeedType::Atom => {
+            let t = content_type.split(';').next().unwrap_or("").trim();
+            // feed-rs names XHTML `application/xhtml`.
+            t == "text/html" || t.contains("xhtml") || t.ends_with("/xml") || t.ends_with("+xml")
+        }
+    }
+}
+
+/// The plain text of one text construct.
+fn text_of(feed_type: &FeedType, t: &Text) -> String {
+    if is_html_text(feed_type, t.content_type.as_ref()) {
+        html_to_text(&t.content)
+    } else {
+        plain_text(&t.content)
+    }
+}
+
 /// Extracts feed-level facts.
 pub fn feed_meta(feed: &Feed) -> FeedMeta {
     FeedMeta {
         title: feed
             .title
             .as_ref()
-            .map(|t| html_to_text(&t.content))
+            .map(|t| text_of(&feed.feed_type, t))
             .filter(|t| !t.is_empty()),
         site_url: feed
             .links
@@ -76,7 +121,7 @@ pub fn normalize_feed(feed: &Feed, feed_url: &str, now: DateTime<Utc>) -> Vec<No
     let mut items: Vec<NormalizedItem> = feed
         .entries
         .iter()
-        .map(|e| normalize_entry(e, base.as_ref(), now))
+        .map(|e| normalize_entry(e, &feed.feed_type, base.as_ref(), now))
         .collect();
     // Some feeds give every item the same guid; then the link is the only identity that works.
     let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -100,9 +145,15 @@ pub fn normalize_feed(feed: &Feed, feed_url: &str, now: DateTime<Utc>) -> Vec<No
     items
 }
 
-/// Normalises one entry; `base` resolves relative links.
+/// Normalises one entry of a feed of `feed_type`; `base` resolves relative links.
+///
+/// Content precedence: the plain summary comes from the entry's summary (RSS `description`, Atom
+/// `summary`, then `dc:description`, `itunes:summary`, `media:description`), else from its content; the
+/// kept HTML from its content (`content:encoded`, Atom `content`, XHTML `body`, `fullitem`), else from its
+/// summary. Plain-text constructs are escaped into the HTML, never parsed as markup.
 pub fn normalize_entry(
     entry: &Entry,
+    feed_type: &FeedType,
     base: Option<&::url::Url>,
     now: DateTime<Utc>,
 ) -> NormalizedItem {
@@ -116,7 +167,7 @@ pub fn normalize_entry(
         .iter()
         .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
         .chain(entry.links.iter())
-        .find_map(|l| self::url::absolute(&l.href, item_base.as_ref()))
+        .find_map(|l| self::url::absolute(&l.href, item_base.as_ref()).map(|u| (u, l.href.trim())))
         .or_else(|| {
             // An RSS guid that is a permalink is the link when <link> is missing.
             entry
@@ -124,20 +175,63 @@ pub fn normalize_entry(
                 .starts_with("http")
                 .then(|| self::url::absolute(&entry.id, None))
                 .flatten()
+                .map(|u| (u, entry.id.trim()))
         });
+    // The link as the feed wrote it when it was absolute already (a URL parser lower-cases hosts and
+    // re-encodes paths); the parsed form resolves, canonicalises and identifies.
+    let (link, link_as_written) = match link {
+        Some((u, raw)) => {
+            let written = if ::url::Url::parse(raw).is_ok() {
+                raw.to_string()
+            } else {
+                u.to_string()
+            };
+            (Some(u), Some(written))
+        }
+        None => (None, None),
+    };
     let title = entry
         .title
         .as_ref()
-        .map(|t| fold_whitespace(&html_to_text(&t.content)))
+        .map(|t| text_of(feed_type, t))
         .unwrap_or_default();
-    let summary_html = entry.summary.as_ref().map(|s| s.content.as_str());
-    let content_html = entry.content.as_ref().and_then(|c| c.body.as_deref());
-    let summary_source = summary_html.or(content_html).unwrap_or_default();
+    // Each body as HTML: markup types as they are, plain text escaped so it stays text.
+    let as_html = |body: &str, content_type: &str| -> String {
+        if is_html_text(feed_type, content_type) {
+            body.to_string()
+        } else {
+            html_escape::encode_text(body).into_owned()
+        }
+    };
+    let summary_html = entry
+        .summary
+        .as_ref()
+        .map(|s| as_html(&s.content, s.content_type.as_ref()));
+    // Content says what it is in its media type, in every format.
+    let content_html = entry.content.as_ref().and_then(|c| {
+        let t = c.content_type.as_ref();
+        let markup =
+            t == "text/html" || t.contains("xhtml") || t.ends_with("/xml") || t.ends_with("+xml");
+        c.body.as_deref().map(|b| {
+            if markup {
+                b.to_string()
+            } else {
+                html_escape::encode_text(b).into_owned()
+            }
+        })
+    });
+    let summary_source = summary_html
+        .as_deref()
+        .or(content_html.as_deref())
+        .unwrap_or_default();
     let summary = truncate_words(
         &strip_boilerplate(&html_to_text(summary_source)),
         SUMMARY_MAX_CHARS,
     );
-    let html_source = content_html.or(summary_html).unwrap_or_default();
+    let html_source = content_html
+        .as_deref()
+        .or(summary_html.as_deref())
+        .unwrap_or_default();
     let link_base = link.as_ref().or(item_base.as_ref());
     let content_html = self::sanitize::sanitize_html(html_source, link_base);
 
@@ -149,12 +243,23 @@ pub fn normalize_entry(
         Some(d) => (d, true),
         None => (now, false),
     };
+    let updated = entry.updated.filter(plausible).filter(|u| *u >= published);
+    let authors: Vec<Byline> = entry
+        .authors
+        .iter()
+        .filter_map(|p| {
+            self::person::byline(
+                p.name.as_deref(),
+                p.email.as_deref(),
+                p.uri.as_deref(),
+                item_base.as_ref(),
+            )
+        })
+        .collect();
     let author = Some(
-        entry
-            .authors
+        authors
             .iter()
-            .filter_map(|p| p.name.as_deref().map(str::trim))
-            .filter(|n| !n.is_empty())
+            .filter_map(self::person::display)
             .collect::<Vec<_>>()
             .join(", "),
     )
@@ -168,13 +273,15 @@ pub fn normalize_entry(
     NormalizedItem {
         content_hash: content_hash(&title, &summary),
         canonical_url: link.as_ref().map(self::url::canonical),
-        url: link.map(String::from),
+        url: link_as_written,
         guid,
         title,
         summary,
         content_html,
         author,
+        authors,
         published,
+        updated,
         date_from_feed,
     }
 }

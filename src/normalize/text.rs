@@ -1,62 +1,157 @@
 //! Plain text from feed HTML: tags dropped, entities decoded, white space folded, and the boilerplate feeds
 //! append ("The post … appeared first on …", "Read more", "Continue reading") removed.
 
+use std::cell::RefCell;
+
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::{
+    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts, states,
+};
+
 /// Elements whose text is never content.
 const SKIPPED: &[&str] = &[
-    "script", "style", "noscript", "template", "head", "iframe", "object", "svg",
+    "script", "style", "noscript", "template", "iframe", "noembed", "noframes",
 ];
 
+/// Elements that break a line: their edges become a space, so "<p>a</p><p>b</p>" reads "a b" while
+/// "sa<b>fe</b>" stays one word.
+const BREAKS: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "img",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "td",
+    "th",
+    "tr",
+    "ul",
+];
+
+/// Collects the text of an HTML fragment as the tokenizer reads it.
+#[derive(Default)]
+struct TextSink {
+    out: RefCell<String>,
+    skipping: RefCell<Option<String>>,
+}
+
+impl TokenSink for TextSink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+        match token {
+            Token::CharacterTokens(t) if self.skipping.borrow().is_none() => {
+                self.out.borrow_mut().push_str(&t);
+            }
+            Token::TagToken(tag) => {
+                let name: &str = &tag.name;
+                let mut skipping = self.skipping.borrow_mut();
+                match tag.kind {
+                    TagKind::EndTag if skipping.as_deref() == Some(name) => *skipping = None,
+                    _ if skipping.is_some() => {}
+                    TagKind::StartTag if SKIPPED.contains(&name) && !tag.self_closing => {
+                        *skipping = Some(name.to_string());
+                        // Script and style bodies are raw text, as in a browser, so "<" inside them is no tag.
+                        return TokenSinkResult::RawData(if name == "script" {
+                            states::RawKind::ScriptData
+                        } else {
+                            states::RawKind::Rawtext
+                        });
+                    }
+                    _ if BREAKS.contains(&name) => self.out.borrow_mut().push(' '),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        TokenSinkResult::Continue
+    }
+}
+
+/// The text an HTML tokenizer reads from `html`: tags and comments dropped, character references decoded.
+fn tokenize_text(html: &str) -> String {
+    let sink = TextSink::default();
+    let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
+    let queue = BufferQueue::default();
+    queue.push_back(StrTendril::from_slice(html));
+    let _ = tokenizer.feed(&queue);
+    tokenizer.end();
+    tokenizer.sink.out.into_inner()
+}
+
+/// Whether plain text still holds what reads as markup (a tag or a comment), i.e. it was entity-escaped.
+fn looks_like_markup(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes
+        .windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+}
+
 /// Converts an HTML fragment (or plain text) to one line of plain text.
+///
+/// The fragment is read by html5ever's tokenizer, as a browser reads it. Markup that was entity-escaped
+/// (`&lt;script&gt;` in an HTML description) is decoded once by that and then stripped as markup too, so no
+/// tag reaches a plain-text field; a lone `<` or `a < b` is text and stays. Windows-1252 control characters
+/// (U+0080 to U+009F, which feeds mean as curly quotes and dashes) become the characters windows-1252 maps
+/// them to.
 pub fn html_to_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    let mut skipping: Option<String> = None;
-    while let Some(lt) = rest.find('<') {
-        if skipping.is_none() {
-            out.push_str(&rest[..lt]);
-        }
-        let after = &rest[lt + 1..];
-        // A `<` that does not open a tag (e.g. "a < b") is text.
-        let opens_tag = after
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '/' || c == '!' || c == '?');
-        if !opens_tag {
-            if skipping.is_none() {
-                out.push('<');
-            }
-            rest = after;
-            continue;
-        }
-        let Some(gt) = after.find('>') else {
-            rest = "";
-            break;
-        };
-        let tag = &after[..gt];
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        match &skipping {
-            Some(open) if tag.starts_with('/') && *open == name => skipping = None,
-            Some(_) => {}
-            None if !tag.starts_with('/')
-                && !tag.ends_with('/')
-                && SKIPPED.contains(&name.as_str()) =>
-            {
-                skipping = Some(name)
-            }
-            None => out.push(' '),
-        }
-        rest = &after[gt + 1..];
+    if !html.contains(['<', '&']) {
+        return plain_text(html);
     }
-    if skipping.is_none() {
-        out.push_str(rest);
+    let mut text = tokenize_text(html);
+    if looks_like_markup(&text) {
+        text = tokenize_text(&text);
     }
-    let decoded = html_escape::decode_html_entities(&out);
-    fold_whitespace(&decoded)
+    plain_text(&text)
+}
+
+/// Text that is already plain (Atom `type="text"`): control characters mapped, white space folded.
+pub fn plain_text(text: &str) -> String {
+    fold_whitespace(&map_c1_controls(text))
+}
+
+/// Maps C1 control characters through windows-1252, the way feedparser and browsers read them.
+fn map_c1_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| {
+            if ('\u{80}'..='\u{9f}').contains(&c) {
+                let byte = [c as u32 as u8];
+                let (mapped, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&byte);
+                mapped
+                    .chars()
+                    .next()
+                    .filter(|m| !m.is_control())
+                    .unwrap_or(' ')
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// Collapses runs of white space (including no-break spaces) into one space and trims.
@@ -173,6 +268,51 @@ mod tests {
             "Caption line"
         );
         assert_eq!(html_to_text("<style>p{}</style>kept"), "kept");
+    }
+
+    #[test]
+    fn a_real_tokenizer_reads_attributes_comments_and_escaped_markup() {
+        // A `>` inside an attribute value is not the end of the tag.
+        assert_eq!(html_to_text(r#"<img alt="a > b" src="x">cat"#), "cat");
+        assert_eq!(
+            html_to_text("<!-- --> --> Did it <b>run</b>?"),
+            "--> Did it run?"
+        );
+        assert_eq!(
+            html_to_text("<p>one</p><p>two</p>sa<b>fe</b>"),
+            "one two safe"
+        );
+        // Entity-escaped markup is decoded once, then stripped: nothing executable is left as text.
+        assert_eq!(
+            html_to_text("&lt;script&gt;alert(1)&lt;/script&gt;News"),
+            "News"
+        );
+        assert_eq!(html_to_text("&#x3C;b&#x3E;bold&#x3C;/b&#x3E;"), "bold");
+        assert_eq!(html_to_text("5 &lt; 6 &amp; a < b"), "5 < 6 & a < b");
+        // Windows-1252 controls mean what windows-1252 says.
+        assert_eq!(html_to_text("don&#146;t"), "don\u{2019}t");
+        assert_eq!(plain_text("don\u{92}t"), "don\u{2019}t");
+        assert_eq!(
+            plain_text("History of the <blink> tag"),
+            "History of the <blink> tag"
+        );
+    }
+
+    #[test]
+    fn no_input_makes_the_text_extractor_panic() {
+        for s in [
+            "<",
+            "&",
+            "<!--",
+            "<a href='",
+            "&#xFFFFFFFF;",
+            "\u{0}<\u{0}>",
+            "<script>",
+            "</",
+            "<![CDATA[x",
+        ] {
+            let _ = html_to_text(s);
+        }
     }
 
     #[test]

@@ -8,10 +8,10 @@
 //! - a reload builds new [`Settings`] completely before they replace the old ones; per-host state (limits
 //!   in flight, pauses) lives in a table that outlives them.
 
-pub mod health;
-pub mod ingest;
-pub mod outcome;
-pub mod refresh;
+pub(crate) mod health;
+pub(crate) mod ingest;
+pub(crate) mod outcome;
+pub(crate) mod refresh;
 pub(crate) mod writer;
 
 use std::collections::HashMap;
@@ -20,10 +20,12 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-pub use health::{Health, HealthReport};
+pub(crate) use health::Health;
 pub use ingest::Ingester;
-pub use outcome::{Failure, FailureKind, PollStatus};
-pub use refresh::{Refreshed, set_refresh_hook};
+pub(crate) use outcome::{Failure, LayerCounts};
+pub use outcome::{FailureKind, PollStatus};
+pub(crate) use refresh::Refreshed;
+pub use refresh::set_refresh_hook;
 
 use crate::config::Config;
 use crate::dedup::similar::FeatureExtractor;
@@ -197,6 +199,17 @@ impl Pipeline {
         self.writer
             .prune(self.config().storage.retention_days)
             .await;
+    }
+
+    /// Changes whenever another process commits to the database (`poll --once` beside the daemon, a
+    /// restore through SQLite): the published feeds must then be rendered again.
+    pub fn other_writers(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.writer.other_writers()
+    }
+
+    /// Stops the writer once it has stored what it holds, checkpointing the log; waits at most `deadline`.
+    pub async fn close(&self, deadline: Duration) {
+        self.writer.close(deadline).await;
     }
 
     /// Makes a writer that waits out a store failure give up (shutdown).

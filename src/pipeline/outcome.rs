@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
+use crate::dedup::{Layer, Placement};
 use crate::fetch::FetchErrorKind;
 
 /// What kind of failure ended a refresh.
@@ -105,9 +106,55 @@ impl FromStr for PollStatus {
     }
 }
 
+/// Where dedup placed one feed's written entries, by the layer that decided, for `/metrics`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LayerCounts {
+    /// Edits of a stored item (same source and guid).
+    pub same_item: usize,
+    /// New items that joined a story by canonical URL.
+    pub same_url: usize,
+    /// New items that joined a story by normalised text.
+    pub same_text: usize,
+    /// New items that joined a story by similarity.
+    pub similar: usize,
+    /// New items that founded a story.
+    pub new: usize,
+}
+
+impl LayerCounts {
+    /// The counts of `placements` (entries with nothing to write are not decisions worth counting).
+    pub fn of(placements: &[Placement]) -> Self {
+        let mut c = LayerCounts::default();
+        for p in placements {
+            match p {
+                Placement::Skip => {}
+                Placement::Update { .. } => c.same_item += 1,
+                Placement::Insert { decision, .. } => match decision.layer {
+                    Layer::SameUrl => c.same_url += 1,
+                    Layer::SameText => c.same_text += 1,
+                    Layer::Similar => c.similar += 1,
+                    Layer::New => c.new += 1,
+                },
+            }
+        }
+        c
+    }
+
+    /// Each layer's name (as `explain` and `/metrics` show it) and count.
+    pub fn by_name(&self) -> [(&'static str, usize); 5] {
+        [
+            ("same-item", self.same_item),
+            (Layer::SameUrl.as_str(), self.same_url),
+            (Layer::SameText.as_str(), self.same_text),
+            (Layer::Similar.as_str(), self.similar),
+            (Layer::New.as_str(), self.new),
+        ]
+    }
+}
+
 /// Why one refresh failed.
 #[derive(Debug, Clone)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// What kind of failure.
     pub kind: FailureKind,
     /// What happened, in a line, for the operator (without the source's name: the log line names it).
@@ -118,7 +165,7 @@ pub struct Failure {
 
 impl Failure {
     /// A failure of `kind` with `message`.
-    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: FailureKind, message: impl Into<String>) -> Self {
         Failure {
             kind,
             message: message.into(),
@@ -127,7 +174,7 @@ impl Failure {
     }
 
     /// A caught panic, with its message when it had one.
-    pub fn panic(payload: Box<dyn std::any::Any + Send>) -> Self {
+    pub(crate) fn panic(payload: Box<dyn std::any::Any + Send>) -> Self {
         let what = payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())

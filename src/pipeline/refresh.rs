@@ -9,8 +9,8 @@ use std::panic::AssertUnwindSafe;
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 
-use super::ingest::StoreJob;
-use super::outcome::{Failure, FailureKind, PollStatus};
+use super::ingest::{StoreJob, Stored};
+use super::outcome::{Failure, FailureKind, LayerCounts, PollStatus};
 use super::writer::StoreError;
 use super::{Pipeline, Settings};
 use crate::dedup::similar::Features;
@@ -19,12 +19,24 @@ use crate::fetch::{CacheHints, FetchOutcome, Validators};
 use crate::normalize::{self, FeedMeta, NormalizedItem};
 use crate::parse;
 use crate::schedule::plan::{self, PollFacts};
-use crate::schedule::{self, SkipHints};
+use crate::schedule::{self, DueReason, SkipHints};
 use crate::store::{FeedCounts, SourceRow};
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        let why = match e {
+            StoreError::Feed(why) | StoreError::Unavailable(why) => why,
+        };
+        Failure::new(
+            FailureKind::Store,
+            format!("the poll could not be recorded: {why}"),
+        )
+    }
+}
 
 /// A source after its refresh: the new state for the scheduler and what happened, for the caller's report.
 #[derive(Debug)]
-pub struct Refreshed {
+pub(crate) struct Refreshed {
     /// The source's state now (due time, validators, errors), as stored.
     pub source: SourceRow,
     /// What the poll came to.
@@ -33,6 +45,8 @@ pub struct Refreshed {
     pub failure: Option<Failure>,
     /// What storing it changed.
     pub counts: FeedCounts,
+    /// Which dedup layers placed its entries.
+    pub layers: LayerCounts,
     /// Sections whose published feeds must be rendered again.
     pub changed_sections: Vec<String>,
 }
@@ -64,7 +78,7 @@ enum Polled {
 /// Entries read from one feed, at most. A feed with more is an archive, not news, and would cost the
 /// similarity window and the store as much as hundreds of feeds: it fails, with the count, unparsed when
 /// its tags already show it.
-pub const MAX_ENTRIES: usize = 10_000;
+pub(crate) const MAX_ENTRIES: usize = 10_000;
 /// JSON objects a JSON feed may have per entry it may have (authors, attachments, extensions).
 const JSON_OBJECTS_PER_ENTRY: usize = 5;
 
@@ -84,15 +98,33 @@ impl Pipeline {
     pub(crate) async fn refresh(&self, source: SourceRow) -> Refreshed {
         let settings = self.settings();
         let now = Utc::now();
-        let polled = AssertUnwindSafe(self.fetch_and_parse(&settings, &source, now))
+        let done = AssertUnwindSafe(self.refresh_with(&settings, &source, now))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                // Past fetching (which catches its own panics, to record them), a panic cannot be
+                // recorded either; the source is still rescheduled, so no bug can drop it.
+                let failure = Failure::panic(panic);
+                self.unrecorded(&settings, source.clone(), now, failure)
+            });
+        self.finish(&source, done)
+    }
+
+    /// The refresh proper; may panic only past fetching and parsing.
+    async fn refresh_with(
+        &self,
+        settings: &Settings,
+        source: &SourceRow,
+        now: DateTime<Utc>,
+    ) -> Refreshed {
+        let polled = AssertUnwindSafe(self.fetch_and_parse(settings, source, now))
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| Err(Failure::panic(panic)));
-        let (job, status, failure) = next_state(&settings, &source, now, polled);
+        let (job, status, failure) = next_state(settings, source, now, polled);
         let state = job.state.clone();
-        let stored = self.writer.store(job).await;
-        let refreshed = match stored {
-            Ok(counts) => Refreshed {
+        match self.writer.store(job).await {
+            Ok(Stored { counts, layers }) => Refreshed {
                 source: SourceRow {
                     items_seen: state.items_seen + counts.new_items as i64,
                     ..state
@@ -105,6 +137,7 @@ impl Pipeline {
                     Vec::new()
                 },
                 counts,
+                layers,
             },
             Err(StoreError::Feed(why)) => {
                 // Its entries could not be written: the poll failed after all, and is recorded as such.
@@ -112,7 +145,7 @@ impl Pipeline {
                     FailureKind::Store,
                     format!("its entries could not be stored: {why}"),
                 );
-                let (job, status, failure) = next_state(&settings, &source, now, Err(failure));
+                let (job, status, failure) = next_state(settings, source, now, Err(failure));
                 let state = job.state.clone();
                 match self.writer.store(job).await {
                     Ok(_) => Refreshed {
@@ -120,14 +153,14 @@ impl Pipeline {
                         status,
                         failure,
                         counts: FeedCounts::default(),
+                        layers: LayerCounts::default(),
                         changed_sections: Vec::new(),
                     },
-                    Err(e) => self.unrecorded(&settings, source.clone(), now, e),
+                    Err(e) => self.unrecorded(settings, source.clone(), now, e.into()),
                 }
             }
-            Err(e) => self.unrecorded(&settings, source.clone(), now, e),
-        };
-        self.finish(&source, refreshed)
+            Err(e) => self.unrecorded(settings, source.clone(), now, e.into()),
+        }
     }
 
     /// Fetches and parses; any failure is a [`Failure`] to record.
@@ -142,11 +175,17 @@ impl Pipeline {
         if let Some(hook) = hook {
             hook(&url);
         }
-        let fetched = match settings
+        let started = std::time::Instant::now();
+        let outcome = settings
             .fetcher
             .fetch_for(&source.url, &url, &source.validators, &self.budget)
-            .await
-        {
+            .await;
+        let bytes = match &outcome {
+            FetchOutcome::Fetched(f) => f.body.len(),
+            _ => 0,
+        };
+        self.metrics.record_fetch(started.elapsed(), bytes);
+        let fetched = match outcome {
             FetchOutcome::Fetched(f) => f,
             FetchOutcome::Unchanged {
                 validators,
@@ -170,7 +209,7 @@ impl Pipeline {
                     failure.message = format!(
                         "{}; the host is paused until {}",
                         failure.message,
-                        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        crate::timefmt::human_at(until)
                     );
                 }
                 return Err(failure);
@@ -228,6 +267,7 @@ impl Pipeline {
         let extractor = settings.features.clone();
         let content_type = fetched.content_type.clone();
         let base = fetched.final_url.clone();
+        let retention_days = settings.config.storage.retention_days;
         let parsed = tokio::task::spawn_blocking(move || {
             let p =
                 parse::parse_feed(&body, content_type.as_deref(), Some(&base)).map_err(|e| {
@@ -240,7 +280,8 @@ impl Pipeline {
             if p.feed.entries.len() > MAX_ENTRIES {
                 return Err(too_many_entries(p.feed.entries.len(), ""));
             }
-            let items = normalize::normalize_feed(&p.feed, &base, now);
+            let mut items = normalize::normalize_feed(&p.feed, &base, now);
+            drop_past_retention(&mut items, retention_days, now);
             let features: Vec<Features> = match &extractor {
                 Some(x) => items.iter().map(|i| x.features(i)).collect(),
                 None => Vec::new(),
@@ -271,42 +312,80 @@ impl Pipeline {
     }
 
     /// The source when its poll could not be recorded at all (the writer stopped or gave up): its stored
-    /// state stands, and it is due again after the first backoff step, in memory only.
+    /// state stands, and it is due again as after a failure, in memory only.
     fn unrecorded(
         &self,
         settings: &Settings,
         source: SourceRow,
         now: DateTime<Utc>,
-        error: StoreError,
+        failure: Failure,
     ) -> Refreshed {
-        let why = match error {
-            StoreError::Feed(why) | StoreError::Unavailable(why) => why,
+        // Due again as after one more failure; its stored streak stands, since nothing was recorded.
+        let facts = PollFacts {
+            streak: source.streak(),
+            skip: source.skip,
+            ..PollFacts::default()
         };
-        let retry = now + chrono::Duration::seconds(settings.config.polling.backoff_base_secs);
+        let schedule = settings.schedule_for(&source.url);
+        let due = plan::next_due(&source.url, schedule, &settings.config.polling, now, &facts);
         Refreshed {
             source: SourceRow {
-                next_due: Some(retry.timestamp()),
-                due_reason: Some(schedule::DueReason::Backoff),
+                next_due: Some(due.at.timestamp()),
+                due_reason: Some(due.reason),
                 ..source
             },
-            status: PollStatus::Failed(FailureKind::Store),
-            failure: Some(Failure::new(
-                FailureKind::Store,
-                format!("the poll could not be recorded: {why}"),
-            )),
+            status: PollStatus::Failed(failure.kind),
+            failure: Some(failure),
             counts: FeedCounts::default(),
+            layers: LayerCounts::default(),
             changed_sections: Vec::new(),
         }
     }
 
-    /// The one place every refresh ends: log the outcome once, count it, return it.
+    /// The one place every refresh ends: count it, log it when the source's state changed (failing,
+    /// recovered, moved, gone, quarantined; each poll otherwise only at debug, and in the daemon's
+    /// minute summary), and return it.
     fn finish(&self, before: &SourceRow, done: Refreshed) -> Refreshed {
         let name = &done.source.name;
-        self.metrics.record_poll(&done.status, &done.counts);
+        self.metrics
+            .record_poll(&done.status, &done.counts, &done.layers);
+        let now = &done.source;
         match &done.failure {
-            Some(f) => tracing::warn!(source = %name, kind = %f.kind.name(), "{}", f.message),
+            Some(_) if now.gone && !before.gone => tracing::warn!(
+                source = %name,
+                state = "gone",
+                "410 Gone: polling stopped; remove it from feeds.toml"
+            ),
+            Some(f)
+                if now.due_reason == Some(DueReason::Quarantine)
+                    && before.due_reason != Some(DueReason::Quarantine) =>
+            {
+                tracing::warn!(
+                    source = %name,
+                    state = "quarantined",
+                    kind = %f.kind.name(),
+                    "quarantined after {} failed polls; probed once a day from now on. Last error: {}",
+                    now.consecutive_errors,
+                    f.message
+                )
+            }
+            Some(f) if before.consecutive_errors == 0 => tracing::warn!(
+                source = %name,
+                state = "failing",
+                kind = %f.kind.name(),
+                "failing: {}",
+                f.message
+            ),
+            Some(f) => tracing::debug!(
+                source = %name,
+                kind = %f.kind.name(),
+                failures = now.consecutive_errors,
+                "still failing: {}",
+                f.message
+            ),
             None if before.consecutive_errors > 0 => tracing::info!(
                 source = %name,
+                state = "recovered",
                 "recovered after {} failed poll(s)",
                 before.consecutive_errors
             ),
@@ -322,8 +401,8 @@ impl Pipeline {
         {
             tracing::warn!(
                 source = %name,
-                "{} moved permanently to {to}; wiredesk polls the new URL now. Update `url` in feeds.toml to silence this",
-                before.url
+                state = "moved",
+                "moved permanently to {to}; wiredesk polls the new URL now. Set `url = \"{to}\"` in feeds.toml to silence this"
             );
         }
         done
@@ -453,6 +532,17 @@ fn too_many_entries(n: usize, about: &str) -> Failure {
     )
 }
 
+/// Drops entries dated (by their feed) before the retention cutoff: they would be pruned at the next upkeep,
+/// and once pruned, their tombstones are not kept forever. Undated entries are dated when first seen and
+/// always pass. `retention_days` 0 keeps everything.
+fn drop_past_retention(items: &mut Vec<NormalizedItem>, retention_days: u32, now: DateTime<Utc>) {
+    if retention_days == 0 {
+        return;
+    }
+    let cutoff = now - chrono::Duration::days(i64::from(retention_days));
+    items.retain(|i| !i.date_from_feed || i.published >= cutoff);
+}
+
 /// Adds the feeds an HTML page links to, so the operator sees which URL to configure instead.
 fn with_discovered_feeds(
     message: String,
@@ -472,4 +562,39 @@ fn with_discovered_feeds(
         "this is an HTML page, not a feed; it links to {}: set `url` to one of them",
         urls.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_dated_before_retention_are_dropped_and_undated_ones_kept() {
+        let now = DateTime::from_timestamp(100 * 86_400, 0).unwrap();
+        let entry = |guid: &str, days_ago: i64, dated: bool| NormalizedItem {
+            guid: guid.into(),
+            url: None,
+            canonical_url: None,
+            title: guid.into(),
+            summary: String::new(),
+            content_html: String::new(),
+            author: None,
+            published: now - chrono::Duration::days(days_ago),
+            date_from_feed: dated,
+            content_hash: None,
+            ..Default::default()
+        };
+        let all = vec![
+            entry("fresh", 1, true),
+            entry("old", 31, true),
+            entry("undated", 31, false),
+        ];
+        let mut items = all.clone();
+        drop_past_retention(&mut items, 30, now);
+        let kept: Vec<&str> = items.iter().map(|i| i.guid.as_str()).collect();
+        assert_eq!(kept, vec!["fresh", "undated"]);
+        let mut items = all;
+        drop_past_retention(&mut items, 0, now);
+        assert_eq!(items.len(), 3, "0 keeps everything");
+    }
 }

@@ -6,7 +6,7 @@ use atom_syndication::{
 };
 use chrono::DateTime;
 
-use super::{SectionFeed, story_html, story_title, xml_safe};
+use super::{SectionFeed, plain, story_html, story_title, xml_safe};
 
 fn link(href: &str, rel: &str, mime: Option<&str>, title: Option<&str>) -> Link {
     Link {
@@ -25,7 +25,7 @@ fn fixed(ts: i64) -> FixedDateTime {
 }
 
 /// Renders the section as an Atom 1.0 document.
-pub fn render(feed: &SectionFeed) -> Vec<u8> {
+pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
     let entries = feed
         .stories
         .iter()
@@ -36,7 +36,7 @@ pub fn render(feed: &SectionFeed) -> Vec<u8> {
                 links.push(link(u, "alternate", Some("text/html"), None));
             }
             for m in &story.members[1..] {
-                if let Some(u) = &m.url {
+                if let Some(u) = m.canonical_url.as_ref().or(m.url.as_ref()) {
                     links.push(link(u, "related", Some("text/html"), Some(&m.source_name)));
                 }
             }
@@ -48,12 +48,16 @@ pub fn render(feed: &SectionFeed) -> Vec<u8> {
             Entry {
                 id: story.guid.clone(),
                 title: Text::plain(story_title(story)),
-                updated: fixed(story.updated.max(rep.published)),
+                updated: fixed(story.changed_at()),
                 published: Some(fixed(rep.published)),
-                authors: vec![Person {
-                    name: xml_safe(&author),
-                    ..Default::default()
-                }],
+                authors: author
+                    .split(", ")
+                    .filter(|a| !a.trim().is_empty())
+                    .map(|a| Person {
+                        name: xml_safe(a),
+                        ..Default::default()
+                    })
+                    .collect(),
                 links,
                 summary: (!rep.summary.is_empty()).then(|| Text::plain(xml_safe(&rep.summary))),
                 content: Some(Content {
@@ -80,8 +84,8 @@ pub fn render(feed: &SectionFeed) -> Vec<u8> {
         .collect();
     let doc = Feed {
         id: feed.self_url("atom"),
-        title: Text::plain(xml_safe(&feed.section.title)),
-        subtitle: Some(Text::plain(xml_safe(&feed.section.description))),
+        title: Text::plain(plain(&feed.section.title)),
+        subtitle: Some(Text::plain(plain(&feed.section.description))),
         updated: feed.updated.fixed_offset(),
         authors: vec![Person {
             name: "wiredesk".into(),

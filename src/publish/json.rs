@@ -12,7 +12,7 @@ fn rfc3339(ts: i64) -> String {
 }
 
 /// Renders the section as a JSON Feed 1.1 document.
-pub fn render(feed: &SectionFeed) -> Vec<u8> {
+pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
     let items: Vec<_> = feed
         .stories
         .iter()
@@ -26,6 +26,8 @@ pub fn render(feed: &SectionFeed) -> Vec<u8> {
                         "source": m.source_name,
                         "feed_url": m.source_url,
                         "url": m.url,
+                        "canonical_url": m.canonical_url,
+                        "author": m.author,
                         "title": m.title,
                         "date_published": rfc3339(m.published),
                         "match": m.layer.as_str(),
@@ -37,8 +39,9 @@ pub fn render(feed: &SectionFeed) -> Vec<u8> {
                 "title": story_title(story),
                 "content_html": story_html(story),
                 "date_published": rfc3339(rep.published),
-                "date_modified": rfc3339(story.updated.max(rep.published)),
-                "authors": [{"name": rep.author.clone().unwrap_or_else(|| rep.source_name.clone())}],
+                "date_modified": rfc3339(story.changed_at()),
+                "authors": rep.author.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&rep.source_name)
+                    .split(", ").map(|a| json!({"name": a})).collect::<Vec<_>>(),
                 "_wiredesk": {"about": "https://github.com/wiredesk/wiredesk#json-feed-extension", "members": members},
             });
             if let Some(u) = &rep.url {
@@ -52,8 +55,8 @@ pub fn render(feed: &SectionFeed) -> Vec<u8> {
         .collect();
     let doc = json!({
         "version": "https://jsonfeed.org/version/1.1",
-        "title": feed.section.title,
-        "description": feed.section.description,
+        "title": super::plain(&feed.section.title),
+        "description": super::plain(&feed.section.description),
         "home_page_url": format!("{}/", feed.base_url),
         "feed_url": feed.self_url("json"),
         "language": "en",

@@ -1,11 +1,10 @@
-//! Renders each section's stories into RSS 2.0, Atom 1.0 and JSON Feed 1.1, plus one OPML and an HTML index,
-//! all from one model ([`SectionFeed`]).
+//! Renders each section's stories into RSS 2.0, Atom 1.0 and JSON Feed 1.1, plus one OPML, all from one
+//! model ([`SectionFeed`]); the HTML pages ([`crate::pages`]) are rendered in the same pass.
 //!
 //! Rendering happens only when a section changed. The bytes, a strong ETag and Last-Modified are kept in a
 //! [`FeedCache`] that the HTTP server reads, and can also be written out as static files.
 
 mod atom;
-mod html;
 mod json;
 mod opml;
 mod rss;
@@ -22,7 +21,7 @@ use crate::config::{Config, Section};
 use crate::store::{Store, StoryView};
 
 /// One section's feed, ready to render.
-pub struct SectionFeed<'a> {
+pub(crate) struct SectionFeed<'a> {
     /// The section.
     pub section: &'a Section,
     /// The public base URL, without a trailing slash.
@@ -35,14 +34,14 @@ pub struct SectionFeed<'a> {
 
 impl SectionFeed<'_> {
     /// The absolute URL a format of this feed is served at.
-    pub fn self_url(&self, ext: &str) -> String {
+    pub(crate) fn self_url(&self, ext: &str) -> String {
         format!("{}/feeds/{}.{ext}", self.base_url, self.section.id)
     }
 }
 
 /// One rendered document with its HTTP validators.
 #[derive(Clone, Debug)]
-pub struct Rendered {
+pub(crate) struct Rendered {
     /// The bytes to serve.
     pub body: Bytes,
     /// The Content-Type to send.
@@ -56,7 +55,12 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    fn new(body: Vec<u8>, content_type: &'static str, last_modified: DateTime<Utc>) -> Self {
+    /// A document of `content_type`, with its ETag and gzip form made now.
+    pub(crate) fn new(
+        body: Vec<u8>,
+        content_type: &'static str,
+        last_modified: DateTime<Utc>,
+    ) -> Self {
         use std::io::Write;
         let etag = format!("\"{}\"", &blake3::hash(&body).to_hex()[..32]);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -73,13 +77,13 @@ impl Rendered {
 
 /// The rendered documents by URL path (`/feeds/world.rss`, `/feeds.opml`, `/`), shared with the server.
 #[derive(Clone, Default)]
-pub struct FeedCache {
+pub(crate) struct FeedCache {
     inner: Arc<RwLock<HashMap<String, Rendered>>>,
 }
 
 impl FeedCache {
     /// The document served at `path`.
-    pub fn get(&self, path: &str) -> Option<Rendered> {
+    pub(crate) fn get(&self, path: &str) -> Option<Rendered> {
         self.inner
             .read()
             .expect("feed cache lock")
@@ -88,7 +92,7 @@ impl FeedCache {
     }
 
     /// Every cached path, sorted.
-    pub fn paths(&self) -> Vec<String> {
+    pub(crate) fn paths(&self) -> Vec<String> {
         let mut p: Vec<String> = self
             .inner
             .read()
@@ -100,8 +104,16 @@ impl FeedCache {
         p
     }
 
+    /// Drops every document whose path `gone` accepts.
+    pub(crate) fn remove_where(&self, gone: impl Fn(&str) -> bool) {
+        self.inner
+            .write()
+            .expect("feed cache lock")
+            .retain(|path, _| !gone(path));
+    }
+
     /// Stores a document; returns whether its bytes changed.
-    fn put(&self, path: &str, doc: Rendered) -> bool {
+    pub(crate) fn put(&self, path: &str, doc: Rendered) -> bool {
         let mut map = self.inner.write().expect("feed cache lock");
         // Keep the old ETag and date when the bytes did not change, so conditional clients see 304.
         if map.get(path).is_some_and(|old| old.etag == doc.etag) {
@@ -134,42 +146,57 @@ pub(crate) fn story_title(story: &StoryView) -> String {
     }
 }
 
-/// The HTML body of a published story: the representative's content and the "Also reported by" credits.
+/// Configured text (section titles and descriptions) as plain text: markup in the config is not published.
+pub(crate) fn plain(s: &str) -> String {
+    xml_safe(&crate::normalize::text::html_to_text(s))
+}
+
+/// The HTML body of a published story: the representative's content, then the credits as a real list.
+///
+/// The body goes in a `<div>` (a `<p>` around content that has paragraphs of its own would nest them), an
+/// empty body gives no element at all, and each credit links to the member's canonical URL (tracking
+/// parameters stripped) with the member's byline when it has one.
 pub(crate) fn story_html(story: &StoryView) -> String {
     let rep = story.representative();
     let body = rep.content_html.trim();
-    let mut html = if body.is_empty() {
-        format!("<p>{}</p>", html_escape::encode_text(&rep.summary))
-    } else if body.starts_with('<') {
-        body.to_string()
+    let mut html = if !body.is_empty() {
+        format!("<div>{body}</div>")
+    } else if !rep.summary.trim().is_empty() {
+        format!("<p>{}</p>", html_escape::encode_text(rep.summary.trim()))
     } else {
-        // Sanitised plain text: give it a paragraph so the credits below do not run into it.
-        format!("<p>{body}</p>")
+        String::new()
     };
-    let rep_link = |name: &str, url: Option<&str>| match url {
-        Some(u) => format!(
-            "<a href=\"{}\">{}</a>",
-            html_escape::encode_double_quoted_attribute(u),
-            html_escape::encode_text(name)
-        ),
-        None => html_escape::encode_text(name).into_owned(),
+    let credit = |m: &crate::store::MemberView| {
+        let name = html_escape::encode_text(&m.source_name).into_owned();
+        let link = m.canonical_url.as_deref().or(m.url.as_deref());
+        let mut out = match link {
+            Some(u) => format!(
+                "<a href=\"{}\">{name}</a>",
+                html_escape::encode_double_quoted_attribute(u)
+            ),
+            None => name,
+        };
+        if let Some(by) = m.author.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            out.push_str(&format!(" (by {})", html_escape::encode_text(by)));
+        }
+        out
     };
-    html.push_str(&format!(
-        "<p>Source: {}</p>",
-        rep_link(&rep.source_name, rep.url.as_deref())
-    ));
+    html.push_str(&format!("<p>Source: {}</p>", credit(rep)));
     let others: Vec<String> = story.members[1..]
         .iter()
-        .map(|m| rep_link(&m.source_name, m.url.as_deref()))
+        .map(|m| format!("<li>{}</li>", credit(m)))
         .collect();
     if !others.is_empty() {
-        html.push_str(&format!("<p>Also reported by: {}</p>", others.join(", ")));
+        html.push_str(&format!(
+            "<p>Also reported by:</p><ul>{}</ul>",
+            others.concat()
+        ));
     }
     xml_safe(&html).replace("]]>", "]]&gt;")
 }
 
 /// Renders every section (or only `only`) into `cache`, and into `static_dir` when configured.
-pub fn render(
+pub(crate) fn render(
     config: &Config,
     store: &Store,
     cache: &FeedCache,
@@ -186,7 +213,7 @@ pub fn render(
         // The document holds only these stories, so its last change is theirs.
         let updated = stories
             .iter()
-            .map(|s| s.updated.max(s.published))
+            .map(StoryView::changed_at)
             .max()
             .and_then(|t| DateTime::from_timestamp(t, 0))
             .unwrap_or(now);
@@ -225,13 +252,11 @@ pub fn render(
     if only.is_none() || cache.get("/feeds.opml").is_none() {
         let at = latest.unwrap_or(now);
         let opml = Rendered::new(opml::render(config, at), "text/x-opml; charset=utf-8", at);
-        let index = Rendered::new(html::render_index(config), "text/html; charset=utf-8", at);
-        for (path, doc) in [("/feeds.opml", opml), ("/", index)] {
-            if cache.put(path, doc) {
-                changed.push(path.to_string());
-            }
+        if cache.put("/feeds.opml", opml) {
+            changed.push("/feeds.opml".to_string());
         }
     }
+    changed.extend(crate::pages::render(config, store, cache, only)?);
     // Only documents whose bytes changed are written again.
     if let Some(dir) = &config.publish.static_dir {
         write_documents(cache, dir, &changed)?;
@@ -240,7 +265,7 @@ pub fn render(
 }
 
 /// Writes every cached document under `dir`.
-pub fn write_static(cache: &FeedCache, dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn write_static(cache: &FeedCache, dir: &Path) -> anyhow::Result<()> {
     write_documents(cache, dir, &cache.paths())
 }
 
@@ -248,12 +273,20 @@ pub fn write_static(cache: &FeedCache, dir: &Path) -> anyhow::Result<()> {
 fn write_documents(cache: &FeedCache, dir: &Path, paths: &[String]) -> anyhow::Result<()> {
     for path in paths {
         let doc = cache.get(path).expect("path rendered into the cache");
-        let rel = if path == "/" {
-            "index.html".to_string()
+        // Pages have no extension in their URL (`/sections/world`): as files they are folders with an
+        // index.html, which static servers serve at that URL.
+        let rel = path.trim_start_matches('/');
+        let rel = if Path::new(rel).extension().is_none() {
+            Path::new(rel).join("index.html")
         } else {
-            path.trim_start_matches('/').to_string()
+            Path::new(rel).to_path_buf()
         };
         let target = dir.join(rel);
+        // A file that already holds these bytes is left alone, so a static server's validators (its ETag
+        // and Last-Modified come from the file's size and mtime) stay valid and readers get 304s.
+        if std::fs::read(&target).is_ok_and(|old| old == doc.body) {
+            continue;
+        }
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -269,7 +302,7 @@ fn write_documents(cache: &FeedCache, dir: &Path, paths: &[String]) -> anyhow::R
 
 /// Renders sections into the cache from a read connection of its own, on a blocking thread.
 #[derive(Clone)]
-pub struct Publisher {
+pub(crate) struct Publisher {
     cache: FeedCache,
     db: std::path::PathBuf,
     reader: Arc<std::sync::Mutex<Option<Store>>>,
@@ -278,7 +311,7 @@ pub struct Publisher {
 
 impl Publisher {
     /// A publisher for the database at `db`.
-    pub fn new(cache: FeedCache, db: &Path, metrics: Arc<crate::serve::Metrics>) -> Self {
+    pub(crate) fn new(cache: FeedCache, db: &Path, metrics: Arc<crate::serve::Metrics>) -> Self {
         Publisher {
             cache,
             db: db.to_path_buf(),
@@ -288,7 +321,7 @@ impl Publisher {
     }
 
     /// Renders `only` these sections (all when None).
-    pub async fn render(
+    pub(crate) async fn render(
         &self,
         config: Arc<Config>,
         only: Option<Vec<String>>,
@@ -310,6 +343,24 @@ impl Publisher {
                 .renders
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Ok(())
+        })
+        .await?
+    }
+
+    /// Renders the status page alone (it changes with every poll, not only when stories do).
+    pub(crate) async fn render_status(&self, config: Arc<Config>) -> anyhow::Result<()> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut reader = this.reader.lock().expect("publisher lock");
+            if reader.is_none() {
+                *reader = Some(Store::open_read_only(&this.db)?);
+            }
+            let store = reader.as_ref().expect("opened above");
+            let rendered = crate::pages::render_status(&config, store, &this.cache);
+            if rendered.is_err() {
+                *reader = None;
+            }
+            rendered
         })
         .await?
     }

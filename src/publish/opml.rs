@@ -6,7 +6,7 @@ use html_escape::encode_double_quoted_attribute as attr;
 use crate::config::Config;
 
 /// Renders the OPML subscription list.
-pub fn render(config: &Config, at: DateTime<Utc>) -> Vec<u8> {
+pub(super) fn render(config: &Config, at: DateTime<Utc>) -> Vec<u8> {
     let base = &config.server.base_url;
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n<head>\n",

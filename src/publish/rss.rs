@@ -5,20 +5,37 @@ use std::collections::BTreeMap;
 
 use chrono::DateTime;
 use rss::extension::atom::{AtomExtension, Link};
+use rss::extension::dublincore::DublinCoreExtension;
 use rss::{ChannelBuilder, GuidBuilder, ItemBuilder, SourceBuilder};
 
-use super::{SectionFeed, story_html, story_title, xml_safe};
+use super::{SectionFeed, plain, story_html, story_title, xml_safe};
 
 /// Renders the section as an RSS 2.0 document.
-pub fn render(feed: &SectionFeed) -> Vec<u8> {
+pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
     let items = feed
         .stories
         .iter()
         .map(|story| {
             let rep = story.representative();
             let published = DateTime::from_timestamp(rep.published, 0).unwrap_or_default();
+            // RSS <author> must be an e-mail address; a byline without one is a dc:creator.
+            let creators: Vec<String> = rep
+                .author
+                .as_deref()
+                .map(|a| {
+                    a.split(", ")
+                        .map(|n| xml_safe(n.trim()))
+                        .filter(|n| !n.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let dc = (!creators.is_empty()).then(|| DublinCoreExtension {
+                creators,
+                ..Default::default()
+            });
             ItemBuilder::default()
                 .title(Some(story_title(story)))
+                .dublin_core_ext(dc)
                 .link(rep.url.clone())
                 .description(Some(story_html(story)))
                 .guid(Some(
@@ -44,16 +61,22 @@ pub fn render(feed: &SectionFeed) -> Vec<u8> {
     self_link.set_mime_type(Some("application/rss+xml".to_string()));
     atom.set_links(vec![self_link]);
     let channel = ChannelBuilder::default()
-        .title(xml_safe(&feed.section.title))
+        .title(plain(&feed.section.title))
         .link(format!("{}/", feed.base_url))
-        .description(xml_safe(&feed.section.description))
+        .description(plain(&feed.section.description))
         .language(Some("en".to_string()))
         .generator(Some(format!("wiredesk {}", env!("CARGO_PKG_VERSION"))))
         .last_build_date(Some(feed.updated.to_rfc2822()))
-        .namespaces(BTreeMap::from([(
-            "atom".to_string(),
-            "http://www.w3.org/2005/Atom".to_string(),
-        )]))
+        .namespaces(BTreeMap::from([
+            (
+                "atom".to_string(),
+                "http://www.w3.org/2005/Atom".to_string(),
+            ),
+            (
+                "dc".to_string(),
+                "http://purl.org/dc/elements/1.1/".to_string(),
+            ),
+        ]))
         .atom_ext(Some(atom))
         .items(items)
         .build();

@@ -6,10 +6,10 @@
 //! - [`queue`]: the in-memory order of due times, rebuilt from SQLite at start, so a restart continues;
 //! - [`dispatch`]: due sources queued per host, started a few at a time and hosts in turn.
 
-pub mod cron;
+pub(crate) mod cron;
 pub(crate) mod dispatch;
-pub mod hints;
-pub mod plan;
+pub(crate) mod hints;
+pub(crate) mod plan;
 pub(crate) mod queue;
 
 use std::fmt;
@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 pub use cron::CronSchedule;
 pub use hints::SkipHints;
 pub(crate) use hints::retry_after;
-pub use plan::Streak;
+pub(crate) use plan::Streak;
 
 /// Why a source is due when it is; stored with the due time and shown by `wiredesk sources`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

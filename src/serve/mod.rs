@@ -1,7 +1,8 @@
-//! HTTP: serves the rendered feeds with conditional responses (304), gzip and HEAD, plus `/healthz` and
-//! `/metrics`. It only reads the [`FeedCache`], the health and the counters; it never touches the database,
-//! so a slow poll or a failing store cannot slow it. [`listen`] accepts connections within limits, so slow
-//! or idle clients cannot take the server from the others.
+//! HTTP: serves the rendered feeds and pages (`/`, `/sections/{id}`, `/stories/{id}`, `/status`; see
+//! [`crate::pages`]) with conditional responses (304), gzip and HEAD, plus `/healthz` and `/metrics`. It
+//! only reads the [`FeedCache`], the health and the counters; it never touches the database, so a slow
+//! poll or a failing store cannot slow it. [`listen`] accepts connections within limits, so slow or idle
+//! clients cannot take the server from the others.
 
 pub mod listen;
 mod metrics;
@@ -17,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
 pub use listen::{Limits, serve};
-pub use metrics::Metrics;
+pub(crate) use metrics::Metrics;
 
 use crate::pipeline::Health;
 use crate::publish::{FeedCache, Rendered};
@@ -26,15 +27,27 @@ use crate::publish::{FeedCache, Rendered};
 #[derive(Clone)]
 pub struct AppState {
     /// Rendered documents.
-    pub cache: FeedCache,
+    pub(crate) cache: FeedCache,
     /// Counters.
-    pub metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     /// The writer's, the store's and the scheduler's health.
-    pub health: Arc<Health>,
+    pub(crate) health: Arc<Health>,
 }
 
-/// The router: feeds, index, health and metrics.
-pub fn router(state: AppState) -> Router {
+impl AppState {
+    /// A server's state with no documents rendered yet, fresh counters and a healthy pipeline: what the
+    /// server tests and the `http` fuzz target serve.
+    pub fn empty() -> AppState {
+        AppState {
+            cache: FeedCache::default(),
+            metrics: Arc::new(Metrics::new()),
+            health: Arc::new(Health::default()),
+        }
+    }
+}
+
+/// The router: feeds, pages, health and metrics.
+pub(crate) fn router(state: AppState) -> Router {
     Router::new().fallback(handle).with_state(state)
 }
 
@@ -96,13 +109,20 @@ fn respond(state: &AppState, request: Request) -> Response {
             Some(doc) => conditional(&doc, request.headers(), &state.metrics),
             None => (
                 StatusCode::NOT_FOUND,
-                format!("no such feed: {path}; the index at / lists the sections\n"),
+                format!("no such page or feed: {path}; the index at / lists the sections\n"),
             )
                 .into_response(),
         },
     };
     if method == Method::HEAD {
-        let (parts, _) = response.into_parts();
+        // HEAD answers with GET's headers, Content-Length included (RFC 9110 section 9.3.2): the length is
+        // the body's, which is known for every response here, so it is set before the body is dropped.
+        let (mut parts, body) = response.into_parts();
+        if let Some(len) = axum::body::HttpBody::size_hint(&body).exact() {
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        }
         return Response::from_parts(parts, Body::empty());
     }
     response

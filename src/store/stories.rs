@@ -30,6 +30,22 @@ impl StoryView {
     pub fn representative(&self) -> &MemberView {
         &self.members[0]
     }
+
+    /// When the story last changed as a reader sees it: the latest publication date of any member (a member
+    /// joining is a change, dated by that member), or the time the source edited the representative's
+    /// text. Derived from stored rows only, so it is the same on every render and after a restart, and it
+    /// does not move when nothing changed.
+    pub fn changed_at(&self) -> i64 {
+        let rep = self.representative();
+        let edited = (rep.item_updated > rep.first_seen).then_some(rep.item_updated);
+        self.members
+            .iter()
+            .map(|m| m.published)
+            .chain(edited)
+            .max()
+            .unwrap_or(self.published)
+            .max(rep.published)
+    }
 }
 
 /// One item of a story, with its source.
@@ -63,6 +79,12 @@ pub struct MemberView {
     pub layer: Layer,
     /// The dedup score.
     pub score: f64,
+    /// The dedup key of `url` (tracking parameters stripped), used for credit links.
+    pub canonical_url: Option<String>,
+    /// When the item was first stored.
+    pub first_seen: i64,
+    /// When the item was last stored: `first_seen`, or the time its source last edited it.
+    pub item_updated: i64,
 }
 
 /// A stored dedup decision, for `explain`.
@@ -88,7 +110,8 @@ pub struct DecisionRow {
 
 // An item without a decision row founded its story with no candidate in sight (layer `new`).
 const MEMBER_COLUMNS: &str = "i.id, i.source_id, s.name, s.url, s.site_url, i.guid, i.url, i.title, i.summary,
-     i.content_html, i.author, i.published, COALESCE(d.layer, 'new'), COALESCE(d.score, 0), i.story_id";
+     i.content_html, i.author, i.published, COALESCE(d.layer, 'new'), COALESCE(d.score, 0), i.story_id,
+     i.canonical_url, i.first_seen, i.updated";
 
 fn member_from_row(r: &rusqlite::Row) -> rusqlite::Result<(MemberView, i64)> {
     Ok((
@@ -107,6 +130,9 @@ fn member_from_row(r: &rusqlite::Row) -> rusqlite::Result<(MemberView, i64)> {
             published: r.get(11)?,
             layer: r.get(12)?,
             score: r.get(13)?,
+            canonical_url: r.get(15)?,
+            first_seen: r.get(16)?,
+            item_updated: r.get(17)?,
         },
         r.get(14)?,
     ))
@@ -204,29 +230,62 @@ impl Store {
         url: &str,
         canonical: Option<&str>,
     ) -> anyhow::Result<Vec<DecisionRow>> {
-        let mut stmt = self.conn.prepare(&format!(
+        let key = canonical.map(crate::normalize::key64);
+        self.decisions_where(
+            "i.url = ?1 OR i.guid = ?1 OR (?2 IS NOT NULL AND i.url_key = ?3 AND i.canonical_url = ?2)",
+            params![url, canonical, key],
+        )
+    }
+
+    /// Every member of story `story_id` with the decision that placed it, in insertion order.
+    pub fn story_decisions(&self, story_id: i64) -> anyhow::Result<Vec<DecisionRow>> {
+        self.decisions_where("i.story_id = ?1", params![story_id])
+    }
+
+    /// Items stored after item `after` that joined an existing story, in insertion order, at most
+    /// `limit` (the demo's running commentary).
+    pub fn joins_after(&self, after: i64, limit: usize) -> anyhow::Result<Vec<DecisionRow>> {
+        self.decisions_where(
+            "i.id > ?1 AND d.layer IS NOT NULL AND d.layer != 'new' ORDER BY i.id LIMIT ?2",
+            params![after, limit as i64],
+        )
+    }
+
+    /// One story with its members, representative first.
+    pub fn story(&self, id: i64) -> anyhow::Result<Option<StoryView>> {
+        Ok(self
+            .load_stories("SELECT id FROM stories WHERE id = ?1", params![id])?
+            .pop())
+    }
+
+    fn decisions_where(
+        &self,
+        condition: &str,
+        args: impl rusqlite::Params,
+    ) -> anyhow::Result<Vec<DecisionRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {MEMBER_COLUMNS}, st.guid, COALESCE(d.reason, 'no stored story came close'), COALESCE(d.candidates, '[]'),
                     COALESCE(d.decided_at, i.first_seen)
              FROM items i JOIN sources s ON s.id = i.source_id JOIN stories st ON st.id = i.story_id
              LEFT JOIN dedup_decisions d ON d.item_id = i.id
-             WHERE i.url = ?1 OR i.guid = ?1 OR (?2 IS NOT NULL AND i.url_key = ?3 AND i.canonical_url = ?2)
-             ORDER BY i.id"
+             WHERE {condition}"
         ))?;
-        let key = canonical.map(crate::normalize::key64);
-        let rows = stmt.query_map(params![url, canonical, key], |r| {
+        let rows = stmt.query_map(args, |r| {
             let (member, story_id) = member_from_row(r)?;
             Ok(DecisionRow {
                 layer: member.layer,
                 score: member.score,
                 member,
                 story_id,
-                story_guid: r.get(15)?,
-                reason: r.get(16)?,
-                candidates: r.get(17)?,
-                decided_at: r.get(18)?,
+                story_guid: r.get(18)?,
+                reason: r.get(19)?,
+                candidates: r.get(20)?,
+                decided_at: r.get(21)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows: Vec<DecisionRow> = rows.collect::<Result<_, _>>()?;
+        rows.sort_by_key(|d| d.member.item_id);
+        Ok(rows)
     }
 
     /// One item as a member view, for naming candidates in `explain`.

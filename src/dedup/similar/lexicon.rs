@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 
 /// Identifier of a lemma in the lexicon: the offset of its block in the lexicon's packed
 /// array, so that its concept keys are one memory access away (see [`Lexicon::lemma_ids`]).
-pub type LemmaId = u32;
+pub(super) type LemmaId = u32;
 
 /// Part-of-speech bits stored per lemma.
 const POS_NOUN: u8 = 1;
