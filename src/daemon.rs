@@ -207,17 +207,21 @@ struct Server {
 }
 
 impl Server {
-    fn start(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<Server> {
+    fn start(
+        listener: tokio::net::TcpListener,
+        state: AppState,
+        config: &Config,
+    ) -> anyhow::Result<Server> {
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let app = serve::router(state);
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-        });
+        let limits = serve::Limits::new(
+            config.server.max_connections,
+            std::time::Duration::from_secs(config.server.header_timeout_secs),
+            config.fetch.global,
+        );
+        let task = tokio::spawn(serve::serve(listener, state, limits, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
         Ok(Server { addr, stop, task })
     }
 
@@ -286,11 +290,12 @@ pub async fn run_with_listener(
         scope: Scope::Main,
         status_elsewhere: Arc::new(AtomicBool::new(config.server.status_listen.is_some())),
     };
-    let mut server = Server::start(listener, state.clone())?;
+    let mut server = Server::start(listener, state.clone(), &config)?;
     let mut operators = match config.server.status_listen {
         Some(addr) => Some(Server::start(
             bind(addr, "server.status_listen").await?,
             state.for_operators(),
+            &config,
         )?),
         None => None,
     };
@@ -580,14 +585,14 @@ async fn reload(
     pipeline.apply(settings).await;
     let http_deadline = Duration::from_secs(new.shutdown.http_deadline_secs);
     if let Some(listener) = listener {
-        let moved = Server::start(listener, state.clone())?;
+        let moved = Server::start(listener, state.clone(), &new)?;
         let old = std::mem::replace(server, moved);
         tracing::info!(from = %old.addr, to = %server.addr, "the HTTP server moved");
         old.stop_in_background(http_deadline);
     }
     if operators_moved {
         let moved = match operators_listener {
-            Some(l) => Some(Server::start(l, state.for_operators())?),
+            Some(l) => Some(Server::start(l, state.for_operators(), &new)?),
             None => None,
         };
         state
