@@ -85,7 +85,7 @@ fn record(root: &Path, path: &Path) -> Value {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         parse::parse_feed(&bytes, content_type.as_deref(), Some(&base)).map(|p| {
             let meta = normalize::feed_meta(&p.feed);
-            let items = normalize::normalize_feed(&p.feed, &base, now);
+            let items = normalize::normalize_feed(&p.feed, &base, now).unwrap();
             (p, meta, items)
         })
     }));

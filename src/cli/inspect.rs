@@ -67,7 +67,8 @@ pub fn inspect_bytes(
         }
     };
     let meta = normalize::feed_meta(&parsed.feed);
-    let items = normalize::normalize_feed(&parsed.feed, base, Utc::now());
+    let items = normalize::normalize_feed(&parsed.feed, base, Utc::now())
+        .map_err(|e| anyhow::anyhow!("{target}: {e}"))?;
     if json {
         for item in &items {
             println!("{}", item_json(item));

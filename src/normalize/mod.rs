@@ -3,6 +3,7 @@
 //!
 //! Everything downstream (dedup, store, publish) works on [`NormalizedItem`] and never sees feed-rs types.
 
+pub mod bounds;
 pub mod date;
 pub mod person;
 pub mod sanitize;
@@ -115,14 +116,52 @@ pub fn feed_meta(feed: &Feed) -> FeedMeta {
     }
 }
 
-/// Normalises every entry of a feed fetched from `feed_url` at `now`.
-pub fn normalize_feed(feed: &Feed, feed_url: &str, now: DateTime<Utc>) -> Vec<NormalizedItem> {
+/// Why a feed's entries were not normalised: they cost more than the budget.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "normalising its entries took over {budget:?} of CPU time (stopped after {done} of {total}); a feed \
+     this costly is refused"
+)]
+pub struct OverBudget {
+    /// Entries normalised when the budget ran out.
+    pub done: usize,
+    /// Entries in the feed.
+    pub total: usize,
+    /// The budget.
+    pub budget: std::time::Duration,
+}
+
+/// Normalises every entry of a feed fetched from `feed_url` at `now`, within [`bounds::FEED_BUDGET`].
+pub fn normalize_feed(
+    feed: &Feed,
+    feed_url: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<NormalizedItem>, OverBudget> {
+    normalize_feed_within(feed, feed_url, now, bounds::FEED_BUDGET)
+}
+
+/// Normalises every entry of a feed, refusing it once the entries have cost more than `budget` of this
+/// thread's CPU time (checked between entries).
+pub fn normalize_feed_within(
+    feed: &Feed,
+    feed_url: &str,
+    now: DateTime<Utc>,
+    budget: std::time::Duration,
+) -> Result<Vec<NormalizedItem>, OverBudget> {
     let base = ::url::Url::parse(feed_url).ok();
-    let mut items: Vec<NormalizedItem> = feed
-        .entries
-        .iter()
-        .map(|e| normalize_entry(e, &feed.feed_type, base.as_ref(), now))
-        .collect();
+    let spending = bounds::Budget::start(budget);
+    let total = feed.entries.len();
+    let mut items: Vec<NormalizedItem> = Vec::with_capacity(total);
+    for entry in &feed.entries {
+        items.push(normalize_entry(entry, &feed.feed_type, base.as_ref(), now));
+        if items.len() < total && spending.exceeded() {
+            return Err(OverBudget {
+                done: items.len(),
+                total,
+                budget,
+            });
+        }
+    }
     // Some feeds give every item the same guid; then the link is the only identity that works.
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for item in &items {
@@ -142,7 +181,7 @@ pub fn normalize_feed(feed: &Feed, feed_url: &str, now: DateTime<Utc>) -> Vec<No
             }
         }
     }
-    items
+    Ok(items)
 }
 
 /// Normalises one entry of a feed of `feed_type`; `base` resolves relative links.
@@ -331,7 +370,7 @@ mod tests {
             <description><![CDATA[<p>Stocks rose <script>x()</script>today.</p> The post Stocks appeared first on Site.]]></description>
             </item><item><title>No date</title><pubDate>Mon, 02 Jun 2099 11:29:02 GMT</pubDate></item></channel></rss>"#,
         );
-        let items = normalize_feed(&feed, "https://www.site.example/feed.xml", now);
+        let items = normalize_feed(&feed, "https://www.site.example/feed.xml", now).unwrap();
         let a = &items[0];
         assert_eq!(a.guid, "G1");
         assert_eq!(a.title, "Markets & money");
@@ -359,13 +398,28 @@ mod tests {
     }
 
     #[test]
+    fn a_feed_over_its_budget_is_refused_between_entries() {
+        let feed = parse(&format!(
+            "<rss version=\"2.0\"><channel><title>T</title>{}</channel></rss>",
+            "<item><title>A</title><description>&lt;p&gt;x&lt;/p&gt;</description></item>"
+                .repeat(3)
+        ));
+        let url = "https://a.example/feed";
+        let e =
+            normalize_feed_within(&feed, url, Utc::now(), std::time::Duration::ZERO).unwrap_err();
+        assert_eq!((e.done, e.total), (1, 3));
+        assert!(e.to_string().contains("stopped after 1 of 3"), "{e}");
+        assert_eq!(normalize_feed(&feed, url, Utc::now()).unwrap().len(), 3);
+    }
+
+    #[test]
     fn repeated_guids_fall_back_to_links() {
         let feed = parse(
             r#"<rss version="2.0"><channel><title>T</title>
             <item><title>A</title><link>https://a.example/1</link><guid>same</guid></item>
             <item><title>B</title><link>https://a.example/2</link><guid>same</guid></item></channel></rss>"#,
         );
-        let items = normalize_feed(&feed, "https://a.example/feed", Utc::now());
+        let items = normalize_feed(&feed, "https://a.example/feed", Utc::now()).unwrap();
         assert_eq!(items[0].guid, "https://a.example/1");
         assert_eq!(items[1].guid, "https://a.example/2");
     }

@@ -213,7 +213,8 @@ impl Pipeline {
                 parse::parse_feed(&body, content_type.as_deref(), Some(&base)).map_err(|e| {
                     with_discovered_feeds(e.to_string(), &body, content_type.as_deref(), &base)
                 })?;
-            let items = normalize::normalize_feed(&p.feed, &base, now);
+            let items =
+                normalize::normalize_feed(&p.feed, &base, now).map_err(|e| e.to_string())?;
             let features = match &extractor {
                 Some(x) => items.iter().map(|i| x.features(i)).collect(),
                 None => Vec::new(),
