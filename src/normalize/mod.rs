@@ -162,6 +162,7 @@ pub fn normalize_feed_within(
             });
         }
     }
+    keep_feed_order_without_dates(&mut items);
     // Some feeds give every item the same guid; then the link is the only identity that works.
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for item in &items {
@@ -182,6 +183,18 @@ pub fn normalize_feed_within(
         }
     }
     Ok(items)
+}
+
+/// Entries without a usable date all fall back to the same first-seen time, so readers (and the section
+/// feeds, newest first) would show them in any order and Atom would give them one `updated` value. The
+/// n-th entry of the feed is dated n seconds before first-seen instead: the feed's own order (newest first)
+/// is kept, and no two of its entries share a time. Later polls date their new entries later still.
+fn keep_feed_order_without_dates(items: &mut [NormalizedItem]) {
+    for (position, item) in items.iter_mut().enumerate() {
+        if !item.date_from_feed {
+            item.published -= Duration::seconds(position as i64);
+        }
+    }
 }
 
 /// Normalises one entry of a feed of `feed_type`; `base` resolves relative links.
@@ -394,7 +407,27 @@ mod tests {
             !b.date_from_feed,
             "a date in 2099 is absurd and falls back to first-seen"
         );
-        assert_eq!(b.published, now);
+        // Second in the feed: a second before first-seen, to keep the feed's order.
+        assert_eq!(b.published, now - Duration::seconds(1));
+    }
+
+    #[test]
+    fn entries_without_dates_keep_the_feed_order() {
+        let now = Utc.with_ymd_and_hms(2025, 6, 2, 12, 0, 0).unwrap();
+        let feed = parse(
+            r#"<rss version="2.0"><channel><title>T</title>
+            <item><title>Newest</title><guid>a</guid></item>
+            <item><title>Dated</title><guid>b</guid><pubDate>Mon, 02 Jun 2025 08:00:00 GMT</pubDate></item>
+            <item><title>Oldest</title><guid>c</guid></item></channel></rss>"#,
+        );
+        let items = normalize_feed(&feed, "https://a.example/feed", now).unwrap();
+        assert_eq!(items[0].published, now);
+        assert_eq!(
+            items[1].published,
+            Utc.with_ymd_and_hms(2025, 6, 2, 8, 0, 0).unwrap()
+        );
+        assert_eq!(items[2].published, now - Duration::seconds(2));
+        assert!(!items[2].date_from_feed);
     }
 
     #[test]
