@@ -21,7 +21,7 @@ use self::text::{html_to_text, key_text, plain_text, strip_boilerplate, truncate
 const SUMMARY_MAX_CHARS: usize = 600;
 
 /// One person credited with an entry, as the feed named them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Byline {
     /// Display name, plain text.
     pub name: Option<String>,
