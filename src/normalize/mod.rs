@@ -260,26 +260,27 @@ pub fn normalize_entry(
         .as_ref()
         .map(|s| as_html(&s.content, s.content_type.as_ref()));
     // Content says what it is in its media type, in every format.
-    let content_html = entry.content.as_ref().and_then(|c| {
+    let content_is_markup = entry.content.as_ref().is_some_and(|c| {
         let t = c.content_type.as_ref();
-        let markup =
-            t == "text/html" || t.contains("xhtml") || t.ends_with("/xml") || t.ends_with("+xml");
-        c.body.as_deref().map(|b| {
-            if markup {
-                b.to_string()
-            } else {
-                html_escape::encode_text(b).into_owned()
-            }
-        })
+        t == "text/html" || t.contains("xhtml") || t.ends_with("/xml") || t.ends_with("+xml")
     });
-    let summary_source = summary_html
-        .as_deref()
-        .or(content_html.as_deref())
-        .unwrap_or_default();
-    let summary = truncate_words(
-        &strip_boilerplate(&html_to_text(summary_source)),
-        SUMMARY_MAX_CHARS,
-    );
+    let content_body = entry.content.as_ref().and_then(|c| c.body.as_deref());
+    let content_html = content_body.map(|b| {
+        if content_is_markup {
+            b.to_string()
+        } else {
+            html_escape::encode_text(b).into_owned()
+        }
+    });
+    // Each body is read as what it is: markup through the HTML tokenizer, plain text as written. Reading
+    // escaped plain text as HTML would decode it and then strip "<blink>" from "Why <blink> died".
+    let summary_text = match (&entry.summary, content_body) {
+        (Some(s), _) => text_of(feed_type, s),
+        (None, Some(b)) if content_is_markup => html_to_text(b),
+        (None, Some(b)) => plain_text(b),
+        (None, None) => String::new(),
+    };
+    let summary = truncate_words(&strip_boilerplate(&summary_text), SUMMARY_MAX_CHARS);
     let html_source = content_html
         .as_deref()
         .or(summary_html.as_deref())
@@ -428,6 +429,33 @@ mod tests {
         );
         assert_eq!(items[2].published, now - Duration::seconds(2));
         assert!(!items[2].date_from_feed);
+    }
+
+    #[test]
+    fn plain_text_summaries_keep_their_angle_brackets() {
+        let now = Utc::now();
+        let atom = parse(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:x</id><updated>2025-06-02T00:00:00Z</updated>
+            <entry><title type="text">History of the &lt;blink&gt; tag</title><id>urn:1</id><updated>2025-06-02T00:00:00Z</updated>
+            <summary type="text">Why &lt;blink&gt; and &lt;marquee&gt; died; 5 &lt; 6.</summary></entry>
+            <entry><title type="html">&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;Strike</title><id>urn:2</id>
+            <updated>2025-06-02T00:00:00Z</updated><content type="text">&lt;b&gt;kept&lt;/b&gt; as text</content></entry></feed>"#,
+        );
+        let items = normalize_feed(&atom, "https://a.example/feed", now).unwrap();
+        assert_eq!(items[0].title, "History of the <blink> tag");
+        assert_eq!(items[0].summary, "Why <blink> and <marquee> died; 5 < 6.");
+        assert_eq!(items[1].title, "Strike");
+        assert_eq!(items[1].summary, "<b>kept</b> as text");
+        assert_eq!(items[1].content_html, "&lt;b&gt;kept&lt;/b&gt; as text");
+        let json = parse(
+            r#"{"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": [{"id": "1",
+            "title": "Why <script> tags are text", "summary": "<img src=x onerror=alert(1)> is text",
+            "authors": [{"name": "<b onmouseover=alert(5)>Oscar</b>"}]}]}"#,
+        );
+        let items = normalize_feed(&json, "https://a.example/feed.json", now).unwrap();
+        assert_eq!(items[0].title, "Why <script> tags are text");
+        assert_eq!(items[0].summary, "<img src=x onerror=alert(1)> is text");
+        assert_eq!(items[0].author.as_deref(), Some("Oscar"));
     }
 
     #[test]
