@@ -6,7 +6,7 @@ use atom_syndication::{
 };
 use chrono::DateTime;
 
-use super::{SectionFeed, plain, story_html, story_title, xml_safe};
+use super::{SectionFeed, byline_name, plain, story_bylines, story_html, story_title, xml_safe};
 
 fn link(href: &str, rel: &str, mime: Option<&str>, title: Option<&str>) -> Link {
     Link {
@@ -40,21 +40,18 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
                     links.push(link(u, "related", Some("text/html"), Some(&m.source_name)));
                 }
             }
-            let author = rep
-                .author
-                .clone()
-                .filter(|a| !a.trim().is_empty())
-                .unwrap_or(rep.source_name.clone());
             Entry {
                 id: story.guid.clone(),
                 title: Text::plain(story_title(story)),
                 updated: fixed(story.changed_at()),
                 published: Some(fixed(rep.published)),
-                authors: author
-                    .split(", ")
-                    .filter(|a| !a.trim().is_empty())
-                    .map(|a| Person {
-                        name: xml_safe(a),
+                // An Atom person needs a name; a byline that is only an address is named by it.
+                authors: story_bylines(story)
+                    .iter()
+                    .map(|b| Person {
+                        name: byline_name(b).to_string(),
+                        email: b.email.clone(),
+                        uri: b.uri.clone(),
                         ..Default::default()
                     })
                     .collect(),

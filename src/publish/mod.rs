@@ -9,6 +9,8 @@ mod html;
 mod json;
 mod opml;
 mod rss;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,6 +21,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use crate::config::{Config, Section};
+use crate::normalize::Byline;
 use crate::store::{Store, StoryView};
 
 /// One section's feed, ready to render.
@@ -134,6 +137,43 @@ pub(crate) fn story_title(story: &StoryView) -> String {
     }
 }
 
+/// The bylines a story is published with: its representative's, else its source, credited by name (a
+/// wire desk credits the outlet when the reporter is not named).
+pub(crate) fn story_bylines(story: &StoryView) -> Vec<Byline> {
+    let rep = story.representative();
+    let named: Vec<Byline> = rep
+        .authors
+        .iter()
+        .filter(|b| b.name.is_some() || b.email.is_some())
+        .map(|b| Byline {
+            name: b
+                .name
+                .as_deref()
+                .map(xml_safe)
+                .filter(|n| !n.trim().is_empty()),
+            email: b
+                .email
+                .as_deref()
+                .map(xml_safe)
+                .filter(|e| !e.trim().is_empty()),
+            uri: b.uri.clone(),
+        })
+        .filter(|b| b.name.is_some() || b.email.is_some())
+        .collect();
+    if !named.is_empty() {
+        return named;
+    }
+    vec![Byline {
+        name: Some(xml_safe(&rep.source_name)),
+        ..Byline::default()
+    }]
+}
+
+/// A byline's display name: its name, else its e-mail address.
+pub(crate) fn byline_name(b: &Byline) -> &str {
+    b.name.as_deref().or(b.email.as_deref()).unwrap_or_default()
+}
+
 /// Configured text (section titles and descriptions) as plain text: markup in the config is not published.
 pub(crate) fn plain(s: &str) -> String {
     xml_safe(&crate::normalize::text::html_to_text(s))
@@ -164,8 +204,18 @@ pub(crate) fn story_html(story: &StoryView) -> String {
             ),
             None => name,
         };
-        if let Some(by) = m.author.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-            out.push_str(&format!(" (by {})", html_escape::encode_text(by)));
+        let by: Vec<&str> = m
+            .authors
+            .iter()
+            .map(byline_name)
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if !by.is_empty() {
+            out.push_str(&format!(
+                " (by {})",
+                html_escape::encode_text(&by.join(", "))
+            ));
         }
         out
     };

@@ -8,7 +8,25 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{ChannelBuilder, GuidBuilder, ItemBuilder, SourceBuilder};
 
-use super::{SectionFeed, plain, story_html, story_title, xml_safe};
+use super::{SectionFeed, byline_name, plain, story_bylines, story_html, story_title, xml_safe};
+use crate::normalize::Byline;
+
+/// A story's bylines as RSS has them: `<author>` holds one e-mail address (`email (Name)`), so a single
+/// byline with an address goes there; every other byline is a `dc:creator` name. An item carries one or
+/// the other, never both, since readers take them for the same thing.
+fn bylines(bylines: &[Byline]) -> (Option<String>, Vec<String>) {
+    if let [one] = bylines
+        && let Some(email) = &one.email
+    {
+        let author = match &one.name {
+            Some(name) => format!("{email} ({name})"),
+            None => email.clone(),
+        };
+        return (Some(author), Vec::new());
+    }
+    let names = bylines.iter().map(|b| byline_name(b).to_string()).collect();
+    (None, names)
+}
 
 /// Renders the section as an RSS 2.0 document.
 pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
@@ -18,23 +36,14 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
         .map(|story| {
             let rep = story.representative();
             let published = DateTime::from_timestamp(rep.published, 0).unwrap_or_default();
-            // RSS <author> must be an e-mail address; a byline without one is a dc:creator.
-            let creators: Vec<String> = rep
-                .author
-                .as_deref()
-                .map(|a| {
-                    a.split(", ")
-                        .map(|n| xml_safe(n.trim()))
-                        .filter(|n| !n.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let (author, creators) = bylines(&story_bylines(story));
             let dc = (!creators.is_empty()).then(|| DublinCoreExtension {
                 creators,
                 ..Default::default()
             });
             ItemBuilder::default()
                 .title(Some(story_title(story)))
+                .author(author)
                 .dublin_core_ext(dc)
                 .link(rep.url.clone())
                 .description(Some(story_html(story)))
