@@ -18,6 +18,18 @@ fn link(href: &str, rel: &str, mime: Option<&str>, title: Option<&str>) -> Link 
     }
 }
 
+/// A plain-text construct. Text with `<` or `&` goes as escaped `type="html"`, which every reader reads
+/// back as exactly the text; `type="text"` holding "</b>" or "1&1" looks like undeclared markup to readers
+/// that guess (and to the W3C validator).
+fn text(s: &str) -> Text {
+    let s = xml_safe(s);
+    if s.contains(['<', '&']) {
+        Text::html(html_escape::encode_text(&s).into_owned())
+    } else {
+        Text::plain(s)
+    }
+}
+
 fn fixed(ts: i64) -> FixedDateTime {
     DateTime::from_timestamp(ts, 0)
         .unwrap_or_default()
@@ -42,7 +54,7 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
             }
             Entry {
                 id: story.guid.clone(),
-                title: Text::plain(story_title(story)),
+                title: text(&story_title(story)),
                 updated: fixed(story.changed_at()),
                 published: Some(fixed(rep.published)),
                 // An Atom person needs a name; a byline that is only an address is named by it.
@@ -56,14 +68,14 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
                     })
                     .collect(),
                 links,
-                summary: (!rep.summary.is_empty()).then(|| Text::plain(xml_safe(&rep.summary))),
+                summary: (!rep.summary.is_empty()).then(|| text(&rep.summary)),
                 content: Some(Content {
                     value: Some(story_html(story)),
                     content_type: Some("html".to_string()),
                     ..Default::default()
                 }),
                 source: Some(Source {
-                    title: Text::plain(xml_safe(&rep.source_name)),
+                    title: text(&rep.source_name),
                     id: rep.source_url.clone(),
                     updated: fixed(rep.published),
                     links: std::iter::once(link(&rep.source_url, "self", None, None))
@@ -81,8 +93,8 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
         .collect();
     let doc = Feed {
         id: feed.self_url("atom"),
-        title: Text::plain(plain(&feed.section.title)),
-        subtitle: Some(Text::plain(plain(&feed.section.description))),
+        title: text(&plain(&feed.section.title)),
+        subtitle: Some(text(&plain(&feed.section.description))),
         updated: feed.updated.fixed_offset(),
         authors: vec![Person {
             name: "wiredesk".into(),

@@ -174,6 +174,18 @@ pub(crate) fn byline_name(b: &Byline) -> &str {
     b.name.as_deref().or(b.email.as_deref()).unwrap_or_default()
 }
 
+/// Plain text as HTML that an HTML reader reads back as exactly that text: as written when it would be
+/// read so (almost always: "a < b", "AT&T"), else with `&`, `<` and `>` escaped ("History of the <blink>
+/// tag", "Why <script> tags are text", a literal "&amp;"). RSS readers render titles and names as HTML,
+/// so this is what keeps a plain-text title from becoming markup, or losing a word, in their hands.
+pub(crate) fn text_as_html(text: &str) -> std::borrow::Cow<'_, str> {
+    use crate::normalize::text::{html_to_text, plain_text};
+    if !text.contains(['<', '&']) || html_to_text(text) == plain_text(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(html_escape::encode_text(text).into_owned())
+}
+
 /// Configured text (section titles and descriptions) as plain text: markup in the config is not published.
 pub(crate) fn plain(s: &str) -> String {
     xml_safe(&crate::normalize::text::html_to_text(s))

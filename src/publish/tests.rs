@@ -156,3 +156,56 @@ fn the_credit_list_names_each_members_byline_and_canonical_link() {
         "{rss}"
     );
 }
+
+#[test]
+fn plain_text_that_reads_as_markup_is_escaped_so_readers_see_the_text() {
+    let mut m = member(
+        "wire",
+        "History of the <blink> tag",
+        1_750_000_000,
+        vec![byline(Some("Q&A Desk"), None, None)],
+    );
+    m.source_name = "AT&T Wire".into();
+    m.summary = "Why <script> tags & 1&1 are text".into();
+    m.content_html = "<p>Fish &amp; chips</p>".into();
+    let plain = member("farm", "Markets & money", 1_749_990_000, vec![]);
+    let (rss, atom, json) = render(vec![story(1, vec![m]), story(2, vec![plain])]);
+
+    // RSS: HTML that reads back as the text, with & and < as hexadecimal references outside CDATA.
+    assert!(
+        rss.contains("<title>History of the &#x26;lt;blink&#x26;gt; tag</title>"),
+        "{rss}"
+    );
+    assert!(rss.contains("<title>Markets &#x26; money</title>"), "{rss}");
+    assert!(
+        rss.contains("<dc:creator>Q&#x26;A Desk</dc:creator>"),
+        "{rss}"
+    );
+    assert!(
+        rss.contains("<p>Fish &amp; chips</p>"),
+        "CDATA is untouched: {rss}"
+    );
+    let doc = roxmltree::Document::parse(&rss).unwrap();
+    let titles: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("title") && n.parent().unwrap().has_tag_name("item"))
+        .map(|n| n.text().unwrap())
+        .collect();
+    // What a browser shows for HTML without tags: its entities decoded.
+    let read = |html: &str| html_escape::decode_html_entities(html).into_owned();
+    assert_eq!(read(titles[0]), "History of the <blink> tag");
+    assert_eq!(read(titles[1]), "Markets & money");
+
+    // Atom: escaped type="html" whenever the text holds < or &; type="text" otherwise.
+    assert!(
+        atom.contains(r#"<title type="html">History of the &amp;lt;blink&amp;gt; tag</title>"#),
+        "{atom}"
+    );
+    assert!(
+        atom.contains(r#"<summary type="html">Why &amp;lt;script&amp;gt; tags &amp;amp; 1&amp;amp;1 are text</summary>"#),
+        "{atom}"
+    );
+    assert!(atom.contains("<title>World</title>"), "{atom}");
+    // JSON Feed text is plain.
+    assert_eq!(json["items"][0]["title"], "History of the <blink> tag");
+}
