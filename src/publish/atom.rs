@@ -6,7 +6,10 @@ use atom_syndication::{
 };
 use chrono::DateTime;
 
-use super::{SectionFeed, byline_name, plain, story_bylines, story_html, story_title, xml_safe};
+use super::{
+    SectionFeed, byline_name, plain, story_bylines, story_html, story_title, story_updated,
+    xml_safe,
+};
 
 fn link(href: &str, rel: &str, mime: Option<&str>, title: Option<&str>) -> Link {
     Link {
@@ -55,7 +58,7 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
             Entry {
                 id: story.guid.clone(),
                 title: text(&story_title(story)),
-                updated: fixed(story.changed_at()),
+                updated: story_updated(story).fixed_offset(),
                 published: Some(fixed(rep.published)),
                 // An Atom person needs a name; a byline that is only an address is named by it.
                 authors: story_bylines(story)

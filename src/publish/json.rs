@@ -3,7 +3,7 @@
 use chrono::{DateTime, SecondsFormat};
 use serde_json::json;
 
-use super::{SectionFeed, byline_name, story_bylines, story_html, story_title};
+use super::{SectionFeed, byline_name, story_bylines, story_html, story_title, story_updated};
 use crate::normalize::Byline;
 
 fn rfc3339(ts: i64) -> String {
@@ -54,7 +54,7 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
                 "title": story_title(story),
                 "content_html": story_html(story),
                 "date_published": rfc3339(rep.published),
-                "date_modified": rfc3339(story.changed_at()),
+                "date_modified": story_updated(story).to_rfc3339_opts(SecondsFormat::Micros, true),
                 "authors": story_bylines(story).iter().map(author).collect::<Vec<_>>(),
                 "_wiredesk": {"about": "https://github.com/wiredesk/wiredesk#json-feed-extension", "members": members},
             });

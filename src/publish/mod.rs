@@ -123,6 +123,16 @@ pub(crate) fn xml_safe(s: &str) -> String {
         .collect()
 }
 
+/// When a story last changed, as Atom `updated` and JSON `date_modified` publish it: [`StoryView::changed_at`]
+/// (whole seconds) with the story's id in the microseconds. Stories that change in the same second are
+/// common (a feed that dates every item alike, two joins stored by one poll), and readers take entries
+/// with one `updated` for one revision (the W3C validator warns of it). The id keeps each story's time
+/// distinct within any document, the same on every render, and true to the second.
+pub(crate) fn story_updated(story: &StoryView) -> DateTime<Utc> {
+    let micros = story.id.rem_euclid(1_000_000) as u32;
+    DateTime::from_timestamp(story.changed_at(), micros * 1_000).unwrap_or_default()
+}
+
 /// The title to publish for a story: the representative's, or the start of its summary when it has none.
 pub(crate) fn story_title(story: &StoryView) -> String {
     let rep = story.representative();

@@ -209,3 +209,30 @@ fn plain_text_that_reads_as_markup_is_escaped_so_readers_see_the_text() {
     // JSON Feed text is plain.
     assert_eq!(json["items"][0]["title"], "History of the <blink> tag");
 }
+
+#[test]
+fn stories_that_changed_in_the_same_second_keep_distinct_updated_times() {
+    let at = 1_750_000_000;
+    let (_, atom, json) = render(vec![
+        story(7, vec![member("wire", "Budget passes", at, vec![])]),
+        story(8, vec![member("farm", "Storm hits coast", at, vec![])]),
+    ]);
+    let doc = roxmltree::Document::parse(&atom).unwrap();
+    let updated: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("updated") && n.parent().unwrap().has_tag_name("entry"))
+        .map(|n| n.text().unwrap())
+        .collect();
+    assert_eq!(
+        updated,
+        [
+            "2025-06-15T15:06:40.000007+00:00",
+            "2025-06-15T15:06:40.000008+00:00"
+        ]
+    );
+    assert_eq!(
+        json["items"][0]["date_modified"],
+        "2025-06-15T15:06:40.000007Z"
+    );
+    assert_eq!(json["items"][0]["date_published"], "2025-06-15T15:06:40Z");
+}
