@@ -30,7 +30,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0001_initial.sql")),
     M::up(include_str!("../../migrations/0002_skip_hints.sql")),
     M::up(include_str!("../../migrations/0003_typed_poll_results.sql")),
-    M::up(include_str!("../../migrations/0004_item_authors.sql")),
+    M::up(include_str!("../../migrations/0006_item_authors.sql")),
 ];
 
 /// How long a connection waits for the write lock before a statement fails with "database is locked".
