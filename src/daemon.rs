@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Utc;
@@ -17,7 +18,7 @@ use crate::publish::{self, FeedCache, Publisher};
 use crate::schedule::dispatch::Dispatcher;
 use crate::schedule::queue::DueQueue;
 use crate::serve::{self, AppState, Metrics};
-use crate::store::SourceRow;
+use crate::store::{SourceRow, SourceState, Store, StoreStats};
 
 /// The outcome counts of `poll --once`.
 #[derive(Debug, Default, Clone)]
@@ -39,6 +40,19 @@ pub struct PollSummary {
 }
 
 impl PollSummary {
+    /// The daemon's summary line: what the polls since the last one came to.
+    fn log_line(&self) -> String {
+        format!(
+            "{} polls: {} fetched, {} unchanged, {} failed; {} new items, {} merged into existing stories",
+            self.polled,
+            self.fetched,
+            self.unchanged,
+            self.failures.len(),
+            self.new_items,
+            self.joined
+        )
+    }
+
     fn add(&mut self, done: &Refreshed) {
         self.polled += 1;
         match done.status {
@@ -61,6 +75,14 @@ impl PollSummary {
     }
 }
 
+/// How often the store's gauges in `/metrics` are sampled.
+const SAMPLE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How often the daemon logs its summary line.
+const SUMMARY_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often, at most, the daemon renders `/status` again while polls finish.
+const STATUS_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Refreshes run as tasks; each returns the source's new state.
 type Refreshes = JoinSet<Refreshed>;
 
@@ -72,6 +94,16 @@ fn spawn_refresh(tasks: &mut Refreshes, pipeline: &Arc<Pipeline>, source: Source
 /// Polls every active source once, stores everything, renders the sections that changed, and returns the
 /// counts. `out` also writes every rendered document there as static files.
 pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<PollSummary> {
+    poll_once_with_progress(config, out, &mut |_, _| {}).await
+}
+
+/// [`poll_once`], telling `progress` the counts so far and the number of sources to poll: once before
+/// the first poll ends, then after each.
+pub async fn poll_once_with_progress(
+    config: Config,
+    out: Option<&Path>,
+    progress: &mut dyn FnMut(&PollSummary, usize),
+) -> anyhow::Result<PollSummary> {
     let started = std::time::Instant::now();
     let metrics = Arc::new(Metrics::new());
     let pipeline = Arc::new(Pipeline::start(
@@ -92,11 +124,17 @@ pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<Pol
         config.fetch.per_host,
         crate::pipeline::PARSED_IN_MEMORY,
     );
-    for s in sources.into_iter().filter(|s| s.active && !s.gone) {
+    let mut total = 0;
+    for s in sources
+        .into_iter()
+        .filter(|s| s.active && s.enabled && !s.gone)
+    {
         dispatch.push(s);
+        total += 1;
     }
     let mut tasks = Refreshes::new();
     let mut summary = PollSummary::default();
+    progress(&summary, total);
     let mut changed: BTreeSet<String> = BTreeSet::new();
     loop {
         while let Some(source) = dispatch.next_to_start() {
@@ -109,6 +147,7 @@ pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<Pol
         let done = done.context("a refresh task was cancelled")?;
         dispatch.finished(done.source.id);
         summary.add(&done);
+        progress(&summary, total);
         changed.extend(done.changed_sections);
     }
     tracing::info!(
@@ -130,6 +169,7 @@ pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<Pol
     if let Some(dir) = out {
         publish::write_static(&cache, dir)?;
     }
+    pipeline.close(WRITER_CLOSE).await;
     Ok(summary)
 }
 
@@ -137,13 +177,18 @@ pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<Pol
 pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let config = config::load(config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = bind(config.server.listen).await?;
-    run_with_listener(
-        config_path.to_path_buf(),
-        config,
-        listener,
-        shutdown_signal(),
-    )
-    .await
+    let mut signals = StopSignals::new()?;
+    let shutdown = async move {
+        let first = signals.recv().await;
+        tracing::info!("{first}: stopping (send it again to exit at once)");
+        // A second signal ends the process at once; SQLite rolls back whatever was being written.
+        tokio::spawn(async move {
+            let second = signals.recv().await;
+            tracing::warn!("{second} again: exiting at once");
+            std::process::exit(1);
+        });
+    };
+    run_with_listener(config_path.to_path_buf(), config, listener, shutdown).await
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
@@ -174,9 +219,21 @@ impl Server {
         Ok(Server { addr, stop, task })
     }
 
-    async fn stop(self) -> anyhow::Result<()> {
+    /// Stops accepting, lets requests in progress finish for at most `deadline`, then drops the server and
+    /// with it every connection still open (a slow or half-open client cannot hold the daemon up).
+    async fn stop(self, deadline: Duration) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
-        self.task.await??;
+        let mut task = self.task;
+        match tokio::time::timeout(deadline, &mut task).await {
+            Ok(joined) => joined??,
+            Err(_) => {
+                task.abort();
+                tracing::warn!(
+                    "HTTP clients still connected after {} s (shutdown.http_deadline_secs); their connections are closed",
+                    deadline.as_secs()
+                );
+            }
+        }
         Ok(())
     }
 }
@@ -197,11 +254,19 @@ pub async fn run_with_listener(
         false,
     )?);
     let config = pipeline.config();
+    crate::cli::log::apply_config_level(&config.log.level);
     metrics.set_sources(config.sources.len());
     let sources = pipeline.sync_sources(&config).await?;
     let cache = FeedCache::default();
     let publisher = Publisher::new(cache.clone(), &config.storage.path, metrics.clone());
     publisher.render(config.clone(), None).await?;
+    metrics.published(
+        config.sections.iter().map(|s| s.id.as_str()),
+        Utc::now().timestamp(),
+    );
+    let sampler = Sampler::open(&config.storage.path, metrics.clone())?;
+    let mut stats = sampler.sample(pipeline.hosts().paused()).await;
+    publisher.render_status(config.clone()).await?;
 
     let state = AppState {
         cache,
@@ -218,6 +283,9 @@ pub async fn run_with_listener(
             s.id
         );
     }
+    let mut status = status_line(stats.as_ref(), &config, 0);
+    crate::notify::ready(&status);
+    let watchdog = crate::notify::start_watchdog(health.clone());
 
     let shutdown = tokio::spawn(shutdown);
     tokio::pin!(shutdown);
@@ -232,6 +300,17 @@ pub async fn run_with_listener(
     let mut dirty: BTreeSet<String> = BTreeSet::new();
     let mut render_tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut prune_tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    let mut sample_tick = tokio::time::interval(SAMPLE_EVERY);
+    let mut other_writers = pipeline.other_writers();
+    // One info line a minute sums up the polls; each source's state changes are logged as they happen.
+    let mut minute = PollSummary::default();
+    let mut summary_tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + SUMMARY_EVERY, SUMMARY_EVERY);
+    // The status page changes with every poll; rendering it at most this often bounds its cost with
+    // 100,000 sources, and an idle daemon renders nothing.
+    let mut status_tick = tokio::time::interval(STATUS_EVERY);
+    status_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut polled_since_status = false;
     loop {
         let now = Utc::now().timestamp();
         for source in queue.take_due(now) {
@@ -245,7 +324,10 @@ pub async fn run_with_listener(
         tokio::select! {
             _ = &mut shutdown => break,
             _ = hangups.recv() => {
-                match reload(&config_path, &pipeline, &mut server, &state).await {
+                crate::notify::reloading();
+                let reloaded = reload(&config_path, &pipeline, &mut server, &state).await;
+                crate::notify::reloaded();
+                match reloaded {
                     Ok(sources) => {
                         let config = pipeline.config();
                         dispatch.set_limits(
@@ -254,9 +336,9 @@ pub async fn run_with_listener(
                             crate::pipeline::PARSED_IN_MEMORY,
                         );
                         queue.replace_sources(sources, Utc::now().timestamp());
-                        if let Err(e) = publisher.render(config, None).await {
-                            tracing::error!("rendering after the reload failed: {e:#}");
-                        }
+                        crate::cli::log::apply_config_level(&config.log.level);
+                        render(&publisher, &state.metrics, config, None).await;
+                        polled_since_status = true;
                         tracing::info!("reloaded {}", config_path.display());
                     }
                     Err(e) => tracing::error!("reload refused, the old config keeps running:\n{e:#}"),
@@ -266,8 +348,10 @@ pub async fn run_with_listener(
                 match done {
                     Ok(done) => {
                         dispatch.finished(done.source.id);
+                        minute.add(&done);
                         dirty.extend(done.changed_sections);
                         queue.reschedule(done.source, Utc::now().timestamp());
+                        polled_since_status = true;
                     }
                     // A refresh catches its own panics, so only a cancelled task gets here.
                     Err(e) => tracing::error!("a refresh task ended abnormally: {e}"),
@@ -276,23 +360,156 @@ pub async fn run_with_listener(
             _ = render_tick.tick() => {
                 if !dirty.is_empty() {
                     let only: Vec<String> = std::mem::take(&mut dirty).into_iter().collect();
-                    if let Err(e) = publisher.render(pipeline.config(), Some(only)).await {
-                        tracing::error!("rendering failed: {e:#}");
-                    }
+                    render(&publisher, &state.metrics, pipeline.config(), Some(only)).await;
+                }
+            }
+            _ = status_tick.tick(), if polled_since_status => {
+                polled_since_status = false;
+                if let Err(e) = publisher.render_status(pipeline.config()).await {
+                    tracing::error!("rendering the status page failed: {e:#}");
                 }
             }
             _ = prune_tick.tick() => pipeline.prune().await,
+            Ok(()) = other_writers.changed() => {
+                tracing::info!("another process changed the database; publishing every section again");
+                render(&publisher, &state.metrics, pipeline.config(), None).await;
+            }
+            _ = sample_tick.tick() => {
+                stats = sampler.sample(pipeline.hosts().paused()).await.or(stats);
+                let line = status_line(stats.as_ref(), &pipeline.config(), tasks.len());
+                if line != status {
+                    crate::notify::status(&line);
+                    status = line;
+                }
+            }
+            _ = summary_tick.tick() => {
+                if minute.polled > 0 {
+                    tracing::info!("last minute: {}", std::mem::take(&mut minute).log_line());
+                }
+            }
             _ = sleep => {}
         }
     }
-    tracing::info!(in_flight = tasks.len(), "stopping");
+    let deadlines = pipeline.config().shutdown.clone();
+    let (polls, http) = (
+        Duration::from_secs(deadlines.poll_deadline_secs),
+        Duration::from_secs(deadlines.http_deadline_secs),
+    );
+    tracing::info!(
+        in_flight = tasks.len(),
+        "stopping: no new polls; polls in flight get {} s, HTTP clients {} s",
+        polls.as_secs(),
+        http.as_secs()
+    );
+    crate::notify::stopping(&format!("stopping: {} polls in flight", tasks.len()));
+    if let Some(w) = watchdog {
+        w.abort();
+    }
     pipeline.stop_waiting_for_the_store();
-    // In-flight polls get a moment to land; anything cut off is simply polled again next start.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+    // Polls and HTTP clients wind down together, each within its own deadline.
+    let (server_stopped, ()) = tokio::join!(server.stop(http), finish_polls(&mut tasks, polls));
+    // The writer stores what the finished polls handed it, checkpoints the log and stops.
+    pipeline.close(WRITER_CLOSE).await;
+    server_stopped
+}
+
+/// How long the writer gets, after the polls' deadline, to commit what it holds and checkpoint the log.
+const WRITER_CLOSE: Duration = Duration::from_secs(5);
+
+/// Lets in-flight polls finish for at most `deadline`, then cuts the rest off: their fetches are dropped and
+/// nothing of theirs is stored, so those sources are simply polled again at the next start.
+async fn finish_polls(tasks: &mut Refreshes, deadline: Duration) {
+    let finished = tokio::time::timeout(deadline, async {
         while tasks.join_next().await.is_some() {}
     })
     .await;
-    server.stop().await
+    if finished.is_err() {
+        tracing::warn!(
+            cut_off = tasks.len(),
+            "polls still running after {} s (shutdown.poll_deadline_secs) are cut off",
+            deadline.as_secs()
+        );
+        tasks.shutdown().await;
+    }
+}
+
+/// The one-line status systemd shows: sources by state and polls in flight.
+fn status_line(stats: Option<&StoreStats>, config: &Config, polling: usize) -> String {
+    let Some(stats) = stats else {
+        return format!("{} sources; {polling} polling", config.sources.len());
+    };
+    let n = |states: &[SourceState]| -> i64 {
+        states
+            .iter()
+            .map(|s| stats.sources.get(s).copied().unwrap_or(0))
+            .sum()
+    };
+    format!(
+        "{} sources: {} ok, {} new, {} failing, {} paused, {} gone; {polling} polling",
+        config.sources.len(),
+        n(&[SourceState::Ok]),
+        n(&[SourceState::New]),
+        n(&[SourceState::Backoff, SourceState::Quarantined]),
+        n(&[SourceState::Paused]),
+        n(&[SourceState::Gone]),
+    )
+}
+
+/// Renders `only` these sections (all when None) and records the publish in `/metrics`; a failure is
+/// logged, and the sections are rendered again at their next change.
+async fn render(
+    publisher: &Publisher,
+    metrics: &Metrics,
+    config: Arc<Config>,
+    only: Option<Vec<String>>,
+) {
+    let sections: Vec<String> = match &only {
+        Some(o) => o.clone(),
+        None => config.sections.iter().map(|s| s.id.clone()).collect(),
+    };
+    match publisher.render(config, only).await {
+        Ok(()) => metrics.published(sections.iter().map(String::as_str), Utc::now().timestamp()),
+        Err(e) => tracing::error!("rendering {} failed: {e:#}", sections.join(", ")),
+    }
+}
+
+/// Samples the store's gauges for `/metrics` on a read connection of its own.
+struct Sampler {
+    db: PathBuf,
+    store: Arc<std::sync::Mutex<Store>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Sampler {
+    fn open(db: &Path, metrics: Arc<Metrics>) -> anyhow::Result<Sampler> {
+        Ok(Sampler {
+            db: db.to_path_buf(),
+            store: Arc::new(std::sync::Mutex::new(Store::open_read_only(db)?)),
+            metrics,
+        })
+    }
+
+    /// Takes one sample and returns it; a failure is logged and the gauges keep their last values.
+    async fn sample(&self, hosts_paused: usize) -> Option<StoreStats> {
+        let (db, store, metrics) = (self.db.clone(), self.store.clone(), self.metrics.clone());
+        let sampled = tokio::task::spawn_blocking(move || {
+            let stats = store.lock().expect("sampler lock").stats()?;
+            metrics.sample(&stats, &db, hosts_paused);
+            anyhow::Ok(stats)
+        })
+        .await;
+        match sampled {
+            Ok(Ok(stats)) => Some(stats),
+            Ok(Err(e)) => {
+                tracing::warn!("sampling the store for /metrics failed: {e:#}");
+                None
+            }
+            Err(e) => {
+                tracing::warn!("sampling the store for /metrics failed: {e}");
+                None
+            }
+        }
+    }
 }
 
 /// Reloads the config file, all or nothing: the new configuration, its HTTP client and, when the listen
@@ -322,12 +539,13 @@ async fn reload(
     let sources = pipeline.sync_sources(&new).await?;
     pipeline.apply(settings).await;
     if let Some(listener) = listener {
+        let http_deadline = Duration::from_secs(new.shutdown.http_deadline_secs);
         let moved = Server::start(listener, state.clone())?;
         let old = std::mem::replace(server, moved);
         tracing::info!(from = %old.addr, to = %server.addr, "the HTTP server moved");
         // The old server finishes its requests in the background; the loop must not wait on its clients.
         tokio::spawn(async move {
-            if let Err(e) = old.stop().await {
+            if let Err(e) = old.stop(http_deadline).await {
                 tracing::warn!("the old HTTP server stopped with an error: {e:#}");
             }
         });
@@ -335,19 +553,27 @@ async fn reload(
     Ok(sources)
 }
 
-/// Resolves on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(e) => {
-            tracing::warn!("cannot watch for SIGTERM ({e}); stop with Ctrl-C");
-            let _ = ctrl_c.await;
+/// SIGTERM and SIGINT (Ctrl-C), watched from the start so that none is missed between the first and the
+/// second.
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> anyhow::Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals {
+            term: signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("cannot watch for SIGINT")?,
+        })
+    }
+
+    /// Waits for the next one and names it.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
         }
     }
 }

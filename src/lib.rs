@@ -2,7 +2,8 @@
 //! into one, stores everything in SQLite, and republishes one clean feed per section.
 //!
 //! The modules follow one item through the tree, in data order:
-//! config → schedule → fetch → parse → normalize → dedup → store → publish → serve.
+//! config → schedule → fetch → parse → normalize → dedup → store → publish (feeds, and [`pages`] for
+//! people) → serve.
 //! [`pipeline`] runs one source's refresh through those stages and holds the one failure policy;
 //! [`daemon`] wires the stages into tasks; [`cli`] is the command line. The public surface is what the
 //! binary, the tests and the benchmarks use; everything else is crate-private.
@@ -33,11 +34,23 @@ pub mod store;
 /// Stories → RSS, Atom, JSON Feed, OPML.
 pub(crate) mod publish;
 
-/// HTTP server: feeds, health, metrics.
+/// HTTP server: feeds, pages, health, metrics.
 pub(crate) mod serve;
+
+/// The HTML pages people read: sections, stories, operator status.
+pub(crate) mod pages;
+
+/// Dedup decisions told in words, by role (the original, its copies).
+pub(crate) mod explain;
+
+/// Times as people read them, one format everywhere.
+pub(crate) mod timefmt;
 
 /// One source's refresh, the writer, the failure policy.
 pub mod pipeline;
+
+/// The systemd notify protocol: READY, STATUS, WATCHDOG, STOPPING.
+pub(crate) mod notify;
 
 /// Wiring: the scheduler loop, reloads, signals, `poll --once`.
 pub mod daemon;

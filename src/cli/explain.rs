@@ -1,23 +1,17 @@
-//! `wiredesk explain URL`: why an item sits in its story: the layer that placed it, the candidates compared
-//! and their scores, and the story's members.
+//! `wiredesk explain URL`: why an item sits in its story, by role: whether it is the story's original or
+//! a copy (and of what), the decision as recorded with the candidates compared, and every member of the
+//! story. The words come from [`crate::explain`], shared with the `/stories/{id}` page.
 
 use std::process::ExitCode;
 
-use chrono::DateTime;
-
+use super::output::outln;
 use crate::dedup::CandidateNote;
-use crate::dedup::Layer;
+use crate::explain::{self as words, named};
 use crate::normalize::url::{absolute, canonical};
 use crate::store::Store;
+use crate::timefmt;
 
-/// A time as operators read it in reports.
-pub(crate) fn when(ts: i64) -> String {
-    DateTime::from_timestamp(ts, 0)
-        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| "?".into())
-}
-
-/// Prints the decision for every stored item matching `url` (a link in any spelling, or a guid).
+/// Prints the explanation for every stored item matching `url` (a link in any spelling, or a guid).
 pub(crate) fn explain(store: &Store, url: &str) -> anyhow::Result<ExitCode> {
     let canonical_url = absolute(url, None).map(|u| canonical(&u));
     let rows = store.decisions_for_url(url, canonical_url.as_deref())?;
@@ -27,64 +21,83 @@ pub(crate) fn explain(store: &Store, url: &str) -> anyhow::Result<ExitCode> {
     }
     for row in rows {
         let m = &row.member;
-        println!("item {}: \"{}\"", m.item_id, m.title);
-        println!(
+        outln!("item {}: \"{}\"", m.item_id, m.title);
+        outln!(
             "  from {} ({}), published {}",
             m.source_name,
             m.source_url,
-            when(m.published)
+            timefmt::human(m.published)
         );
-        println!("  link {}", m.url.as_deref().unwrap_or("(none)"));
-        println!("  story {} ({})", row.story_id, row.story_guid);
-        let verdict = match row.layer {
-            Layer::New => "started a new story".to_string(),
-            Layer::SameUrl => "joined because its link is the same page".to_string(),
-            Layer::SameText => "joined because its title and summary are the same text".to_string(),
-            Layer::Similar => format!(
-                "joined because its text is similar enough (score {:.2})",
-                row.score
-            ),
-        };
-        println!("  decision: {verdict}, {}", when(row.decided_at));
-        println!("  reason: {}", row.reason);
-        let candidates: Vec<CandidateNote> =
-            serde_json::from_str(&row.candidates).unwrap_or_default();
-        if candidates.is_empty() {
-            println!("  candidates: none came close");
-        } else {
-            println!("  candidates compared (best first):");
-            for c in candidates {
-                let who = store
-                    .member(c.item_id)?
-                    .map(|o| format!("\"{}\" from {}", o.title, o.source_name))
-                    .unwrap_or_else(|| "(pruned item)".into());
-                println!(
-                    "    item {} in story {}: score {:.2} (title {:.2}, title+summary {:.2}) {who}",
-                    c.item_id, c.story_id, c.score, c.title_score, c.full_score
-                );
-            }
-        }
-        let story = store
-            .stories_since(None, i64::MIN)?
-            .into_iter()
-            .find(|s| s.id == row.story_id);
-        if let Some(story) = story {
-            println!("  the story has {} member(s):", story.members.len());
-            for o in &story.members {
-                println!(
-                    "    {} {}  {}  {}",
-                    if o.item_id == story.representative().item_id {
-                        "*"
+        outln!("  link {}", m.url.as_deref().unwrap_or("(none)"));
+        outln!("  story {} ({})", row.story_id, row.story_guid);
+        if let Some(story) = words::explain_story(store, row.story_id)? {
+            if story.story.representative().item_id == m.item_id {
+                outln!(
+                    "  role: the original, because {}{}",
+                    story.why_original,
+                    if story.original_arrived_late {
+                        " (it arrived after a copy; arrival order does not choose the original)"
                     } else {
-                        "-"
-                    },
-                    o.source_name,
-                    o.layer,
-                    o.url.as_deref().unwrap_or(&o.guid)
+                        ""
+                    }
+                );
+            } else if let Some(copy) = story.copies.iter().find(|c| c.member.item_id == m.item_id) {
+                outln!("  role: a copy: {}", copy.sentence);
+            }
+            outln!(
+                "  recorded: {} by the {} layer, {}",
+                if row.layer == crate::dedup::Layer::New {
+                    "founded the story"
+                } else {
+                    "joined the story"
+                },
+                row.layer,
+                timefmt::human(row.decided_at)
+            );
+            outln!("  reason: {}", row.reason);
+            print_candidates(store, &row.candidates)?;
+            outln!("  the story has {} member(s):", story.story.members.len());
+            let rep = story.story.representative();
+            outln!(
+                "    original  {}  {}",
+                named(rep, 60),
+                rep.url.as_deref().unwrap_or(&rep.guid)
+            );
+            for c in &story.copies {
+                outln!(
+                    "    copy      {}  {}  ({} {:.2})",
+                    named(&c.member, 60),
+                    c.member.url.as_deref().unwrap_or(&c.member.guid),
+                    c.layer,
+                    c.score
                 );
             }
         }
-        println!();
+        outln!();
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_candidates(store: &Store, candidates: &str) -> anyhow::Result<()> {
+    let candidates: Vec<CandidateNote> = serde_json::from_str(candidates).unwrap_or_default();
+    if candidates.is_empty() {
+        outln!("  candidates: none came close");
+        return Ok(());
+    }
+    outln!("  candidates compared (best first):");
+    for c in candidates {
+        let who = store
+            .member(c.item_id)?
+            .map(|o| named(&o, 60))
+            .unwrap_or_else(|| "(pruned item)".into());
+        outln!(
+            "    item {} in story {}: score {:.2} (title {:.2}, title+summary {:.2}) {who}",
+            c.item_id,
+            c.story_id,
+            c.score,
+            c.title_score,
+            c.full_score
+        );
+    }
+    Ok(())
 }

@@ -9,6 +9,9 @@ use crate::fetch::hosts::HostLimits;
 use crate::fetch::{FetchOutcome, Fetcher, Validators};
 use crate::normalize::{self, NormalizedItem};
 use crate::parse;
+use crate::timefmt;
+
+use super::output::outln;
 
 /// Inspects a URL or file and prints the result.
 pub async fn inspect(target: &str, json: bool) -> anyhow::Result<ExitCode> {
@@ -54,9 +57,9 @@ pub fn inspect_bytes(
             if found.is_empty() {
                 anyhow::bail!("{target}: {e}");
             }
-            println!("{target} is an HTML page; it links to these feeds:");
+            outln!("{target} is an HTML page; it links to these feeds:");
             for f in found {
-                println!(
+                outln!(
                     "  {}  ({}{})",
                     f.url,
                     f.media_type,
@@ -71,12 +74,12 @@ pub fn inspect_bytes(
         .map_err(|e| anyhow::anyhow!("{target}: {e}"))?;
     if json {
         for item in &items {
-            println!("{}", item_json(item));
+            outln!("{}", item_json(item));
         }
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{target}");
-    println!(
+    outln!("{target}");
+    outln!(
         "  format {:?}, encoding {}, title {:?}, site {}, ttl {}",
         parsed.feed.feed_type,
         parsed.encoding,
@@ -86,9 +89,9 @@ pub fn inspect_bytes(
             .map(|t| format!("{t} min"))
             .unwrap_or_else(|| "-".into())
     );
-    println!("  {} entries", items.len());
+    outln!("  {} entries", items.len());
     for (i, item) in items.iter().enumerate() {
-        println!(
+        outln!(
             "  [{i}] {}",
             if item.title.is_empty() {
                 "(no title)"
@@ -96,15 +99,15 @@ pub fn inspect_bytes(
                 &item.title
             }
         );
-        println!("      guid      {}", item.guid);
-        println!("      link      {}", item.url.as_deref().unwrap_or("-"));
-        println!(
+        outln!("      guid      {}", item.guid);
+        outln!("      link      {}", item.url.as_deref().unwrap_or("-"));
+        outln!(
             "      canonical {}",
             item.canonical_url.as_deref().unwrap_or("-")
         );
-        println!(
+        outln!(
             "      published {}{}",
-            item.published.to_rfc3339(),
+            timefmt::human_at(item.published),
             if item.date_from_feed {
                 ""
             } else {
@@ -112,7 +115,7 @@ pub fn inspect_bytes(
             }
         );
         let summary: String = item.summary.chars().take(160).collect();
-        println!("      summary   {summary}");
+        outln!("      summary   {summary}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,9 +5,14 @@
 //! stderr), or `check` found errors, or `explain` found no such item; 2 the command could not run (a bad
 //! config, a database that cannot be opened, a bad argument).
 
+pub(crate) mod backup;
 pub(crate) mod demo;
 pub(crate) mod explain;
+pub(crate) mod import_opml;
 pub mod inspect;
+pub(crate) mod log;
+pub(crate) mod output;
+mod progress;
 pub(crate) mod sources;
 pub(crate) mod stories;
 
@@ -17,18 +22,38 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::Utc;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::config::{self, Config};
 use crate::store::Store;
+use output::outln;
 
-/// wiredesk: polls news feeds, folds reposted and spun copies into stories, and republishes clean feeds.
+/// wiredesk polls news feeds on schedules, folds reposted and rewritten copies of a story into one story,
+/// and republishes one clean RSS, Atom and JSON feed per section, plus pages to read them in a browser.
 #[derive(Parser, Debug)]
-#[command(name = "wiredesk", version, about, long_about = None)]
+#[command(
+    name = "wiredesk",
+    version,
+    about,
+    long_about = None,
+    disable_help_subcommand = true,
+    after_help = "Start here: `wiredesk demo` runs an offline demo with bundled feeds.\n\
+                  Every command reads feeds.toml in the current folder unless --config says otherwise.\n\
+                  `wiredesk help COMMAND` (or `wiredesk COMMAND --help`) tells more about one command."
+)]
 pub struct Cli {
-    /// The config file.
-    #[arg(long, short, global = true, default_value = "feeds.toml")]
+    /// The config file (sections, sources, storage); relative paths in it resolve against its folder.
+    #[arg(
+        long,
+        short,
+        global = true,
+        default_value = "feeds.toml",
+        value_name = "FILE"
+    )]
     pub config: PathBuf,
+    /// How log lines look on stderr: human (no timestamps under journald) or json (one object per line).
+    #[arg(long, global = true, value_enum, default_value_t = log::LogFormat::Human)]
+    pub log_format: log::LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -37,62 +62,86 @@ pub struct Cli {
 /// The commands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the daemon: schedule, poll, publish and serve until SIGTERM; SIGHUP reloads the config.
+    /// Run the daemon: poll on schedules, publish, serve HTTP; SIGHUP reloads the config, SIGTERM stops.
     Run,
-    /// Validate the config (everything a reload would build) and print every error with its line.
+    /// Check the config (and everything a reload would build from it); print every error with its line.
     Check,
-    /// Poll every source once, ingest, publish, then exit (1 when a source failed).
+    /// Poll every source once, store, publish, then exit: 0 when all succeeded, 1 when any failed.
+    #[command(
+        after_help = "On a terminal a progress bar shows the sources polled; the summary and each \
+                            failure (once) are printed at the end."
+    )]
     Poll {
-        /// Required: poll once and exit (the daemon is `wiredesk run`).
+        /// Required: poll once and exit (the daemon that polls on schedules is `wiredesk run`).
         #[arg(long)]
         once: bool,
-        /// Also write the rendered feeds into this folder.
-        #[arg(long)]
+        /// Also write every published feed and page into this folder, for a static web server.
+        #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
-    /// List stories with every member item.
+    /// List the stored stories, newest first, each with every copy of it.
     Stories {
-        /// Only this section.
-        #[arg(long)]
+        /// Only the stories of this section (its `id` in feeds.toml).
+        #[arg(long, value_name = "ID")]
         section: Option<String>,
-        /// Only stories published within this long (e.g. 48h, 7d, 90m); default: all stored.
-        #[arg(long)]
+        /// Only stories published within this long: 90m, 48h, 7d, 2w; default: every stored story.
+        #[arg(long, value_name = "AGE")]
         since: Option<String>,
-        /// One JSON object per story per line.
+        /// Print one JSON object per story per line instead.
         #[arg(long)]
         json: bool,
     },
-    /// Explain why an item sits in its story.
+    /// Explain why an item sits in its story: which copy is the original, and what it was compared with.
     Explain {
-        /// The item's link (any spelling) or guid.
+        /// The item's link (any spelling: tracking parameters, http or www do not matter) or its guid.
         url: String,
     },
-    /// Fetch or read one feed and show how wiredesk parses and normalises it.
+    /// Fetch or read one feed and show how wiredesk parses and normalises it (nothing is stored).
     Inspect {
-        /// A feed URL, an HTML page URL (its feeds are discovered) or a file.
+        /// A feed URL, a web page URL (the feeds it links to are listed) or a file.
         target: String,
-        /// One JSON object per entry per line.
+        /// Print one JSON object per entry per line instead.
         #[arg(long)]
         json: bool,
     },
-    /// List every source with its last poll, result, next due time and why, and last error.
+    /// List every source: health, last poll and its result, next poll and why, last error.
     Sources {
-        /// One JSON object per source per line.
+        /// Print one JSON object per source per line instead.
         #[arg(long)]
         json: bool,
     },
-    /// Offline demo: serve bundled sample feeds on loopback and run the daemon against them.
+    /// Write an online, consistent copy of the database to PATH (safe while the daemon runs).
+    Backup {
+        /// Where to write the copy; must not exist.
+        path: PathBuf,
+    },
+    /// Print `[[sources]]` TOML for an OPML file's feeds that the config does not have yet.
+    ImportOpml {
+        /// The OPML file (a reader's subscription export, or a wiredesk's /feeds.opml).
+        file: PathBuf,
+        /// Put every feed in this section (default: the section named like its folder, else the first).
+        #[arg(long)]
+        section: Option<String>,
+    },
+    /// Run an offline demo: bundled sample feeds (with reposts, a rewritten copy and two broken sources)
+    /// served on loopback, the real pipeline, and pages and feeds to open; Ctrl-C stops and cleans up.
     Demo {
-        /// Address for the demo's wiredesk server.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        /// The address to serve the demo's pages and feeds on; port 0 picks a free port (the first line
+        /// printed says which).
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
         listen: String,
+    },
+    /// Print the help of wiredesk or of one command.
+    Help {
+        /// The command to explain.
+        command: Option<String>,
     },
 }
 
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(matches!(cli.command, Command::Run | Command::Demo { .. }));
+    log::init(cli.log_format, default_log_filter(&cli.command));
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -102,15 +151,15 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(daemon: bool) {
-    let default = if daemon { "info" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WIREDESK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+/// What a command logs unless `WIREDESK_LOG`, `RUST_LOG` or `[log] level` says otherwise. The daemon logs
+/// what it does; one-shot commands only what went wrong. `poll --once` lists each failed source in its
+/// summary and the demo tells each in words, so their per-source warnings would say everything twice.
+fn default_log_filter(command: &Command) -> &'static str {
+    match command {
+        Command::Run => "info",
+        Command::Poll { .. } | Command::Demo { .. } => "warn,wiredesk::pipeline::refresh=error",
+        _ => "warn",
+    }
 }
 
 fn load(path: &Path) -> anyhow::Result<Config> {
@@ -132,7 +181,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check => check(&cli.config),
         Command::Run => {
-            runtime()?.block_on(crate::daemon::run(&cli.config))?;
+            let runtime = runtime()?;
+            runtime.block_on(crate::daemon::run(&cli.config))?;
+            // Connections the server dropped at its deadline may still have tasks; they go with the runtime.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
             Ok(ExitCode::SUCCESS)
         }
         Command::Poll { once, out } => {
@@ -141,26 +193,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "`wiredesk poll` needs --once; to poll on schedules, run `wiredesk run`"
                 );
             }
-            let config = load(&cli.config)?;
-            let summary = runtime()?.block_on(crate::daemon::poll_once(config, out.as_deref()))?;
-            println!(
-                "polled {} sources: {} fetched, {} unchanged, {} failed; {} new items, {} new stories, {} joined existing stories",
-                summary.polled,
-                summary.fetched,
-                summary.unchanged,
-                summary.failures.len(),
-                summary.new_items,
-                summary.new_stories,
-                summary.joined
-            );
-            for (source, why) in &summary.failures {
-                eprintln!("  failed: {source}: {why}");
-            }
-            Ok(if summary.failures.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            poll_once(load(&cli.config)?, out.as_deref())
         }
         Command::Stories {
             section,
@@ -193,14 +226,69 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sources::print_sources(&store.sources()?, json);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { listen } => {
-            let addr = listen
-                .parse()
-                .with_context(|| format!("`{listen}` is not an address:port"))?;
-            runtime()?.block_on(demo::run(addr))?;
+        Command::Backup { path } => {
+            let config = load(&cli.config)?;
+            backup::backup(&config.storage.path, &path)
+        }
+        Command::ImportOpml { file, section } => {
+            let config = load(&cli.config)?;
+            import_opml::import(&config, &file, section.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Demo { listen } => runtime()?.block_on(demo::run(&listen)),
+        Command::Help { command } => help(command.as_deref()),
     }
+}
+
+/// `wiredesk help [COMMAND]`: the long help of wiredesk or of one command.
+fn help(command: Option<&str>) -> anyhow::Result<ExitCode> {
+    let mut cli = Cli::command();
+    let text = match command {
+        None => cli.render_long_help(),
+        Some(name) => match cli.find_subcommand_mut(name) {
+            Some(sub) => sub.render_long_help(),
+            None => {
+                let names: Vec<String> = Cli::command()
+                    .get_subcommands()
+                    .map(|c| c.get_name().to_string())
+                    .collect();
+                anyhow::bail!("no command `{name}`; the commands are {}", names.join(", "));
+            }
+        },
+    };
+    outln!("{}", text.to_string().trim_end());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `wiredesk poll --once`: a progress bar on a terminal, then the summary on stdout and each failure once
+/// on stderr; 1 when any source failed.
+fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let progress = progress::PollProgress::start();
+    let summary = runtime()?.block_on(crate::daemon::poll_once_with_progress(
+        config,
+        out,
+        &mut |summary, total| progress.update(summary, total),
+    ));
+    drop(progress);
+    let summary = summary?;
+    outln!(
+        "polled {} sources: {} fetched, {} unchanged, {} failed; {} new items, {} new stories, {} joined existing stories",
+        summary.polled,
+        summary.fetched,
+        summary.unchanged,
+        summary.failures.len(),
+        summary.new_items,
+        summary.new_stories,
+        summary.joined
+    );
+    for (source, why) in &summary.failures {
+        eprintln!("  failed: {source}: {why}");
+    }
+    Ok(if summary.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `wiredesk check`: the file, and everything a reload would build from it (the HTTP client among them).
@@ -221,7 +309,11 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::FAILURE);
     }
-    println!(
+    if let Err(e) = storage_writable(&config.storage.path) {
+        eprintln!("{}: storage.path: {e:#}", path.display());
+        return Ok(ExitCode::FAILURE);
+    }
+    outln!(
         "{}: ok ({} sections, {} sources)",
         path.display(),
         config.sections.len(),
@@ -230,13 +322,42 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Whether the daemon could write the database at `db`: the file (if there) opens for writing, and a file
+/// can be created in its folder (or, when the folder does not exist yet, in the nearest one that does,
+/// where the daemon would create it). Creating a file is the only test that sees read-only mounts and
+/// systemd's sandbox.
+fn storage_writable(db: &Path) -> anyhow::Result<()> {
+    let hint = "the daemon could not store anything; point [storage] path at a writable folder \
+                (under systemd: path = \"/var/lib/wiredesk/wiredesk.db\", the unit's StateDirectory)";
+    if db.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(db)
+            .with_context(|| format!("{} cannot be written; {hint}", db.display()))?;
+    }
+    let mut dir = db.parent().unwrap_or(Path::new(".")).to_path_buf();
+    if dir.as_os_str().is_empty() {
+        dir = PathBuf::from(".");
+    }
+    while !dir.exists() {
+        match dir.parent() {
+            Some(up) if !up.as_os_str().is_empty() => dir = up.to_path_buf(),
+            _ => break,
+        }
+    }
+    let probe = dir.join(format!(".wiredesk-check-{}", std::process::id()));
+    std::fs::File::create(&probe)
+        .with_context(|| format!("the folder {} is not writable; {hint}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_cli_definition_is_consistent() {
-        use clap::CommandFactory;
         Cli::command().debug_assert();
     }
 }

@@ -1,9 +1,10 @@
-//! `wiredesk sources`: every source with its last poll, result, next due time and why, and last error.
+//! `wiredesk sources`: every source with its health, last poll, result, next due time and why, and last
+//! error, in the words of the status page ([`crate::pages::status`]).
 
-use super::explain::when;
-use crate::pipeline::PollStatus;
-use crate::schedule::DueReason;
+use super::output::outln;
+use crate::pages::status::{SourceHealth, next_due_text};
 use crate::store::SourceRow;
+use crate::timefmt;
 
 /// Prints every source with its polling state.
 pub(crate) fn print_sources(sources: &[SourceRow], json: bool) {
@@ -11,56 +12,36 @@ pub(crate) fn print_sources(sources: &[SourceRow], json: bool) {
         if json {
             let line = serde_json::json!({
                 "name": s.name, "url": s.url, "active": s.active, "sections": s.sections,
-                "last_polled": s.last_polled, "last_result": s.last_result.map(|r| r.to_string()), "last_success": s.last_success,
-                "next_due": s.next_due, "due_reason": s.due_reason.map(|r| r.as_str()), "consecutive_errors": s.consecutive_errors,
-                "failing_since": s.first_error_at, "last_error": s.last_error, "moved_to": s.moved_to,
-                "gone": s.gone, "items_seen": s.items_seen,
+                "health": SourceHealth::of(s).label(),
+                "last_polled": s.last_polled.map(timefmt::rfc3339), "last_result": s.last_result.map(|r| r.to_string()),
+                "last_success": s.last_success.map(timefmt::rfc3339), "next_due": s.next_due.map(timefmt::rfc3339),
+                "due_reason": s.due_reason.map(|r| r.as_str()), "consecutive_errors": s.consecutive_errors,
+                "failing_since": s.first_error_at.map(timefmt::rfc3339), "last_error": s.last_error,
+                "moved_to": s.moved_to, "gone": s.gone, "items_seen": s.items_seen,
+                "enabled": s.enabled, "state": s.state().as_str(),
             });
-            println!("{line}");
+            outln!("{line}");
             continue;
         }
-        let status = if !s.active {
-            "removed from config"
-        } else if s.gone {
-            "GONE (410)"
-        } else if s.due_reason == Some(DueReason::Quarantine) {
-            "QUARANTINED (probed daily)"
-        } else if s.consecutive_errors > 0 {
-            "FAILING"
-        } else if s.last_polled.is_some() {
-            "ok"
-        } else {
-            "new"
-        };
-        println!("{}  [{status}]  {}", s.name, s.url);
-        println!(
+        outln!("{}  [{}]  {}", s.name, SourceHealth::of(s).label(), s.url);
+        outln!(
             "    last poll: {}  result: {}",
-            s.last_polled.map(when).unwrap_or_else(|| "never".into()),
+            s.last_polled
+                .map(timefmt::human)
+                .unwrap_or_else(|| "never".into()),
             s.last_result.map_or("-".to_string(), |r| r.to_string())
         );
-        println!("    next due: {}", describe_due(s));
+        outln!("    next due: {}", next_due_text(s));
         if s.consecutive_errors > 0 {
-            println!(
+            outln!(
                 "    {} failure(s) in a row since {}; last error: {}",
                 s.consecutive_errors,
-                s.first_error_at.map(when).unwrap_or_default(),
+                s.first_error_at.map(timefmt::human).unwrap_or_default(),
                 s.last_error.as_deref().unwrap_or("-")
             );
         }
         if let Some(m) = &s.moved_to {
-            println!("    moved permanently to {m}: set `url = \"{m}\"` in feeds.toml");
+            outln!("    moved permanently to {m}: set `url = \"{m}\"` in feeds.toml");
         }
-    }
-}
-
-/// A source's next poll time and its reason.
-fn describe_due(source: &SourceRow) -> String {
-    if source.gone || source.last_result == Some(PollStatus::Gone) {
-        return "never (410 Gone)".into();
-    }
-    match (source.next_due, source.due_reason) {
-        (Some(t), Some(r)) => format!("{} ({r})", when(t)),
-        (Some(t), None) => when(t),
-        (None, _) => "now (never polled)".into(),
     }
 }

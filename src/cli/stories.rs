@@ -1,11 +1,10 @@
 //! `wiredesk stories`: the current stories with every member item, as text or one JSON object per line.
 
-use std::io::Write;
-
 use anyhow::Context;
-use chrono::DateTime;
 
+use super::output::outln;
 use crate::store::StoryView;
+use crate::timefmt::{human, rfc3339};
 
 /// Parses `48h`, `7d`, `90m`, `30s` into seconds.
 pub(crate) fn parse_duration(s: &str) -> anyhow::Result<i64> {
@@ -25,16 +24,8 @@ pub(crate) fn parse_duration(s: &str) -> anyhow::Result<i64> {
     Ok(n * mult)
 }
 
-fn rfc3339(ts: i64) -> String {
-    DateTime::from_timestamp(ts, 0)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
-
 /// Prints stories to stdout.
 pub(crate) fn print_stories(stories: &[StoryView], json: bool) {
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
     for story in stories {
         let rep = story.representative();
         if json {
@@ -52,20 +43,26 @@ pub(crate) fn print_stories(stories: &[StoryView], json: bool) {
                 "id": story.guid, "sections": story.sections, "title": rep.title, "url": rep.url,
                 "published": rfc3339(story.published), "updated": rfc3339(story.updated), "members": members,
             });
-            let _ = writeln!(out, "{line}");
+            outln!("{line}");
         } else {
-            let _ = writeln!(
-                out,
+            outln!(
                 "{}  {}  [{}]",
-                rfc3339(story.published),
+                human(story.published),
                 rep.title,
                 story.sections.join(", ")
             );
+            // Labelled by role: the representative is the original whichever copy arrived first.
             for m in &story.members {
-                let _ = writeln!(
-                    out,
+                let role = if m.item_id == rep.item_id {
+                    "original"
+                } else if m.layer == crate::dedup::Layer::New {
+                    "copy"
+                } else {
+                    m.layer.as_str()
+                };
+                outln!(
                     "    {:<10} {:.2}  {}  {}",
-                    m.layer.as_str(),
+                    role,
                     m.score,
                     m.source_name,
                     m.url.as_deref().unwrap_or(&m.guid)
@@ -73,7 +70,6 @@ pub(crate) fn print_stories(stories: &[StoryView], json: bool) {
             }
         }
     }
-    let _ = out.flush();
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 
 mod error;
 mod read;
+#[cfg(test)]
+mod reference;
 mod validate;
 
 use std::net::SocketAddr;
@@ -35,6 +37,10 @@ pub struct Config {
     pub publish: PublishConfig,
     /// Story dedup settings.
     pub dedup: DedupConfig,
+    /// How long a stopping daemon waits for polls and HTTP clients.
+    pub shutdown: ShutdownConfig,
+    /// Log settings.
+    pub log: LogConfig,
     /// Sections in file order.
     pub sections: Vec<Section>,
     /// Sources in file order.
@@ -48,6 +54,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Public base URL used for absolute self links, without a trailing slash.
     pub base_url: String,
+    /// Whether `/status` (every source's health, for operators) is served.
+    pub status_page: bool,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +64,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen,
             base_url: format!("http://{listen}"),
+            status_page: true,
         }
     }
 }
@@ -209,6 +218,41 @@ impl DedupConfig {
     }
 }
 
+/// `[shutdown]`: deadlines for a stopping daemon. Both run at once, so a stop takes at most the larger of
+/// the two plus a WAL checkpoint; keep them well inside systemd's `TimeoutStopSec` (30 s in the shipped unit).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShutdownConfig {
+    /// Seconds in-flight polls get to finish; polls still running then are cut off and their
+    /// transactions rolled back (the sources are polled again at the next start).
+    pub poll_deadline_secs: u64,
+    /// Seconds HTTP clients get to finish their requests; connections still open then are closed.
+    pub http_deadline_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        ShutdownConfig {
+            poll_deadline_secs: 10,
+            http_deadline_secs: 5,
+        }
+    }
+}
+
+/// `[log]`: what the daemon logs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogConfig {
+    /// A tracing filter (`info`, `warn,wiredesk=debug`, ...); `RUST_LOG` or `WIREDESK_LOG` override it.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+        }
+    }
+}
+
 /// One `[[sections]]` entry: a published feed.
 #[derive(Debug, Clone)]
 pub struct Section {
@@ -237,6 +281,8 @@ pub struct Source {
     pub priority: i32,
     /// When false, this source's items never join other stories by similarity (exact layers still apply).
     pub merge: bool,
+    /// When false, the source is paused: not polled, its stored stories stay published.
+    pub enabled: bool,
 }
 
 /// The default schedule when `[defaults] schedule` is not set.
@@ -387,6 +433,44 @@ sections = ["world"]
         .unwrap();
         assert_eq!(c.server.listen.port(), 9000);
         assert!(c.server.listen.ip().is_loopback());
+    }
+
+    #[test]
+    fn operations_keys_have_defaults_and_are_checked() {
+        let c = parse(Path::new("feeds.toml"), GOOD).unwrap();
+        assert_eq!(c.shutdown, ShutdownConfig::default());
+        assert_eq!(c.log.level, "info");
+        assert!(c.sources[0].enabled);
+        let text = format!(
+            "{GOOD}enabled = false\n[shutdown]\npoll_deadline_secs = 3\nhttp_deadline_secs = 2\n\
+             [log]\nlevel = \"warn,wiredesk=debug\"\n"
+        );
+        let c = parse(Path::new("feeds.toml"), &text).unwrap();
+        assert!(!c.sources[0].enabled);
+        assert_eq!(
+            (c.shutdown.poll_deadline_secs, c.shutdown.http_deadline_secs),
+            (3, 2)
+        );
+        assert_eq!(c.log.level, "warn,wiredesk=debug");
+        let errs = errors(&format!(
+            "{GOOD}enabled = \"no\"\n[shutdown]\npoll_deadline_secs = 0\n[log]\nlevel = \"info,=\"\n"
+        ));
+        assert_eq!(errs.len(), 3, "{errs:#?}");
+        assert!(
+            errs[0].contains("sources[0].enabled: must be true or false"),
+            "{}",
+            errs[0]
+        );
+        assert!(
+            errs[1].contains("shutdown.poll_deadline_secs: must be greater than 0"),
+            "{}",
+            errs[1]
+        );
+        assert!(
+            errs[2].contains("log.level: `info,=` is not a log filter"),
+            "{}",
+            errs[2]
+        );
     }
 
     #[test]

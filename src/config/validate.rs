@@ -12,8 +12,8 @@ use url::Url;
 use super::error::{ConfigErrors, LineIndex, Problems};
 use super::read::{FromToml, Table};
 use super::{
-    Config, DEFAULT_SCHEDULE, DedupConfig, FetchConfig, PollingConfig, PublishConfig, Section,
-    ServerConfig, Source, StorageConfig,
+    Config, DEFAULT_SCHEDULE, DedupConfig, FetchConfig, LogConfig, PollingConfig, PublishConfig,
+    Section, ServerConfig, ShutdownConfig, Source, StorageConfig,
 };
 use crate::schedule::CronSchedule;
 
@@ -60,6 +60,8 @@ fn build(path: &Path, root: &Table, p: &mut Problems) -> Config {
     let polling = polling(&root.table(p, "polling"), p);
     let publish = publish(&root.table(p, "publish"), p, &base_dir);
     let dedup = dedup(&root.table(p, "dedup"), p);
+    let shutdown = shutdown(&root.table(p, "shutdown"), p);
+    let log = log(&root.table(p, "log"), p);
     let section_tables = root.tables(p, "sections");
     if section_tables.is_empty() {
         p.add(
@@ -79,6 +81,8 @@ fn build(path: &Path, root: &Table, p: &mut Problems) -> Config {
         polling,
         publish,
         dedup,
+        shutdown,
+        log,
         sections,
         sources,
     }
@@ -116,8 +120,13 @@ fn server(t: &Table, p: &mut Problems) -> ServerConfig {
         },
         None => format!("http://{listen}"),
     };
+    let status_page = value(t.get(p, "status_page"), d.status_page);
     t.finish(p);
-    ServerConfig { listen, base_url }
+    ServerConfig {
+        listen,
+        base_url,
+        status_page,
+    }
 }
 
 /// An address:port, with a host name resolved (`localhost:8080`).
@@ -211,6 +220,39 @@ fn dedup(t: &Table, p: &mut Problems) -> DedupConfig {
     };
     t.finish(p);
     dedup
+}
+
+fn shutdown(t: &Table, p: &mut Problems) -> ShutdownConfig {
+    let d = ShutdownConfig::default();
+    let shutdown = ShutdownConfig {
+        poll_deadline_secs: positive(t, p, "poll_deadline_secs", d.poll_deadline_secs),
+        http_deadline_secs: positive(t, p, "http_deadline_secs", d.http_deadline_secs),
+    };
+    t.finish(p);
+    shutdown
+}
+
+fn log(t: &Table, p: &mut Problems) -> LogConfig {
+    let d = LogConfig::default();
+    let level = match t.get::<String>(p, "level") {
+        Some(l) => match tracing_subscriber::EnvFilter::try_new(l.get_ref()) {
+            Ok(_) => l.into_inner(),
+            Err(e) => {
+                p.add(
+                    Some(l.span()),
+                    t.field("level"),
+                    format!(
+                        "`{}` is not a log filter ({e}); use a level such as \"info\" or \"warn,wiredesk=debug\"",
+                        l.get_ref()
+                    ),
+                );
+                d.level
+            }
+        },
+        None => d.level,
+    };
+    t.finish(p);
+    LogConfig { level }
 }
 
 fn sections(tables: &[Table], p: &mut Problems) -> Vec<Section> {
@@ -326,6 +368,7 @@ fn sources(tables: &[Table], p: &mut Problems, sections: &[Section]) -> Vec<Sour
             .filter(|n| !n.trim().is_empty());
         let priority = value(t.get(p, "priority"), 0);
         let merge = value(t.get(p, "merge"), true);
+        let enabled = value(t.get(p, "enabled"), true);
         t.finish(p);
         let url = url_text.unwrap_or_default();
         let name = name.map(|n| n.trim().to_string()).unwrap_or_else(|| {
@@ -348,6 +391,7 @@ fn sources(tables: &[Table], p: &mut Problems, sections: &[Section]) -> Vec<Sour
             schedule,
             priority,
             merge,
+            enabled,
         });
     }
     sources

@@ -396,8 +396,12 @@ fn classify_reqwest_error(e: &reqwest::Error) -> FetchError {
     } else {
         FetchErrorKind::Request
     };
-    // reqwest's Display hides the root cause; the chain names it (refused, reset, bad certificate...).
-    let mut message = e.to_string();
+    // reqwest's Display hides the root cause; the chain names it (refused, reset, bad certificate...). The
+    // URL it repeats is left out: the stored error and the log line name the source already.
+    let mut message = match e.url() {
+        Some(url) => e.to_string().replace(&format!(" for url ({url})"), ""),
+        None => e.to_string(),
+    };
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         message.push_str(": ");

@@ -63,6 +63,28 @@ fn is_tracking(name: &str) -> bool {
         || TRACKING_PARAMS.contains(&lower.as_str())
 }
 
+/// `link` without its tracking parameters (`utm_*`, `fbclid`, ...), otherwise as given: the link to show
+/// people, who should not carry someone's campaign tags along. A link that is not a URL comes back as is.
+pub fn without_tracking(link: &str) -> String {
+    let Ok(mut url) = Url::parse(link) else {
+        return link.to_string();
+    };
+    if !url.query_pairs().any(|(k, _)| is_tracking(&k)) {
+        return link.to_string();
+    }
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !is_tracking(k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    url.to_string()
+}
+
 /// Resolves `link` against `base` and returns it as an absolute http(s) URL, or None when it cannot be one.
 pub fn absolute(link: &str, base: Option<&Url>) -> Option<Url> {
     let link = link.trim();
@@ -123,6 +145,23 @@ mod tests {
 
     fn canon(s: &str) -> String {
         canonical(&Url::parse(s).unwrap())
+    }
+
+    #[test]
+    fn links_shown_to_people_lose_only_their_tracking_parameters() {
+        assert_eq!(
+            without_tracking("http://a.example/p/?utm_source=x&id=3&fbclid=y"),
+            "http://a.example/p/?id=3"
+        );
+        assert_eq!(
+            without_tracking("https://a.example/p?utm_medium=rss"),
+            "https://a.example/p"
+        );
+        assert_eq!(
+            without_tracking("https://a.example/p?q=1"),
+            "https://a.example/p?q=1"
+        );
+        assert_eq!(without_tracking("not a url"), "not a url");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 use std::collections::VecDeque;
 use std::sync::mpsc::sync_channel;
 
+use super::LayerCounts;
 use crate::dedup::similar::{Features, Staged};
 use crate::dedup::{self, Ids, Placement, Placer, SourceRef, Verdict};
 use crate::normalize::NormalizedItem;
@@ -46,8 +47,17 @@ impl StoreJob {
 #[derive(Debug, Clone)]
 pub(crate) struct Unavailable(pub String);
 
+/// What storing one feed wrote: its counts, and which dedup layer placed its entries.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stored {
+    /// New, updated, founded, joined.
+    pub counts: FeedCounts,
+    /// By dedup layer.
+    pub layers: LayerCounts,
+}
+
 /// What happened to each feed of a batch that committed.
-pub(crate) type BatchReports = Vec<Result<FeedCounts, anyhow::Error>>;
+pub(crate) type BatchReports = Vec<Result<Stored, anyhow::Error>>;
 
 /// The database writer: the store connection, dedup's placer and the checkpoint thread.
 pub struct Ingester {
@@ -99,7 +109,7 @@ impl Ingester {
         source: &SourceRow,
         items: Vec<NormalizedItem>,
         now: i64,
-    ) -> anyhow::Result<FeedCounts> {
+    ) -> anyhow::Result<Stored> {
         let job = StoreJob {
             state: source.clone(),
             items,
@@ -249,21 +259,24 @@ fn place_and_write(
                     }
                 }
             })?;
-        let mut reports: Vec<Option<Result<FeedCounts, anyhow::Error>>> =
+        let mut reports: Vec<Option<Result<Stored, anyhow::Error>>> =
             jobs.iter().map(|_| None).collect();
-        let write = |k: usize| -> anyhow::Result<Result<FeedCounts, anyhow::Error>> {
+        let write = |k: usize| -> anyhow::Result<Result<Stored, anyhow::Error>> {
             let (placed_k, placed) = placements
                 .recv()
                 .map_err(|_| anyhow::anyhow!("the dedup thread stopped"))?;
             debug_assert_eq!(placed_k, k);
             let job = jobs[k];
             let tx = batch.feed(guarded)?;
-            let written = tx.write(&FeedRows {
-                source: &job.state,
-                items: &job.items,
-                placements: &placed,
-                now,
-            });
+            let layers = LayerCounts::of(&placed);
+            let written = tx
+                .write(&FeedRows {
+                    source: &job.state,
+                    items: &job.items,
+                    placements: &placed,
+                    now,
+                })
+                .map(|counts| Stored { counts, layers });
             if !guarded {
                 return Ok(Ok(written?));
             }
@@ -296,7 +309,7 @@ fn place_and_write(
                     let saved = batch.feed(false)?.save_state(&job.state, 0);
                     reports[k] = Some(match saved {
                         Err(e) if !guarded || store::unavailable(&e).is_some() => return Err(e),
-                        other => other.map(|()| FeedCounts::default()),
+                        other => other.map(|()| Stored::default()),
                     });
                     continue;
                 }
@@ -478,7 +491,7 @@ mod tests {
                 )],
             );
             let reports = ingest(&mut ingester, &[&one, &two, &three], 1_700_000_100);
-            let one_report = reports[0].as_ref().unwrap();
+            let one_report = &reports[0].as_ref().unwrap().counts;
             assert_eq!(
                 (
                     one_report.new_items,
@@ -489,7 +502,7 @@ mod tests {
                 "similarity {similarity}"
             );
             for report in &reports[1..] {
-                let report = report.as_ref().unwrap();
+                let report = &report.as_ref().unwrap().counts;
                 assert_eq!((report.new_items, report.joined), (1, 1));
             }
             let items = stored(dir.path());
@@ -550,7 +563,8 @@ mod tests {
         let report = ingest(&mut ours, &[&copies], 1_700_000_300)
             .pop()
             .unwrap()
-            .unwrap();
+            .unwrap()
+            .counts;
         assert_eq!((report.new_items, report.joined), (2, 2));
     }
 
@@ -579,7 +593,7 @@ mod tests {
         let good = polled(one, vec![item("g1", TITLE, SUMMARY)]);
         let bad = polled(&missing, vec![item("b1", OTHER_TITLE, OTHER_SUMMARY)]);
         let reports = ingest(&mut ingester, &[&good, &bad], 1_700_000_100);
-        assert_eq!(reports[0].as_ref().unwrap().new_stories, 1);
+        assert_eq!(reports[0].as_ref().unwrap().counts.new_stories, 1);
         assert!(
             reports[1].is_err(),
             "the feed of a missing source must fail"
@@ -600,13 +614,15 @@ mod tests {
         let report = ingest(&mut ingester, &[&reposts], 1_700_000_200)
             .pop()
             .unwrap()
-            .unwrap();
+            .unwrap()
+            .counts;
         assert_eq!((report.joined, report.new_stories), (1, 1));
         let spun = polled(three, vec![item("s2", OTHER_TITLE, OTHER_SUMMARY)]);
         let report = ingest(&mut ingester, &[&spun], 1_700_000_300)
             .pop()
             .unwrap()
-            .unwrap();
+            .unwrap()
+            .counts;
         assert_eq!(report.joined, 1, "joins r2, which was stored");
     }
 }

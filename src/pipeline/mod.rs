@@ -22,7 +22,7 @@ use tokio::sync::Semaphore;
 
 pub(crate) use health::Health;
 pub use ingest::Ingester;
-pub(crate) use outcome::Failure;
+pub(crate) use outcome::{Failure, LayerCounts};
 pub use outcome::{FailureKind, PollStatus};
 pub(crate) use refresh::Refreshed;
 pub use refresh::set_refresh_hook;
@@ -186,6 +186,17 @@ impl Pipeline {
         self.writer
             .prune(self.config().storage.retention_days)
             .await;
+    }
+
+    /// Changes whenever another process commits to the database (`poll --once` beside the daemon, a
+    /// restore through SQLite): the published feeds must then be rendered again.
+    pub fn other_writers(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.writer.other_writers()
+    }
+
+    /// Stops the writer once it has stored what it holds, checkpointing the log; waits at most `deadline`.
+    pub async fn close(&self, deadline: Duration) {
+        self.writer.close(deadline).await;
     }
 
     /// Makes a writer that waits out a store failure give up (shutdown).

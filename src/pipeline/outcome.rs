@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
+use crate::dedup::{Layer, Placement};
 use crate::fetch::FetchErrorKind;
 
 /// What kind of failure ended a refresh.
@@ -102,6 +103,52 @@ impl FromStr for PollStatus {
         FailureKind::from_name(kind)
             .map(PollStatus::Failed)
             .ok_or_else(bad)
+    }
+}
+
+/// Where dedup placed one feed's written entries, by the layer that decided, for `/metrics`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LayerCounts {
+    /// Edits of a stored item (same source and guid).
+    pub same_item: usize,
+    /// New items that joined a story by canonical URL.
+    pub same_url: usize,
+    /// New items that joined a story by normalised text.
+    pub same_text: usize,
+    /// New items that joined a story by similarity.
+    pub similar: usize,
+    /// New items that founded a story.
+    pub new: usize,
+}
+
+impl LayerCounts {
+    /// The counts of `placements` (entries with nothing to write are not decisions worth counting).
+    pub fn of(placements: &[Placement]) -> Self {
+        let mut c = LayerCounts::default();
+        for p in placements {
+            match p {
+                Placement::Skip => {}
+                Placement::Update { .. } => c.same_item += 1,
+                Placement::Insert { decision, .. } => match decision.layer {
+                    Layer::SameUrl => c.same_url += 1,
+                    Layer::SameText => c.same_text += 1,
+                    Layer::Similar => c.similar += 1,
+                    Layer::New => c.new += 1,
+                },
+            }
+        }
+        c
+    }
+
+    /// Each layer's name (as `explain` and `/metrics` show it) and count.
+    pub fn by_name(&self) -> [(&'static str, usize); 5] {
+        [
+            ("same-item", self.same_item),
+            (Layer::SameUrl.as_str(), self.same_url),
+            (Layer::SameText.as_str(), self.same_text),
+            (Layer::Similar.as_str(), self.similar),
+            (Layer::New.as_str(), self.new),
+        ]
     }
 }
 

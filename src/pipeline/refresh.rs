@@ -9,8 +9,8 @@ use std::panic::AssertUnwindSafe;
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 
-use super::ingest::StoreJob;
-use super::outcome::{Failure, FailureKind, PollStatus};
+use super::ingest::{StoreJob, Stored};
+use super::outcome::{Failure, FailureKind, LayerCounts, PollStatus};
 use super::writer::StoreError;
 use super::{Pipeline, Settings};
 use crate::dedup::similar::Features;
@@ -18,7 +18,7 @@ use crate::fetch::{CacheHints, FetchOutcome, Validators};
 use crate::normalize::{self, FeedMeta, NormalizedItem};
 use crate::parse;
 use crate::schedule::plan::{self, PollFacts};
-use crate::schedule::{self, SkipHints};
+use crate::schedule::{self, DueReason, SkipHints};
 use crate::store::{FeedCounts, SourceRow};
 
 impl From<StoreError> for Failure {
@@ -44,6 +44,8 @@ pub(crate) struct Refreshed {
     pub failure: Option<Failure>,
     /// What storing it changed.
     pub counts: FeedCounts,
+    /// Which dedup layers placed its entries.
+    pub layers: LayerCounts,
     /// Sections whose published feeds must be rendered again.
     pub changed_sections: Vec<String>,
 }
@@ -113,7 +115,7 @@ impl Pipeline {
         let (job, status, failure) = next_state(settings, source, now, polled);
         let state = job.state.clone();
         match self.writer.store(job).await {
-            Ok(counts) => Refreshed {
+            Ok(Stored { counts, layers }) => Refreshed {
                 source: SourceRow {
                     items_seen: state.items_seen + counts.new_items as i64,
                     ..state
@@ -126,6 +128,7 @@ impl Pipeline {
                     Vec::new()
                 },
                 counts,
+                layers,
             },
             Err(StoreError::Feed(why)) => {
                 // Its entries could not be written: the poll failed after all, and is recorded as such.
@@ -141,6 +144,7 @@ impl Pipeline {
                         status,
                         failure,
                         counts: FeedCounts::default(),
+                        layers: LayerCounts::default(),
                         changed_sections: Vec::new(),
                     },
                     Err(e) => self.unrecorded(settings, source.clone(), now, e.into()),
@@ -162,7 +166,14 @@ impl Pipeline {
         if let Some(hook) = hook {
             hook(&url);
         }
-        let fetched = match settings.fetcher.fetch(&url, &source.validators).await {
+        let started = std::time::Instant::now();
+        let outcome = settings.fetcher.fetch(&url, &source.validators).await;
+        let bytes = match &outcome {
+            FetchOutcome::Fetched(f) => f.body.len(),
+            _ => 0,
+        };
+        self.metrics.record_fetch(started.elapsed(), bytes);
+        let fetched = match outcome {
             FetchOutcome::Fetched(f) => f,
             FetchOutcome::Unchanged {
                 validators,
@@ -186,7 +197,7 @@ impl Pipeline {
                     failure.message = format!(
                         "{}; the host is paused until {}",
                         failure.message,
-                        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        crate::timefmt::human_at(until)
                     );
                 }
                 return Err(failure);
@@ -208,13 +219,15 @@ impl Pipeline {
         let body = fetched.body;
         let content_type = fetched.content_type.clone();
         let base = fetched.final_url.clone();
+        let retention_days = settings.config.storage.retention_days;
         let parsed = tokio::task::spawn_blocking(move || {
             let p =
                 parse::parse_feed(&body, content_type.as_deref(), Some(&base)).map_err(|e| {
                     with_discovered_feeds(e.to_string(), &body, content_type.as_deref(), &base)
                 })?;
-            let items =
+            let mut items =
                 normalize::normalize_feed(&p.feed, &base, now).map_err(|e| e.to_string())?;
+            drop_past_retention(&mut items, retention_days, now);
             let features = match &extractor {
                 Some(x) => items.iter().map(|i| x.features(i)).collect(),
                 None => Vec::new(),
@@ -267,18 +280,55 @@ impl Pipeline {
             status: PollStatus::Failed(failure.kind),
             failure: Some(failure),
             counts: FeedCounts::default(),
+            layers: LayerCounts::default(),
             changed_sections: Vec::new(),
         }
     }
 
-    /// The one place every refresh ends: log the outcome once, count it, return it.
+    /// The one place every refresh ends: count it, log it when the source's state changed (failing,
+    /// recovered, moved, gone, quarantined; each poll otherwise only at debug, and in the daemon's
+    /// minute summary), and return it.
     fn finish(&self, before: &SourceRow, done: Refreshed) -> Refreshed {
         let name = &done.source.name;
-        self.metrics.record_poll(&done.status, &done.counts);
+        self.metrics
+            .record_poll(&done.status, &done.counts, &done.layers);
+        let now = &done.source;
         match &done.failure {
-            Some(f) => tracing::warn!(source = %name, kind = %f.kind.name(), "{}", f.message),
+            Some(_) if now.gone && !before.gone => tracing::warn!(
+                source = %name,
+                state = "gone",
+                "410 Gone: polling stopped; remove it from feeds.toml"
+            ),
+            Some(f)
+                if now.due_reason == Some(DueReason::Quarantine)
+                    && before.due_reason != Some(DueReason::Quarantine) =>
+            {
+                tracing::warn!(
+                    source = %name,
+                    state = "quarantined",
+                    kind = %f.kind.name(),
+                    "quarantined after {} failed polls; probed once a day from now on. Last error: {}",
+                    now.consecutive_errors,
+                    f.message
+                )
+            }
+            Some(f) if before.consecutive_errors == 0 => tracing::warn!(
+                source = %name,
+                state = "failing",
+                kind = %f.kind.name(),
+                "failing: {}",
+                f.message
+            ),
+            Some(f) => tracing::debug!(
+                source = %name,
+                kind = %f.kind.name(),
+                failures = now.consecutive_errors,
+                "still failing: {}",
+                f.message
+            ),
             None if before.consecutive_errors > 0 => tracing::info!(
                 source = %name,
+                state = "recovered",
                 "recovered after {} failed poll(s)",
                 before.consecutive_errors
             ),
@@ -294,8 +344,8 @@ impl Pipeline {
         {
             tracing::warn!(
                 source = %name,
-                "{} moved permanently to {to}; wiredesk polls the new URL now. Update `url` in feeds.toml to silence this",
-                before.url
+                state = "moved",
+                "moved permanently to {to}; wiredesk polls the new URL now. Set `url = \"{to}\"` in feeds.toml to silence this"
             );
         }
         done
@@ -404,6 +454,17 @@ fn next_state(
     )
 }
 
+/// Drops entries dated (by their feed) before the retention cutoff: they would be pruned at the next upkeep,
+/// and once pruned, their tombstones are not kept forever. Undated entries are dated when first seen and
+/// always pass. `retention_days` 0 keeps everything.
+fn drop_past_retention(items: &mut Vec<NormalizedItem>, retention_days: u32, now: DateTime<Utc>) {
+    if retention_days == 0 {
+        return;
+    }
+    let cutoff = now - chrono::Duration::days(i64::from(retention_days));
+    items.retain(|i| !i.date_from_feed || i.published >= cutoff);
+}
+
 /// Adds the feeds an HTML page links to, so the operator sees which URL to configure instead.
 fn with_discovered_feeds(
     message: String,
@@ -423,4 +484,39 @@ fn with_discovered_feeds(
         "this is an HTML page, not a feed; it links to {}: set `url` to one of them",
         urls.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_dated_before_retention_are_dropped_and_undated_ones_kept() {
+        let now = DateTime::from_timestamp(100 * 86_400, 0).unwrap();
+        let entry = |guid: &str, days_ago: i64, dated: bool| NormalizedItem {
+            guid: guid.into(),
+            url: None,
+            canonical_url: None,
+            title: guid.into(),
+            summary: String::new(),
+            content_html: String::new(),
+            author: None,
+            published: now - chrono::Duration::days(days_ago),
+            date_from_feed: dated,
+            content_hash: None,
+            ..Default::default()
+        };
+        let all = vec![
+            entry("fresh", 1, true),
+            entry("old", 31, true),
+            entry("undated", 31, false),
+        ];
+        let mut items = all.clone();
+        drop_past_retention(&mut items, 30, now);
+        let kept: Vec<&str> = items.iter().map(|i| i.guid.as_str()).collect();
+        assert_eq!(kept, vec!["fresh", "undated"]);
+        let mut items = all;
+        drop_past_retention(&mut items, 0, now);
+        assert_eq!(items.len(), 3, "0 keeps everything");
+    }
 }

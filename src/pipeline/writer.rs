@@ -19,9 +19,10 @@ use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::health::Health;
-use super::ingest::{BatchReports, Ingester, StoreJob, Unavailable};
+use super::ingest::{BatchReports, Ingester, StoreJob, Stored, Unavailable};
+use super::outcome::PollStatus;
 use crate::config::{Config, DedupConfig};
-use crate::store::{FeedCounts, SourceRow};
+use crate::store::{PollTally, SourceRow};
 
 /// The most feeds one commit takes; bounds how long a batch holds the write lock.
 const MAX_BATCH_FEEDS: usize = 256;
@@ -33,6 +34,9 @@ const RETRY_MAX: Duration = Duration::from_secs(30);
 /// When the writer has nothing to do for this long, it checks that the store still takes writes, so that
 /// `/healthz` notices a full disk or a held lock even while no feed changes.
 const PROBE_EVERY: Duration = Duration::from_secs(30);
+/// How often the writer looks for commits by other processes (`poll --once` beside the daemon, a restore
+/// through SQLite), so that the daemon publishes them within a few seconds.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
 
 /// Why a feed was not stored.
 #[derive(Debug)]
@@ -55,7 +59,7 @@ pub(crate) enum Patience {
 enum Job {
     Store {
         job: Box<StoreJob>,
-        reply: oneshot::Sender<Result<FeedCounts, StoreError>>,
+        reply: oneshot::Sender<Result<Stored, StoreError>>,
     },
     Sync {
         config: Arc<Config>,
@@ -67,6 +71,10 @@ enum Job {
     Reconfigure {
         dedup: DedupConfig,
     },
+    /// Checkpoint, answer and stop (shutdown).
+    Close {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// A handle to the writer thread. The thread ends when every handle is dropped.
@@ -75,6 +83,8 @@ pub(crate) struct Writer {
     jobs: mpsc::Sender<Job>,
     /// Set to make a retrying writer give up (shutdown).
     stop: Arc<AtomicBool>,
+    /// Counts the commits other processes made, as the writer noticed them.
+    others: tokio::sync::watch::Receiver<u64>,
 }
 
 impl Writer {
@@ -89,18 +99,32 @@ impl Writer {
         ingester.checkpoint_in_background(db)?;
         let (tx, rx) = mpsc::channel::<Job>(MAX_BATCH_FEEDS);
         let stop = Arc::new(AtomicBool::new(false));
+        let (noticed, others) = tokio::sync::watch::channel(0);
+        let data_version = ingester.store_mut().data_version()?;
         let thread = WriterThread {
             ingester,
             health: health.clone(),
             patience,
             stop: stop.clone(),
+            data_version,
+            noticed,
+            probed: Instant::now(),
         };
         std::thread::Builder::new()
             .name("wiredesk-writer".into())
             .spawn(move || thread.run(rx))
             .context("cannot start the database writer thread")?;
         health.writer_running();
-        Ok(Writer { jobs: tx, stop })
+        Ok(Writer {
+            jobs: tx,
+            stop,
+            others,
+        })
+    }
+
+    /// Changes whenever the writer notices that another process committed to the database.
+    pub(crate) fn other_writers(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.others.clone()
     }
 
     async fn send(&self, job: Job) -> Result<(), StoreError> {
@@ -111,7 +135,7 @@ impl Writer {
     }
 
     /// Stores one polled feed (with its source's new state) and says what that changed.
-    pub(crate) async fn store(&self, job: StoreJob) -> Result<FeedCounts, StoreError> {
+    pub(crate) async fn store(&self, job: StoreJob) -> Result<Stored, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.send(Job::Store {
             job: Box::new(job),
@@ -148,6 +172,25 @@ impl Writer {
         let _ = self.send(Job::Reconfigure { dedup }).await;
     }
 
+    /// Stops the writer after what it has in hand: it checkpoints the log into the database file, then
+    /// ends. Waits at most `deadline`; a writer still busy then is left to the process's exit (SQLite rolls
+    /// an unfinished transaction back).
+    pub(crate) async fn close(&self, deadline: Duration) {
+        let (reply, answer) = oneshot::channel();
+        let closed = tokio::time::timeout(deadline, async {
+            if self.send(Job::Close { reply }).await.is_ok() {
+                let _ = answer.await;
+            }
+        })
+        .await;
+        if closed.is_err() {
+            tracing::warn!(
+                "the database writer did not finish within {} s; its transaction is rolled back",
+                deadline.as_secs()
+            );
+        }
+    }
+
     /// Makes a writer that is waiting out a store failure give up, so the daemon can stop.
     pub(crate) fn give_up(&self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -159,9 +202,15 @@ struct WriterThread {
     health: Arc<Health>,
     patience: Patience,
     stop: Arc<AtomicBool>,
+    /// The database's `data_version` as this connection last read it.
+    data_version: i64,
+    /// Bumped when another process committed.
+    noticed: tokio::sync::watch::Sender<u64>,
+    /// When the store was last written or probed.
+    probed: Instant,
 }
 
-type Reply = oneshot::Sender<Result<FeedCounts, StoreError>>;
+type Reply = oneshot::Sender<Result<Stored, StoreError>>;
 
 impl WriterThread {
     fn run(mut self, mut rx: mpsc::Receiver<Job>) {
@@ -178,16 +227,20 @@ impl WriterThread {
             }
         };
         loop {
+            self.notice_other_writers();
             let next =
-                runtime.block_on(async { tokio::time::timeout(PROBE_EVERY, rx.recv()).await });
+                runtime.block_on(async { tokio::time::timeout(WATCH_EVERY, rx.recv()).await });
             let first = match next {
                 Ok(Some(job)) => job,
                 Ok(None) => break,
                 Err(_idle) => {
-                    self.probe();
+                    if self.probed.elapsed() >= PROBE_EVERY {
+                        self.probe();
+                    }
                     continue;
                 }
             };
+            self.probed = Instant::now();
             // Group commit: take every job already waiting, up to a bound, and store them together.
             let mut jobs = vec![first];
             while jobs.len() < MAX_BATCH_FEEDS {
@@ -197,14 +250,21 @@ impl WriterThread {
                 }
             }
             let mut feeds: Vec<(Box<StoreJob>, Reply)> = Vec::new();
+            let mut close = None;
             for job in jobs {
                 match job {
                     Job::Store { job, reply } => feeds.push((job, reply)),
+                    Job::Close { reply } => close = Some(reply),
                     other => self.maintain(other),
                 }
             }
             if !feeds.is_empty() {
                 self.store(feeds);
+            }
+            if let Some(reply) = close {
+                self.checkpoint_and_stop();
+                let _ = reply.send(());
+                break;
             }
         }
         self.health.writer_stopped();
@@ -214,7 +274,7 @@ impl WriterThread {
     fn store(&mut self, feeds: Vec<(Box<StoreJob>, Reply)>) {
         let jobs: Vec<&StoreJob> = feeds.iter().map(|(j, _)| &**j).collect();
         let answers = self.with_patience(|writer| writer.ingest_catching_panics(&jobs));
-        let answers: Vec<Result<FeedCounts, StoreError>> = match answers {
+        let answers: Vec<Result<Stored, StoreError>> = match answers {
             Ok(reports) => reports
                 .into_iter()
                 .map(|r| r.map_err(|e| StoreError::Feed(format!("{e:#}"))))
@@ -224,9 +284,36 @@ impl WriterThread {
                 .map(|_| Err(StoreError::Unavailable(why.clone())))
                 .collect(),
         };
+        self.record_history(&jobs, &answers);
         drop(jobs);
         for ((_, reply), answer) in feeds.into_iter().zip(answers) {
             let _ = reply.send(answer);
+        }
+    }
+
+    /// Adds the stored polls of a batch to the hourly poll history (the status page's chart). The history
+    /// is a convenience: a failure to write it is logged and costs nothing else.
+    fn record_history(&mut self, jobs: &[&StoreJob], answers: &[Result<Stored, StoreError>]) {
+        let mut tally = PollTally::default();
+        for (job, answer) in jobs.iter().zip(answers) {
+            let Ok(Stored { counts, .. }) = answer else {
+                continue;
+            };
+            match job.state.last_result {
+                Some(PollStatus::Fetched { .. }) => tally.fetched += 1,
+                Some(PollStatus::Unchanged) => tally.unchanged += 1,
+                Some(PollStatus::Failed(_) | PollStatus::Gone) => tally.failed += 1,
+                None => continue,
+            }
+            tally.new_items += counts.new_items as i64;
+            tally.joined += counts.joined as i64;
+        }
+        if tally == PollTally::default() {
+            return;
+        }
+        let now = Utc::now().timestamp();
+        if let Err(e) = self.ingester.store_mut().record_polls(now, &tally) {
+            tracing::debug!("the poll history was not written: {e:#}");
         }
     }
 
@@ -300,7 +387,9 @@ impl WriterThread {
     /// Runs a job that is not an ingest.
     fn maintain(&mut self, job: Job) {
         match job {
-            Job::Store { .. } => unreachable!("feeds are batched by the caller"),
+            Job::Store { .. } | Job::Close { .. } => {
+                unreachable!("feeds and closing are handled by the caller")
+            }
             Job::Sync { config, reply } => {
                 let store = self.ingester.store_mut();
                 let _ = reply.send(store.sync_sources(&config).and_then(|_| store.sources()));
@@ -318,8 +407,40 @@ impl WriterThread {
         }
     }
 
+    /// The last write of a stopping writer: the log goes back into the database file.
+    fn checkpoint_and_stop(&mut self) {
+        match self
+            .ingester
+            .store_mut()
+            .checkpoint_truncate(Duration::from_secs(1))
+        {
+            Ok(true) => tracing::info!("the write-ahead log is checkpointed into the database"),
+            Ok(false) => tracing::info!(
+                "a reader still holds the write-ahead log; it is checkpointed at the next start"
+            ),
+            Err(e) => {
+                tracing::warn!("the final checkpoint failed (the next start redoes it): {e:#}")
+            }
+        }
+    }
+
+    /// Tells the daemon when another process committed since the last look: its feeds must be rendered
+    /// again. The similarity window is dropped too (it is rebuilt from the database when next needed), since
+    /// a restore may have changed every row under it.
+    fn notice_other_writers(&mut self) {
+        let Ok(version) = self.ingester.store_mut().data_version() else {
+            return;
+        };
+        if version != self.data_version {
+            self.data_version = version;
+            self.ingester.forget_window();
+            self.noticed.send_modify(|n| *n += 1);
+        }
+    }
+
     /// Checks that the store takes a write, for `/healthz`, while no feed is being stored.
     fn probe(&mut self) {
+        self.probed = Instant::now();
         match self.ingester.store_mut().probe_write() {
             Ok(()) => self.health.store_writable(),
             Err(e) => {

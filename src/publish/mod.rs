@@ -1,11 +1,10 @@
-//! Renders each section's stories into RSS 2.0, Atom 1.0 and JSON Feed 1.1, plus one OPML and an HTML index,
-//! all from one model ([`SectionFeed`]).
+//! Renders each section's stories into RSS 2.0, Atom 1.0 and JSON Feed 1.1, plus one OPML, all from one
+//! model ([`SectionFeed`]); the HTML pages ([`crate::pages`]) are rendered in the same pass.
 //!
 //! Rendering happens only when a section changed. The bytes, a strong ETag and Last-Modified are kept in a
 //! [`FeedCache`] that the HTTP server reads, and can also be written out as static files.
 
 mod atom;
-mod html;
 mod json;
 mod opml;
 mod rss;
@@ -59,7 +58,12 @@ pub(crate) struct Rendered {
 }
 
 impl Rendered {
-    fn new(body: Vec<u8>, content_type: &'static str, last_modified: DateTime<Utc>) -> Self {
+    /// A document of `content_type`, with its ETag and gzip form made now.
+    pub(crate) fn new(
+        body: Vec<u8>,
+        content_type: &'static str,
+        last_modified: DateTime<Utc>,
+    ) -> Self {
         use std::io::Write;
         let etag = format!("\"{}\"", &blake3::hash(&body).to_hex()[..32]);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -103,8 +107,16 @@ impl FeedCache {
         p
     }
 
+    /// Drops every document whose path `gone` accepts.
+    pub(crate) fn remove_where(&self, gone: impl Fn(&str) -> bool) {
+        self.inner
+            .write()
+            .expect("feed cache lock")
+            .retain(|path, _| !gone(path));
+    }
+
     /// Stores a document; returns whether its bytes changed.
-    fn put(&self, path: &str, doc: Rendered) -> bool {
+    pub(crate) fn put(&self, path: &str, doc: Rendered) -> bool {
         let mut map = self.inner.write().expect("feed cache lock");
         // Keep the old ETag and date when the bytes did not change, so conditional clients see 304.
         if map.get(path).is_some_and(|old| old.etag == doc.etag) {
@@ -312,13 +324,11 @@ pub(crate) fn render(
     if only.is_none() || cache.get("/feeds.opml").is_none() {
         let at = latest.unwrap_or(now);
         let opml = Rendered::new(opml::render(config, at), "text/x-opml; charset=utf-8", at);
-        let index = Rendered::new(html::render_index(config), "text/html; charset=utf-8", at);
-        for (path, doc) in [("/feeds.opml", opml), ("/", index)] {
-            if cache.put(path, doc) {
-                changed.push(path.to_string());
-            }
+        if cache.put("/feeds.opml", opml) {
+            changed.push("/feeds.opml".to_string());
         }
     }
+    changed.extend(crate::pages::render(config, store, cache, only)?);
     // Only documents whose bytes changed are written again.
     if let Some(dir) = &config.publish.static_dir {
         write_documents(cache, dir, &changed)?;
@@ -335,12 +345,20 @@ pub(crate) fn write_static(cache: &FeedCache, dir: &Path) -> anyhow::Result<()> 
 fn write_documents(cache: &FeedCache, dir: &Path, paths: &[String]) -> anyhow::Result<()> {
     for path in paths {
         let doc = cache.get(path).expect("path rendered into the cache");
-        let rel = if path == "/" {
-            "index.html".to_string()
+        // Pages have no extension in their URL (`/sections/world`): as files they are folders with an
+        // index.html, which static servers serve at that URL.
+        let rel = path.trim_start_matches('/');
+        let rel = if Path::new(rel).extension().is_none() {
+            Path::new(rel).join("index.html")
         } else {
-            path.trim_start_matches('/').to_string()
+            Path::new(rel).to_path_buf()
         };
         let target = dir.join(rel);
+        // A file that already holds these bytes is left alone, so a static server's validators (its ETag
+        // and Last-Modified come from the file's size and mtime) stay valid and readers get 304s.
+        if std::fs::read(&target).is_ok_and(|old| old == doc.body) {
+            continue;
+        }
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -397,6 +415,24 @@ impl Publisher {
                 .renders
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Ok(())
+        })
+        .await?
+    }
+
+    /// Renders the status page alone (it changes with every poll, not only when stories do).
+    pub(crate) async fn render_status(&self, config: Arc<Config>) -> anyhow::Result<()> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut reader = this.reader.lock().expect("publisher lock");
+            if reader.is_none() {
+                *reader = Some(Store::open_read_only(&this.db)?);
+            }
+            let store = reader.as_ref().expect("opened above");
+            let rendered = crate::pages::render_status(&config, store, &this.cache);
+            if rendered.is_err() {
+                *reader = None;
+            }
+            rendered
         })
         .await?
     }

@@ -58,7 +58,8 @@ impl DueQueue {
     }
 
     fn schedule(&mut self, mut source: SourceRow, now: i64) {
-        if !source.active || source.gone {
+        // Paused (`enabled = false`) sources keep their state and stories but are not polled.
+        if !source.active || !source.enabled || source.gone {
             return;
         }
         // A source never polled is due now; stored due times survive restarts.
@@ -110,6 +111,7 @@ mod tests {
             id,
             url: format!("https://a.example/{id}"),
             active: true,
+            enabled: true,
             next_due: due,
             ..SourceRow::default()
         }
@@ -131,6 +133,15 @@ mod tests {
         assert_eq!(q.in_flight(), 2);
         assert!(q.take_due(199).is_empty());
         assert_eq!(ids(q.take_due(200)), vec![3]);
+    }
+
+    #[test]
+    fn paused_sources_are_never_due() {
+        let mut paused = source(1, Some(0));
+        paused.enabled = false;
+        let mut q = DueQueue::new(vec![paused, source(2, Some(0))], 0);
+        let due: Vec<i64> = q.take_due(1_000).into_iter().map(|s| s.id).collect();
+        assert_eq!(due, vec![2]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! HTTP: serves the rendered feeds with conditional responses (304), gzip and HEAD, plus `/healthz` and
-//! `/metrics`. It only reads the [`FeedCache`], the health and the counters; it never touches the database,
-//! so a slow poll or a failing store cannot slow it.
+//! HTTP: serves the rendered feeds and pages (`/`, `/sections/{id}`, `/stories/{id}`, `/status`; see
+//! [`crate::pages`]) with conditional responses (304), gzip and HEAD, plus `/healthz` and `/metrics`. It
+//! only reads the [`FeedCache`], the health and the counters; it never touches the database, so a slow
+//! poll or a failing store cannot slow it.
 
 mod metrics;
 
@@ -30,7 +31,7 @@ pub(crate) struct AppState {
     pub health: Arc<Health>,
 }
 
-/// The router: feeds, index, health and metrics.
+/// The router: feeds, pages, health and metrics.
 pub(crate) fn router(state: AppState) -> Router {
     Router::new().fallback(handle).with_state(state)
 }
@@ -63,7 +64,7 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
             Some(doc) => conditional(&doc, request.headers(), &state.metrics),
             None => (
                 StatusCode::NOT_FOUND,
-                format!("no such feed: {path}; the index at / lists the sections\n"),
+                format!("no such page or feed: {path}; the index at / lists the sections\n"),
             )
                 .into_response(),
         },

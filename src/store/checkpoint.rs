@@ -1,8 +1,14 @@
 //! WAL checkpoints on a thread of their own. Copying committed pages from the write-ahead log back into the
 //! database file took a third of the writer's commit time during heavy ingest; here it overlaps ingest.
+//!
+//! A reader that holds a snapshot (a long `wiredesk stories`, a backup) keeps the log from being copied back
+//! and reused, so it grows while the writer goes on. Once the reader lets go, the log must shrink back: every
+//! connection truncates the log file to [`WAL_SIZE_LIMIT`] when it restarts it (`journal_size_limit`), and
+//! this thread, whenever the file is larger than that, retries a truncating checkpoint every few seconds,
+//! without waiting on readers or the writer, until it succeeds.
 
-use std::path::Path;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -11,48 +17,92 @@ use rusqlite::Connection;
 /// How often, at most, the thread checkpoints: each checkpoint syncs the database file.
 const EVERY: Duration = Duration::from_millis(250);
 
+/// The log size the file is cut back to once nothing needs the frames past it (`journal_size_limit`). Heavy
+/// ingest keeps the log at a few MiB with the thread copying pages back as they commit.
+pub const WAL_SIZE_LIMIT: i64 = 32 << 20;
+
+/// While the log file is larger than [`WAL_SIZE_LIMIT`], how often the thread tries to truncate it.
+const RETRY_TRUNCATE: Duration = Duration::from_secs(2);
+
 /// Log pages after which the writer checkpoints itself on commit (SQLite's autocheckpoint). The writer is the
 /// only one that can let the log start over, since a log is reset only when it was fully copied back
 /// before a write began; with the thread copying most pages first, the writer's own checkpoint is short.
 pub(super) const WRITER_AUTOCHECKPOINT_PAGES: i64 = 16_384;
 
 /// Handle to the checkpoint thread; dropping it stops the thread.
-pub(crate) struct Checkpointer {
+pub struct Checkpointer {
     wake: SyncSender<()>,
 }
 
 impl Checkpointer {
     /// Starts the thread with its own connection to the database at `path`.
-    pub(crate) fn start(path: &Path) -> anyhow::Result<Checkpointer> {
+    pub fn start(path: &Path) -> anyhow::Result<Checkpointer> {
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the database {}", path.display()))?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        // A truncating checkpoint that would have to wait for a reader or the writer gives up at once and is
+        // tried again later: this thread must never hold up ingest.
+        conn.busy_timeout(Duration::ZERO)?;
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+        let wal = wal_path(path);
         let (wake, woken) = sync_channel(1);
         std::thread::Builder::new()
             .name("wiredesk-checkpoint".into())
-            .spawn(move || run(&conn, &woken))?;
+            .spawn(move || run(&conn, &wal, &woken))?;
         Ok(Checkpointer { wake })
     }
 
     /// Tells the thread that the writer committed; never blocks.
-    pub(crate) fn committed(&self) {
+    pub fn committed(&self) {
         let _ = self.wake.try_send(());
     }
 }
 
-/// Checkpoints after commits, at most once per [`EVERY`], until the handle is dropped.
-fn run(conn: &Connection, woken: &Receiver<()>) {
-    while woken.recv().is_ok() {
+/// The write-ahead log of the database at `db`.
+pub fn wal_path(db: &Path) -> PathBuf {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
+/// Checkpoints after commits, at most once per [`EVERY`], and truncates an oversized log, until the handle
+/// is dropped.
+fn run(conn: &Connection, wal: &Path, woken: &Receiver<()>) {
+    let oversized = || std::fs::metadata(wal).is_ok_and(|m| m.len() as i64 > WAL_SIZE_LIMIT);
+    loop {
+        let wait = if oversized() {
+            RETRY_TRUNCATE
+        } else {
+            Duration::from_secs(3600)
+        };
+        match woken.recv_timeout(wait) {
+            Ok(()) => {}
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
         let started = Instant::now();
         // PASSIVE: copies what no reader still needs and never waits for the writer or readers.
-        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-        }) {
-            Ok((log, copied)) => tracing::trace!(log, copied, "checkpointed"),
+        match checkpoint(conn, "PASSIVE") {
+            Ok((_, log, copied)) if log == copied && oversized() => {
+                // Everything is back in the database file: cut the log, unless a reader or the writer is
+                // busy with it right now (then the next round tries again).
+                match checkpoint(conn, "TRUNCATE") {
+                    Ok((0, _, _)) => tracing::debug!("the write-ahead log was truncated"),
+                    Ok(_) => {}
+                    Err(e) => tracing::debug!("truncating the write-ahead log must wait: {e}"),
+                }
+            }
+            Ok((_, log, copied)) => tracing::trace!(log, copied, "checkpointed"),
             Err(e) => tracing::warn!("checkpoint failed (the writer's own checkpoints go on): {e}"),
         }
         std::thread::sleep(EVERY.saturating_sub(started.elapsed()));
     }
+}
+
+/// Runs one checkpoint in `mode`: (busy, frames in the log, frames copied back).
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64, i64)> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
 }
 
 #[cfg(test)]
@@ -89,6 +139,51 @@ mod tests {
             file_len() >= 400_000,
             "{} bytes after a checkpoint",
             file_len()
+        );
+    }
+
+    #[test]
+    fn the_log_shrinks_back_once_a_long_reader_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let writer = crate::store::Store::open(&path).unwrap();
+        writer.checkpoint_in_background().unwrap();
+        writer
+            .conn
+            .execute_batch("CREATE TABLE t (x BLOB)")
+            .unwrap();
+        let checkpointer = Checkpointer::start(&path).unwrap();
+        // A reader holds a snapshot while 48 MiB are written: the log cannot be reused, so it grows.
+        let reader = Connection::open(&path).unwrap();
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM t;")
+            .unwrap();
+        for _ in 0..48 {
+            writer
+                .conn
+                .execute_batch(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 256)
+                     INSERT INTO t SELECT randomblob(4096) FROM n",
+                )
+                .unwrap();
+            checkpointer.committed();
+        }
+        let wal = wal_path(&path);
+        let wal_len = || std::fs::metadata(&wal).map_or(0, |m| m.len() as i64);
+        let grown = wal_len();
+        assert!(grown > WAL_SIZE_LIMIT, "the log grew to {grown} bytes only");
+        reader.execute_batch("COMMIT").unwrap();
+        drop(reader);
+        // No further write: the thread alone brings the log back.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while wal_len() > WAL_SIZE_LIMIT && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let shrunk = wal_len();
+        println!("the log grew to {grown} bytes under a reader and went back to {shrunk}");
+        assert!(
+            shrunk <= WAL_SIZE_LIMIT,
+            "still {shrunk} bytes 30 s after the reader left"
         );
     }
 }

@@ -7,8 +7,11 @@
 //! exact-key look-ups; it decides nothing about where an item goes.
 
 mod checkpoint;
+mod history;
 mod ingest;
+mod overview;
 mod sources;
+mod stats;
 mod stories;
 mod upkeep;
 
@@ -19,10 +22,12 @@ use anyhow::Context;
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
-pub(crate) use checkpoint::Checkpointer;
+pub use checkpoint::{Checkpointer, WAL_SIZE_LIMIT, wal_path};
+pub(crate) use history::{HourTally, PollTally};
 pub use ingest::FeedCounts;
 pub(crate) use ingest::{Batch, FeedRows};
-pub use sources::SourceRow;
+pub use sources::{SourceRow, SourceState};
+pub use stats::StoreStats;
 pub use stories::{DecisionRow, MemberView, StoryView};
 
 /// The migrations, in order. Append new files; never edit a released one.
@@ -30,6 +35,8 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0001_initial.sql")),
     M::up(include_str!("../../migrations/0002_skip_hints.sql")),
     M::up(include_str!("../../migrations/0003_typed_poll_results.sql")),
+    M::up(include_str!("../../migrations/0004_paused_sources.sql")),
+    M::up(include_str!("../../migrations/0005_poll_history.sql")),
     M::up(include_str!("../../migrations/0006_item_authors.sql")),
 ];
 
@@ -143,6 +150,9 @@ impl Store {
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Pages freed by pruning go back to the file system bit by bit (see `Store::prune`). This only takes
+    // effect on a new database, before its first table; older ones keep reusing freed pages instead.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     // Ingest alone uses about 20 statements; rusqlite's default cache of 16 made them evict each other and
     // be parsed again on every feed.
     conn.set_prepared_statement_cache_capacity(64);
@@ -156,6 +166,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // than every 4 MiB copies a page that many batches touch back into the database once, not many times.
     conn.pragma_update(None, "cache_size", -8_192)?;
     conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
+    // When the log starts over, its file is cut back to this size: a reader that held it for long made it
+    // grow, and it must not stay that size (the checkpoint thread also truncates it).
+    conn.pragma_update(None, "journal_size_limit", checkpoint::WAL_SIZE_LIMIT)?;
     // Each feed's savepoint journals the pages it changes; in memory that costs no write system calls.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
@@ -241,6 +254,27 @@ mod tests {
                 ("two".to_string(), false, 0, vec!["c".to_string()]),
             ]
         );
+        // Pausing a source is stored, and so is resuming it.
+        let paused = first.replace(
+            "priority = 0\n[[sources]]\nname = \"two\"",
+            "priority = 0\nenabled = false\n[[sources]]\nname = \"two\"",
+        );
+        assert_ne!(paused, first);
+        store
+            .sync_sources(&config_with(dir.path(), &paused))
+            .unwrap();
+        let one = |store: &Store| {
+            store
+                .sources()
+                .unwrap()
+                .into_iter()
+                .find(|s| s.name == "one")
+                .unwrap()
+        };
+        assert_eq!(
+            (one(&store).enabled, one(&store).state()),
+            (false, SourceState::Paused)
+        );
         // And back: "two" returns with its old id.
         store
             .sync_sources(&config_with(dir.path(), &first))
@@ -251,6 +285,7 @@ mod tests {
             .into_iter()
             .find(|s| s.name == "two");
         assert_eq!(two.map(|s| (s.id, s.active)), Some((2, true)));
+        assert!(one(&store).enabled, "resumed");
     }
 
     /// Source `id` as a row with the sections it feeds.

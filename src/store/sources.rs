@@ -15,7 +15,7 @@ macro_rules! source_column_list {
     () => {
         "id, url, name, priority, merge, active, etag, last_modified, body_hash, next_due, due_reason,
                 last_polled, last_result, last_success, consecutive_errors, first_error_at, last_error,
-                moved_to, gone, feed_title, site_url, ttl_minutes, items_seen, skip_hours, skip_days"
+                moved_to, gone, feed_title, site_url, ttl_minutes, items_seen, skip_hours, skip_days, enabled"
     };
 }
 
@@ -34,6 +34,8 @@ pub struct SourceRow {
     pub merge: bool,
     /// Still in the config.
     pub active: bool,
+    /// Not paused (`enabled = false` in the config pauses polling).
+    pub enabled: bool,
     /// Sections it feeds.
     pub sections: Vec<String>,
     /// Conditional GET state.
@@ -70,7 +72,71 @@ pub struct SourceRow {
     pub skip: SkipHints,
 }
 
+/// What state a source is in, as `wiredesk sources`, `/metrics` and the state-change log lines name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SourceState {
+    /// Polled and fine.
+    Ok,
+    /// Configured, never polled yet.
+    New,
+    /// Failing, backing off between polls.
+    Backoff,
+    /// Failing for days: probed once a day.
+    Quarantined,
+    /// The server said 410 Gone: no longer polled.
+    Gone,
+    /// `enabled = false` in the config: not polled.
+    Paused,
+    /// No longer in the config.
+    Removed,
+}
+
+impl SourceState {
+    /// Every state, in display order.
+    pub const ALL: [SourceState; 7] = [
+        SourceState::Ok,
+        SourceState::New,
+        SourceState::Backoff,
+        SourceState::Quarantined,
+        SourceState::Gone,
+        SourceState::Paused,
+        SourceState::Removed,
+    ];
+
+    /// The name in logs and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceState::Ok => "ok",
+            SourceState::New => "new",
+            SourceState::Backoff => "backoff",
+            SourceState::Quarantined => "quarantined",
+            SourceState::Gone => "gone",
+            SourceState::Paused => "paused",
+            SourceState::Removed => "removed",
+        }
+    }
+}
+
 impl SourceRow {
+    /// The source's state, from its config and polling state.
+    pub fn state(&self) -> SourceState {
+        if !self.active {
+            SourceState::Removed
+        } else if self.gone {
+            SourceState::Gone
+        } else if !self.enabled {
+            SourceState::Paused
+        } else if self.due_reason == Some(DueReason::Quarantine) {
+            SourceState::Quarantined
+        } else if self.consecutive_errors > 0 {
+            SourceState::Backoff
+        } else if self.last_polled.is_some() {
+            SourceState::Ok
+        } else {
+            SourceState::New
+        }
+    }
+
     /// The URL to poll: the permanent redirect target when there is one.
     pub fn poll_url(&self) -> &str {
         self.moved_to.as_deref().unwrap_or(&self.url)
@@ -91,6 +157,7 @@ impl SourceRow {
             priority: newer.priority,
             merge: newer.merge,
             active: newer.active,
+            enabled: newer.enabled,
             sections: newer.sections.clone(),
             ..self
         }
@@ -121,17 +188,23 @@ impl Store {
                 && row.name == s.name
                 && row.priority == s.priority
                 && row.merge == s.merge
+                && row.enabled == s.enabled
                 && row.sections == sections
             {
                 continue;
             }
             let id: i64 = tx
                 .prepare_cached(
-                    "INSERT INTO sources (url, name, priority, merge, active) VALUES (?1, ?2, ?3, ?4, 1)
-                     ON CONFLICT(url) DO UPDATE SET name = ?2, priority = ?3, merge = ?4, active = 1
+                    "INSERT INTO sources (url, name, priority, merge, active, enabled)
+                     VALUES (?1, ?2, ?3, ?4, 1, ?5)
+                     ON CONFLICT(url) DO UPDATE SET name = ?2, priority = ?3, merge = ?4, active = 1,
+                         enabled = ?5
                      RETURNING id",
                 )?
-                .query_row(params![s.url, s.name, s.priority, s.merge], |r| r.get(0))?;
+                .query_row(
+                    params![s.url, s.name, s.priority, s.merge, s.enabled],
+                    |r| r.get(0),
+                )?;
             tx.prepare_cached("DELETE FROM source_sections WHERE source_id = ?1")?
                 .execute([id])?;
             for section in &sections {
@@ -210,6 +283,7 @@ fn source_from_row(r: &rusqlite::Row) -> rusqlite::Result<SourceRow> {
             hours: r.get(23)?,
             days: r.get(24)?,
         },
+        enabled: r.get(25)?,
     })
 }
 

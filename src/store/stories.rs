@@ -252,16 +252,47 @@ impl Store {
         url: &str,
         canonical: Option<&str>,
     ) -> anyhow::Result<Vec<DecisionRow>> {
-        let mut stmt = self.conn.prepare(&format!(
+        let key = canonical.map(crate::normalize::key64);
+        self.decisions_where(
+            "i.url = ?1 OR i.guid = ?1 OR (?2 IS NOT NULL AND i.url_key = ?3 AND i.canonical_url = ?2)",
+            params![url, canonical, key],
+        )
+    }
+
+    /// Every member of story `story_id` with the decision that placed it, in insertion order.
+    pub fn story_decisions(&self, story_id: i64) -> anyhow::Result<Vec<DecisionRow>> {
+        self.decisions_where("i.story_id = ?1", params![story_id])
+    }
+
+    /// Items stored after item `after` that joined an existing story, in insertion order, at most
+    /// `limit` (the demo's running commentary).
+    pub fn joins_after(&self, after: i64, limit: usize) -> anyhow::Result<Vec<DecisionRow>> {
+        self.decisions_where(
+            "i.id > ?1 AND d.layer IS NOT NULL AND d.layer != 'new' ORDER BY i.id LIMIT ?2",
+            params![after, limit as i64],
+        )
+    }
+
+    /// One story with its members, representative first.
+    pub fn story(&self, id: i64) -> anyhow::Result<Option<StoryView>> {
+        Ok(self
+            .load_stories("SELECT id FROM stories WHERE id = ?1", params![id])?
+            .pop())
+    }
+
+    fn decisions_where(
+        &self,
+        condition: &str,
+        args: impl rusqlite::Params,
+    ) -> anyhow::Result<Vec<DecisionRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {MEMBER_COLUMNS}, st.guid, COALESCE(d.reason, 'no stored story came close'), COALESCE(d.candidates, '[]'),
                     COALESCE(d.decided_at, i.first_seen)
              FROM items i JOIN sources s ON s.id = i.source_id JOIN stories st ON st.id = i.story_id
              LEFT JOIN dedup_decisions d ON d.item_id = i.id
-             WHERE i.url = ?1 OR i.guid = ?1 OR (?2 IS NOT NULL AND i.url_key = ?3 AND i.canonical_url = ?2)
-             ORDER BY i.id"
+             WHERE {condition}"
         ))?;
-        let key = canonical.map(crate::normalize::key64);
-        let rows = stmt.query_map(params![url, canonical, key], |r| {
+        let rows = stmt.query_map(args, |r| {
             let (member, story_id) = member_from_row(r)?;
             Ok(DecisionRow {
                 layer: member.layer,
@@ -274,7 +305,9 @@ impl Store {
                 decided_at: r.get(22)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows: Vec<DecisionRow> = rows.collect::<Result<_, _>>()?;
+        rows.sort_by_key(|d| d.member.item_id);
+        Ok(rows)
     }
 
     /// One item as a member view, for naming candidates in `explain`.

@@ -16,11 +16,39 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-/// The shared folder beside the checkout (or `WIREDESK_SHARED`).
+pub mod demo;
+
+/// The shared test data beside the checkout (or at `WIREDESK_SHARED`): the Atom schema, the parser corpora
+/// and the dedup development set. A test that needs it and cannot find it fails with one message that
+/// says what is missing and where to get it, instead of a bare "No such file or directory".
 pub fn shared_dir() -> PathBuf {
-    std::env::var_os("WIREDESK_SHARED")
+    let dir = std::env::var_os("WIREDESK_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let needed = ["schemas/atom.rnc", "corpora", "dedup-dev"];
+    let missing: Vec<&str> = needed
+        .iter()
+        .copied()
+        .filter(|p| !dir.join(p).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "this test needs the shared test data, and {} is missing {}. It is the project's `shared/` \
+         folder (schemas/atom.rnc, corpora/, dedup-dev/), which CI lays beside the checkout: put it at \
+         ../shared, or point WIREDESK_SHARED at a copy. Tests that do not need it run without it.",
+        dir.display(),
+        missing.join(", ")
+    );
+    dir
+}
+
+/// Whether a test may skip for want of a tool: never on CI (CI=true), where `.ci/run` installs them all.
+pub fn may_skip(tool: &str, install: &str) -> bool {
+    if std::env::var_os("CI").is_some() {
+        panic!("{tool} is missing on CI; .ci/run should have installed it ({install})");
+    }
+    eprintln!("SKIPPED: {tool} is not installed ({install}; .ci/run does this)");
+    true
 }
 
 /// Request counters of a [`FeedServer`].
