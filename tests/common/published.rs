@@ -82,8 +82,23 @@ fn hostile_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hostile")
 }
 
-/// Serves the fixture's feeds, polls them once and writes every document out.
-pub async fn publish_fixture() -> Published {
+/// The fixture, published once for all the tests of a test binary (the first caller publishes it, the
+/// others wait). It lives in the target's scratch directory, since a static is never dropped.
+pub fn shared_fixture() -> &'static Published {
+    static FIXTURE: std::sync::OnceLock<Published> = std::sync::OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(publish_fixture_in(env!("CARGO_TARGET_TMPDIR")))
+    })
+}
+
+/// Serves the fixture's feeds on 127.0.0.1, polls them once and writes every document and page out, in a
+/// new directory under `scratch`.
+async fn publish_fixture_in(scratch: impl AsRef<Path>) -> Published {
     let mut files: HashMap<String, (Vec<u8>, String)> = HashMap::new();
     let mut sources: Vec<(String, String, &str)> = Vec::new();
     let dev = shared_dir().join("dedup-dev/feeds");
@@ -138,7 +153,7 @@ pub async fn publish_fixture() -> Published {
             )
         })
         .collect();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir_in(scratch).unwrap();
     let out = dir.path().join("public");
     let config = dir.path().join("feeds.toml");
     let mut toml = config_toml("127.0.0.1:9", &dir.path().join("p.db"), SECTIONS, &specs);
