@@ -509,3 +509,115 @@ fn check_set(what: &str, got: &[String], want: &[&str], problems: &mut Vec<Strin
         }
     }
 }
+
+/// The values of every `name="…"` attribute in an HTML fragment.
+fn attribute_values<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
+    let needle = format!(" {name}=\"");
+    html.match_indices(&needle)
+        .map(|(at, _)| {
+            let rest = &html[at + needle.len()..];
+            &rest[..rest.find('"').unwrap_or(rest.len())]
+        })
+        .collect()
+}
+
+/// Well-formed story HTML in every section: no nested and no empty paragraphs, only absolute links, the
+/// other reporters as a real list, credit links without tracking parameters; and the member's own link,
+/// tracking parameters and all, still in `wiredesk stories --json`.
+#[test]
+fn story_html_is_well_formed_and_credits_canonical_links() {
+    let published = shared_fixture();
+    let mut problems = Vec::new();
+    let mut lists = 0;
+    for section in SECTIONS {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(published.document(section, "json")).unwrap())
+                .unwrap();
+        for item in doc["items"].as_array().unwrap() {
+            let id = item["id"].as_str().unwrap();
+            let html = item["content_html"].as_str().unwrap();
+            let lower = html.to_ascii_lowercase();
+            // Paragraph depth, opening and closing tags in order.
+            let mut depth = 0;
+            for (at, _) in lower.match_indices('<') {
+                let tag = &lower[at + 1..];
+                if tag.starts_with("p>") || tag.starts_with("p ") {
+                    depth += 1;
+                    if depth > 1 {
+                        problems.push(format!("{section} {id}: nested <p>"));
+                        break;
+                    }
+                } else if tag.starts_with("/p>") {
+                    depth -= 1;
+                }
+            }
+            let squeezed: String = lower.split_whitespace().collect();
+            if squeezed.contains("<p></p>") {
+                problems.push(format!("{section} {id}: empty <p>"));
+            }
+            for url in attribute_values(html, "href")
+                .into_iter()
+                .chain(attribute_values(html, "src"))
+            {
+                let url = html_escape::decode_html_entities(url);
+                let scheme = url.split(':').next().unwrap_or_default();
+                if !["http", "https", "mailto"].contains(&scheme) || !url.contains(':') {
+                    problems.push(format!("{section} {id}: link {url:?} is not absolute"));
+                }
+            }
+            let members = item["_wiredesk"]["members"].as_array().unwrap().len();
+            if members > 1 {
+                lists += 1;
+                let list = html
+                    .rsplit_once("<p>Also reported by:</p>")
+                    .map_or("", |(_, l)| l);
+                if !list.starts_with("<ul>")
+                    || !list.ends_with("</ul>")
+                    || list.matches("<li>").count() != members - 1
+                {
+                    problems.push(format!(
+                        "{section} {id}: {members} members, credit list {list:?}"
+                    ));
+                }
+            }
+            let credits = &html[html.rfind("<p>Source: ").unwrap_or(0)..];
+            for href in attribute_values(credits, "href") {
+                if href.contains("utm_") || href.contains("fbclid") {
+                    problems.push(format!("{section} {id}: credit link {href}"));
+                }
+            }
+        }
+    }
+    assert!(lists > 100, "only {lists} stories with other reporters");
+    assert!(
+        problems.is_empty(),
+        "{} problems: {:#?}",
+        problems.len(),
+        &problems[..problems.len().min(20)]
+    );
+
+    // `stories --json` keeps each member's link as published beside the canonical one.
+    let out = Command::new(env!("CARGO_BIN_EXE_wiredesk"))
+        .arg("--config")
+        .arg(published.dir.path().join("feeds.toml"))
+        .args(["stories", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mut tracked = 0;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let story: serde_json::Value = serde_json::from_str(line).unwrap();
+        for m in story["members"].as_array().unwrap() {
+            let url = m["url"].as_str().unwrap_or_default();
+            if url.contains("utm_") {
+                tracked += 1;
+                let canonical = m["canonical_url"].as_str().unwrap();
+                assert!(!canonical.contains("utm_"), "{canonical}");
+            }
+        }
+    }
+    assert!(
+        tracked > 0,
+        "no member link with tracking parameters in stories --json"
+    );
+}
