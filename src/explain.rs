@@ -263,6 +263,7 @@ mod tests {
             summary: String::new(),
             content_html: String::new(),
             author: None,
+            authors: Vec::new(),
             published: 1_795_941_000 + item_id,
             layer,
             score,

@@ -112,7 +112,8 @@ fn every_corpus_file_is_inspected_and_ingested_without_panicking() {
         let source = rows.iter().find(|s| s.name == corpus).unwrap();
         let ingested = catch_unwind(AssertUnwindSafe(|| -> anyhow::Result<usize> {
             let parsed = wiredesk::parse::parse_feed(&bytes, None, Some(&base))?;
-            let items = wiredesk::normalize::normalize_feed(&parsed.feed, &base, Utc::now());
+            let items =
+                wiredesk::normalize::normalize_feed(&parsed.feed, &base, Utc::now()).unwrap();
             let n = items.len();
             ingester.ingest_one(source, items, Utc::now().timestamp())?;
             Ok(n)

@@ -144,6 +144,7 @@ async fn the_daemon_polls_publishes_and_serves_valid_feeds() {
                 "strong ETag expected: {etag}"
             );
             assert!(first.headers().contains_key("last-modified"));
+            let get_headers = first.headers().clone();
             let body = first.text().await.unwrap();
             match ext {
                 "rss" => {
@@ -200,9 +201,29 @@ async fn the_daemon_polls_publishes_and_serves_valid_feeds() {
                 .unwrap();
             assert_eq!(unzipped, body);
 
+            // HEAD answers with GET's headers, Content-Length (the body's length) included.
             let head = client.head(&url).send().await.unwrap();
             assert_eq!(head.status(), 200);
             assert_eq!(head.headers()["etag"].to_str().unwrap(), etag);
+            assert_eq!(
+                head.headers()["content-length"].to_str().unwrap(),
+                body.len().to_string(),
+                "{url}: HEAD Content-Length"
+            );
+            let without_date = |h: &reqwest::header::HeaderMap| {
+                let mut h: Vec<(String, String)> = h
+                    .iter()
+                    .filter(|(k, _)| *k != "date")
+                    .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+                    .collect();
+                h.sort();
+                h
+            };
+            assert_eq!(
+                without_date(head.headers()),
+                without_date(&get_headers),
+                "{url}: HEAD and GET headers"
+            );
             assert!(head.bytes().await.unwrap().is_empty());
         }
     }

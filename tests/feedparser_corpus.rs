@@ -85,7 +85,7 @@ fn record(root: &Path, path: &Path) -> Value {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         parse::parse_feed(&bytes, content_type.as_deref(), Some(&base)).map(|p| {
             let meta = normalize::feed_meta(&p.feed);
-            let items = normalize::normalize_feed(&p.feed, &base, now);
+            let items = normalize::normalize_feed(&p.feed, &base, now).unwrap();
             (p, meta, items)
         })
     }));
@@ -116,6 +116,7 @@ fn record(root: &Path, path: &Path) -> Value {
                 "authors": item.authors,
                 "summary_text": item.summary,
                 "summary_type": raw.summary.as_ref().map(|t| t.content_type.to_string()),
+                "summary_is_html": raw.summary.as_ref().map(|t| normalize::is_html_text(&parsed.feed.feed_type, t.content_type.as_ref())),
                 "content_text": html_to_text(&item.content_html),
                 "content_type": raw.content.as_ref().map(|c| c.content_type.to_string()),
             })

@@ -1,9 +1,30 @@
 //! Restarts: decisions already made never change, and after a restart the similarity window is rebuilt from
-//! the database, so copies that arrive later still join the stories founded before it.
+//! the database, so copies that arrive later still join the stories founded before it; a story that did
+//! not change keeps its `updated` time across the restart.
 
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
+
+/// Story id → (JSON `date_modified`, member count) in a section's published JSON Feed.
+fn modified(out: &std::path::Path) -> BTreeMap<String, (String, usize)> {
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("feeds/all.json")).unwrap()).unwrap();
+    doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap().to_string(),
+                (
+                    i["date_modified"].as_str().unwrap().to_string(),
+                    i["_wiredesk"]["members"].as_array().unwrap().len(),
+                ),
+            )
+        })
+        .collect()
+}
 
 type Decisions = BTreeMap<i64, (i64, String, i64)>;
 
@@ -81,26 +102,25 @@ async fn decisions_survive_a_restart_and_later_copies_join_earlier_stories() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("r.db");
     let path = dir.path().join("feeds.toml");
+    let out = dir.path().join("public");
+    // Every story is published, so every story's `updated` can be compared.
+    let config = |specs: &[common::SourceSpec]| {
+        common::config_toml("127.0.0.1:9", &db, &["all"], specs)
+            + "[publish]\nitems_per_feed = 5000\n"
+    };
 
-    std::fs::write(
-        &path,
-        common::config_toml("127.0.0.1:9", &db, &["all"], &spec(&before)),
-    )
-    .unwrap();
-    wiredesk::daemon::poll_once(wiredesk::config::load(&path).unwrap(), None)
+    std::fs::write(&path, config(&spec(&before))).unwrap();
+    wiredesk::daemon::poll_once(wiredesk::config::load(&path).unwrap(), Some(&out))
         .await
         .unwrap();
     let first = decisions(&db);
+    let modified_before = modified(&out);
     assert!(first.len() > 1000);
 
     // A new process: nothing of the matcher survives but what is in the database.
     let all: Vec<&String> = before.iter().chain(after.iter()).copied().collect();
-    std::fs::write(
-        &path,
-        common::config_toml("127.0.0.1:9", &db, &["all"], &spec(&all)),
-    )
-    .unwrap();
-    let summary = wiredesk::daemon::poll_once(wiredesk::config::load(&path).unwrap(), None)
+    std::fs::write(&path, config(&spec(&all))).unwrap();
+    let summary = wiredesk::daemon::poll_once(wiredesk::config::load(&path).unwrap(), Some(&out))
         .await
         .unwrap();
     assert_eq!(summary.new_items + first.len(), 2027);
@@ -128,4 +148,23 @@ async fn decisions_survive_a_restart_and_later_copies_join_earlier_stories() {
         joined_by_similarity > 100,
         "only {joined_by_similarity} later copies joined earlier stories by similarity"
     );
+
+    // `updated` means the story changed: kept by every story no member joined, after the restart too.
+    let modified_after = modified(&out);
+    let (mut kept, mut grew) = (0, 0);
+    for (id, (when, members)) in &modified_before {
+        let (when_after, members_after) = &modified_after[id];
+        if members_after == members {
+            assert_eq!(
+                when_after, when,
+                "story {id} did not change, but its updated time moved"
+            );
+            kept += 1;
+        } else {
+            assert!(when_after >= when, "story {id}: updated went back");
+            grew += 1;
+        }
+    }
+    println!("{kept} unchanged stories kept their updated time; {grew} stories gained members");
+    assert!(kept > 100 && grew > 100, "{kept} kept, {grew} grew");
 }

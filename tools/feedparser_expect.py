@@ -151,6 +151,7 @@ def build(record):
                 d["author"] = a.get("name") or a.get("email")
         d["summary"] = d["description"] = e.get("summary_text", e.get("summary"))
         d["summary_detail"] = {"value": d["summary"], "type": e.get("summary_type")}
+        d["_summary_is_html"] = e.get("summary_is_html", True) is not False
         d["content"] = [{"value": e.get("content_text", ""), "type": e.get("content_type")}]
         entries.append(d)
     return feed, entries
@@ -200,6 +201,13 @@ def category(path):
 def text_kind(cat, path, entries, feed):
     """Whether feedparser's value for this field is HTML (to be turned into text) or already text."""
     if cat == "entry summary / content (text)":
+        # A summary wiredesk reads as plain text (Atom type="text", base64 media types, JSON Feed) is
+        # compared as written; everything else as the text of its HTML.
+        if path[0] == "entries" and path[2] in ("summary", "description", "summary_detail"):
+            try:
+                return entries[path[1]]["_summary_is_html"]
+            except (KeyError, IndexError, TypeError):
+                return True
         return True
     try:
         if cat == "feed title":

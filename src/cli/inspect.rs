@@ -86,7 +86,8 @@ pub fn inspect_bytes(
     let meta = normalize::feed_meta(&parsed.feed);
     let items = without_panics(target, || {
         normalize::normalize_feed(&parsed.feed, base, Utc::now())
-    })?;
+    })?
+    .map_err(|e| anyhow::anyhow!("{target}: {e}"))?;
     if json {
         for item in &items {
             outln!("{}", item_json(item));

@@ -34,14 +34,17 @@ pub(crate) fn print_stories(stories: &[StoryView], json: bool) {
                 .iter()
                 .map(|m| {
                     serde_json::json!({
-                        "url": m.url, "guid": m.guid, "source": m.source_name, "title": m.title,
+                        // The link as the member published it, tracking parameters and all; the feeds
+                        // credit the canonical one.
+                        "url": m.url, "canonical_url": m.canonical_url, "guid": m.guid,
+                        "source": m.source_name, "title": m.title,
                         "published": rfc3339(m.published), "score": m.score, "layer": m.layer.as_str(),
                     })
                 })
                 .collect();
             let line = serde_json::json!({
                 "id": story.guid, "sections": story.sections, "title": rep.title, "url": rep.url,
-                "published": rfc3339(story.published), "updated": rfc3339(story.updated), "members": members,
+                "published": rfc3339(story.published), "updated": rfc3339(story.changed_at()), "members": members,
             });
             outln!("{line}");
         } else {

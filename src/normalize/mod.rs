@@ -3,6 +3,7 @@
 //!
 //! Everything downstream (dedup, store, publish) works on [`NormalizedItem`] and never sees feed-rs types.
 
+pub mod bounds;
 pub mod date;
 pub mod person;
 pub mod sanitize;
@@ -20,7 +21,7 @@ use self::text::{html_to_text, key_text, plain_text, strip_boilerplate, truncate
 const SUMMARY_MAX_CHARS: usize = 600;
 
 /// One person credited with an entry, as the feed named them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Byline {
     /// Display name, plain text.
     pub name: Option<String>,
@@ -115,14 +116,53 @@ pub fn feed_meta(feed: &Feed) -> FeedMeta {
     }
 }
 
-/// Normalises every entry of a feed fetched from `feed_url` at `now`.
-pub fn normalize_feed(feed: &Feed, feed_url: &str, now: DateTime<Utc>) -> Vec<NormalizedItem> {
+/// Why a feed's entries were not normalised: they cost more than the budget.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "normalising its entries took over {budget:?} of CPU time (stopped after {done} of {total}); a feed \
+     this costly is refused"
+)]
+pub struct OverBudget {
+    /// Entries normalised when the budget ran out.
+    pub done: usize,
+    /// Entries in the feed.
+    pub total: usize,
+    /// The budget.
+    pub budget: std::time::Duration,
+}
+
+/// Normalises every entry of a feed fetched from `feed_url` at `now`, within [`bounds::FEED_BUDGET`].
+pub fn normalize_feed(
+    feed: &Feed,
+    feed_url: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<NormalizedItem>, OverBudget> {
+    normalize_feed_within(feed, feed_url, now, bounds::FEED_BUDGET)
+}
+
+/// Normalises every entry of a feed, refusing it once the entries have cost more than `budget` of this
+/// thread's CPU time (checked between entries).
+pub fn normalize_feed_within(
+    feed: &Feed,
+    feed_url: &str,
+    now: DateTime<Utc>,
+    budget: std::time::Duration,
+) -> Result<Vec<NormalizedItem>, OverBudget> {
     let base = ::url::Url::parse(feed_url).ok();
-    let mut items: Vec<NormalizedItem> = feed
-        .entries
-        .iter()
-        .map(|e| normalize_entry(e, &feed.feed_type, base.as_ref(), now))
-        .collect();
+    let spending = bounds::Budget::start(budget);
+    let total = feed.entries.len();
+    let mut items: Vec<NormalizedItem> = Vec::with_capacity(total);
+    for entry in &feed.entries {
+        items.push(normalize_entry(entry, &feed.feed_type, base.as_ref(), now));
+        if items.len() < total && spending.exceeded() {
+            return Err(OverBudget {
+                done: items.len(),
+                total,
+                budget,
+            });
+        }
+    }
+    keep_feed_order_without_dates(&mut items);
     // Some feeds give every item the same guid; then the link is the only identity that works.
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for item in &items {
@@ -142,7 +182,19 @@ pub fn normalize_feed(feed: &Feed, feed_url: &str, now: DateTime<Utc>) -> Vec<No
             }
         }
     }
-    items
+    Ok(items)
+}
+
+/// Entries without a usable date all fall back to the same first-seen time, so readers (and the section
+/// feeds, newest first) would show them in any order and Atom would give them one `updated` value. The
+/// n-th entry of the feed is dated n seconds before first-seen instead: the feed's own order (newest first)
+/// is kept, and no two of its entries share a time. Later polls date their new entries later still.
+fn keep_feed_order_without_dates(items: &mut [NormalizedItem]) {
+    for (position, item) in items.iter_mut().enumerate() {
+        if !item.date_from_feed {
+            item.published -= Duration::seconds(position as i64);
+        }
+    }
 }
 
 /// Normalises one entry of a feed of `feed_type`; `base` resolves relative links.
@@ -208,26 +260,27 @@ pub fn normalize_entry(
         .as_ref()
         .map(|s| as_html(&s.content, s.content_type.as_ref()));
     // Content says what it is in its media type, in every format.
-    let content_html = entry.content.as_ref().and_then(|c| {
+    let content_is_markup = entry.content.as_ref().is_some_and(|c| {
         let t = c.content_type.as_ref();
-        let markup =
-            t == "text/html" || t.contains("xhtml") || t.ends_with("/xml") || t.ends_with("+xml");
-        c.body.as_deref().map(|b| {
-            if markup {
-                b.to_string()
-            } else {
-                html_escape::encode_text(b).into_owned()
-            }
-        })
+        t == "text/html" || t.contains("xhtml") || t.ends_with("/xml") || t.ends_with("+xml")
     });
-    let summary_source = summary_html
-        .as_deref()
-        .or(content_html.as_deref())
-        .unwrap_or_default();
-    let summary = truncate_words(
-        &strip_boilerplate(&html_to_text(summary_source)),
-        SUMMARY_MAX_CHARS,
-    );
+    let content_body = entry.content.as_ref().and_then(|c| c.body.as_deref());
+    let content_html = content_body.map(|b| {
+        if content_is_markup {
+            b.to_string()
+        } else {
+            html_escape::encode_text(b).into_owned()
+        }
+    });
+    // Each body is read as what it is: markup through the HTML tokenizer, plain text as written. Reading
+    // escaped plain text as HTML would decode it and then strip "<blink>" from "Why <blink> died".
+    let summary_text = match (&entry.summary, content_body) {
+        (Some(s), _) => text_of(feed_type, s),
+        (None, Some(b)) if content_is_markup => html_to_text(b),
+        (None, Some(b)) => plain_text(b),
+        (None, None) => String::new(),
+    };
+    let summary = truncate_words(&strip_boilerplate(&summary_text), SUMMARY_MAX_CHARS);
     let html_source = content_html
         .as_deref()
         .or(summary_html.as_deref())
@@ -331,7 +384,7 @@ mod tests {
             <description><![CDATA[<p>Stocks rose <script>x()</script>today.</p> The post Stocks appeared first on Site.]]></description>
             </item><item><title>No date</title><pubDate>Mon, 02 Jun 2099 11:29:02 GMT</pubDate></item></channel></rss>"#,
         );
-        let items = normalize_feed(&feed, "https://www.site.example/feed.xml", now);
+        let items = normalize_feed(&feed, "https://www.site.example/feed.xml", now).unwrap();
         let a = &items[0];
         assert_eq!(a.guid, "G1");
         assert_eq!(a.title, "Markets & money");
@@ -355,7 +408,69 @@ mod tests {
             !b.date_from_feed,
             "a date in 2099 is absurd and falls back to first-seen"
         );
-        assert_eq!(b.published, now);
+        // Second in the feed: a second before first-seen, to keep the feed's order.
+        assert_eq!(b.published, now - Duration::seconds(1));
+    }
+
+    #[test]
+    fn entries_without_dates_keep_the_feed_order() {
+        let now = Utc.with_ymd_and_hms(2025, 6, 2, 12, 0, 0).unwrap();
+        let feed = parse(
+            r#"<rss version="2.0"><channel><title>T</title>
+            <item><title>Newest</title><guid>a</guid></item>
+            <item><title>Dated</title><guid>b</guid><pubDate>Mon, 02 Jun 2025 08:00:00 GMT</pubDate></item>
+            <item><title>Oldest</title><guid>c</guid></item></channel></rss>"#,
+        );
+        let items = normalize_feed(&feed, "https://a.example/feed", now).unwrap();
+        assert_eq!(items[0].published, now);
+        assert_eq!(
+            items[1].published,
+            Utc.with_ymd_and_hms(2025, 6, 2, 8, 0, 0).unwrap()
+        );
+        assert_eq!(items[2].published, now - Duration::seconds(2));
+        assert!(!items[2].date_from_feed);
+    }
+
+    #[test]
+    fn plain_text_summaries_keep_their_angle_brackets() {
+        let now = Utc::now();
+        let atom = parse(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:x</id><updated>2025-06-02T00:00:00Z</updated>
+            <entry><title type="text">History of the &lt;blink&gt; tag</title><id>urn:1</id><updated>2025-06-02T00:00:00Z</updated>
+            <summary type="text">Why &lt;blink&gt; and &lt;marquee&gt; died; 5 &lt; 6.</summary></entry>
+            <entry><title type="html">&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;Strike</title><id>urn:2</id>
+            <updated>2025-06-02T00:00:00Z</updated><content type="text">&lt;b&gt;kept&lt;/b&gt; as text</content></entry></feed>"#,
+        );
+        let items = normalize_feed(&atom, "https://a.example/feed", now).unwrap();
+        assert_eq!(items[0].title, "History of the <blink> tag");
+        assert_eq!(items[0].summary, "Why <blink> and <marquee> died; 5 < 6.");
+        assert_eq!(items[1].title, "Strike");
+        assert_eq!(items[1].summary, "<b>kept</b> as text");
+        assert_eq!(items[1].content_html, "&lt;b&gt;kept&lt;/b&gt; as text");
+        let json = parse(
+            r#"{"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": [{"id": "1",
+            "title": "Why <script> tags are text", "summary": "<img src=x onerror=alert(1)> is text",
+            "authors": [{"name": "<b onmouseover=alert(5)>Oscar</b>"}]}]}"#,
+        );
+        let items = normalize_feed(&json, "https://a.example/feed.json", now).unwrap();
+        assert_eq!(items[0].title, "Why <script> tags are text");
+        assert_eq!(items[0].summary, "<img src=x onerror=alert(1)> is text");
+        assert_eq!(items[0].author.as_deref(), Some("Oscar"));
+    }
+
+    #[test]
+    fn a_feed_over_its_budget_is_refused_between_entries() {
+        let feed = parse(&format!(
+            "<rss version=\"2.0\"><channel><title>T</title>{}</channel></rss>",
+            "<item><title>A</title><description>&lt;p&gt;x&lt;/p&gt;</description></item>"
+                .repeat(3)
+        ));
+        let url = "https://a.example/feed";
+        let e =
+            normalize_feed_within(&feed, url, Utc::now(), std::time::Duration::ZERO).unwrap_err();
+        assert_eq!((e.done, e.total), (1, 3));
+        assert!(e.to_string().contains("stopped after 1 of 3"), "{e}");
+        assert_eq!(normalize_feed(&feed, url, Utc::now()).unwrap().len(), 3);
     }
 
     #[test]
@@ -365,7 +480,7 @@ mod tests {
             <item><title>A</title><link>https://a.example/1</link><guid>same</guid></item>
             <item><title>B</title><link>https://a.example/2</link><guid>same</guid></item></channel></rss>"#,
         );
-        let items = normalize_feed(&feed, "https://a.example/feed", Utc::now());
+        let items = normalize_feed(&feed, "https://a.example/feed", Utc::now()).unwrap();
         assert_eq!(items[0].guid, "https://a.example/1");
         assert_eq!(items[1].guid, "https://a.example/2");
     }

@@ -116,6 +116,7 @@ fn looks_like_markup(text: &str) -> bool {
 /// (U+0080 to U+009F, which feeds mean as curly quotes and dashes) become the characters windows-1252 maps
 /// them to.
 pub fn html_to_text(html: &str) -> String {
+    let html = super::bounds::capped(html);
     if !html.contains(['<', '&']) {
         return plain_text(html);
     }

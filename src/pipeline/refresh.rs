@@ -280,7 +280,8 @@ impl Pipeline {
             if p.feed.entries.len() > MAX_ENTRIES {
                 return Err(too_many_entries(p.feed.entries.len(), ""));
             }
-            let mut items = normalize::normalize_feed(&p.feed, &base, now);
+            let mut items = normalize::normalize_feed(&p.feed, &base, now)
+                .map_err(|e| Failure::new(FailureKind::Parse, e.to_string()))?;
             drop_past_retention(&mut items, retention_days, now);
             let features: Vec<Features> = match &extractor {
                 Some(x) => items.iter().map(|i| x.features(i)).collect(),

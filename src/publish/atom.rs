@@ -6,7 +6,10 @@ use atom_syndication::{
 };
 use chrono::DateTime;
 
-use super::{SectionFeed, plain, story_html, story_title, xml_safe};
+use super::{
+    SectionFeed, byline_name, plain, story_bylines, story_html, story_title, story_updated,
+    xml_safe,
+};
 
 fn link(href: &str, rel: &str, mime: Option<&str>, title: Option<&str>) -> Link {
     Link {
@@ -15,6 +18,18 @@ fn link(href: &str, rel: &str, mime: Option<&str>, title: Option<&str>) -> Link 
         mime_type: mime.map(str::to_string),
         title: title.map(xml_safe),
         ..Default::default()
+    }
+}
+
+/// A plain-text construct. Text with `<` or `&` goes as escaped `type="html"`, which every reader reads
+/// back as exactly the text; `type="text"` holding "</b>" or "1&1" looks like undeclared markup to readers
+/// that guess (and to the W3C validator).
+fn text(s: &str) -> Text {
+    let s = xml_safe(s);
+    if s.contains(['<', '&']) {
+        Text::html(html_escape::encode_text(&s).into_owned())
+    } else {
+        Text::plain(s)
     }
 }
 
@@ -40,33 +55,30 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
                     links.push(link(u, "related", Some("text/html"), Some(&m.source_name)));
                 }
             }
-            let author = rep
-                .author
-                .clone()
-                .filter(|a| !a.trim().is_empty())
-                .unwrap_or(rep.source_name.clone());
             Entry {
                 id: story.guid.clone(),
-                title: Text::plain(story_title(story)),
-                updated: fixed(story.changed_at()),
+                title: text(&story_title(story)),
+                updated: story_updated(story).fixed_offset(),
                 published: Some(fixed(rep.published)),
-                authors: author
-                    .split(", ")
-                    .filter(|a| !a.trim().is_empty())
-                    .map(|a| Person {
-                        name: xml_safe(a),
+                // An Atom person needs a name; a byline that is only an address is named by it.
+                authors: story_bylines(story)
+                    .iter()
+                    .map(|b| Person {
+                        name: byline_name(b).to_string(),
+                        email: b.email.clone(),
+                        uri: b.uri.clone(),
                         ..Default::default()
                     })
                     .collect(),
                 links,
-                summary: (!rep.summary.is_empty()).then(|| Text::plain(xml_safe(&rep.summary))),
+                summary: (!rep.summary.is_empty()).then(|| text(&rep.summary)),
                 content: Some(Content {
                     value: Some(story_html(story)),
                     content_type: Some("html".to_string()),
                     ..Default::default()
                 }),
                 source: Some(Source {
-                    title: Text::plain(xml_safe(&rep.source_name)),
+                    title: text(&rep.source_name),
                     id: rep.source_url.clone(),
                     updated: fixed(rep.published),
                     links: std::iter::once(link(&rep.source_url, "self", None, None))
@@ -84,8 +96,8 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
         .collect();
     let doc = Feed {
         id: feed.self_url("atom"),
-        title: Text::plain(plain(&feed.section.title)),
-        subtitle: Some(Text::plain(plain(&feed.section.description))),
+        title: text(&plain(&feed.section.title)),
+        subtitle: Some(text(&plain(&feed.section.description))),
         updated: feed.updated.fixed_offset(),
         authors: vec![Person {
             name: "wiredesk".into(),

@@ -3,12 +3,27 @@
 use chrono::{DateTime, SecondsFormat};
 use serde_json::json;
 
-use super::{SectionFeed, story_html, story_title};
+use super::{SectionFeed, byline_name, story_bylines, story_html, story_title, story_updated};
+use crate::normalize::Byline;
 
 fn rfc3339(ts: i64) -> String {
     DateTime::from_timestamp(ts, 0)
         .unwrap_or_default()
         .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// One JSON Feed author: a name, and a URL (the byline's page, else a `mailto:` link, which JSON Feed 1.1
+/// allows) when there is one.
+fn author(b: &Byline) -> serde_json::Value {
+    let mut a = json!({ "name": byline_name(b) });
+    if let Some(url) = b
+        .uri
+        .clone()
+        .or_else(|| b.email.as_ref().map(|e| format!("mailto:{e}")))
+    {
+        a["url"] = json!(url);
+    }
+    a
 }
 
 /// Renders the section as a JSON Feed 1.1 document.
@@ -39,9 +54,8 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
                 "title": story_title(story),
                 "content_html": story_html(story),
                 "date_published": rfc3339(rep.published),
-                "date_modified": rfc3339(story.changed_at()),
-                "authors": rep.author.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&rep.source_name)
-                    .split(", ").map(|a| json!({"name": a})).collect::<Vec<_>>(),
+                "date_modified": story_updated(story).to_rfc3339_opts(SecondsFormat::Micros, true),
+                "authors": story_bylines(story).iter().map(author).collect::<Vec<_>>(),
                 "_wiredesk": {"about": "https://github.com/wiredesk/wiredesk#json-feed-extension", "members": members},
             });
             if let Some(u) = &rep.url {

@@ -8,6 +8,8 @@ mod atom;
 mod json;
 mod opml;
 mod rss;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,6 +20,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use crate::config::{Config, Section};
+use crate::normalize::Byline;
 use crate::store::{Store, StoryView};
 
 /// One section's feed, ready to render.
@@ -132,6 +135,16 @@ pub(crate) fn xml_safe(s: &str) -> String {
         .collect()
 }
 
+/// When a story last changed, as Atom `updated` and JSON `date_modified` publish it: [`StoryView::changed_at`]
+/// (whole seconds) with the story's id in the microseconds. Stories that change in the same second are
+/// common (a feed that dates every item alike, two joins stored by one poll), and readers take entries
+/// with one `updated` for one revision (the W3C validator warns of it). The id keeps each story's time
+/// distinct within any document, the same on every render, and true to the second.
+pub(crate) fn story_updated(story: &StoryView) -> DateTime<Utc> {
+    let micros = story.id.rem_euclid(1_000_000) as u32;
+    DateTime::from_timestamp(story.changed_at(), micros * 1_000).unwrap_or_default()
+}
+
 /// The title to publish for a story: the representative's, or the start of its summary when it has none.
 pub(crate) fn story_title(story: &StoryView) -> String {
     let rep = story.representative();
@@ -144,6 +157,55 @@ pub(crate) fn story_title(story: &StoryView) -> String {
     } else {
         xml_safe(&format!("{}…", words.join(" ")))
     }
+}
+
+/// The bylines a story is published with: its representative's, else its source, credited by name (a
+/// wire desk credits the outlet when the reporter is not named).
+pub(crate) fn story_bylines(story: &StoryView) -> Vec<Byline> {
+    let rep = story.representative();
+    let named: Vec<Byline> = rep
+        .authors
+        .iter()
+        .filter(|b| b.name.is_some() || b.email.is_some())
+        .map(|b| Byline {
+            name: b
+                .name
+                .as_deref()
+                .map(xml_safe)
+                .filter(|n| !n.trim().is_empty()),
+            email: b
+                .email
+                .as_deref()
+                .map(xml_safe)
+                .filter(|e| !e.trim().is_empty()),
+            uri: b.uri.clone(),
+        })
+        .filter(|b| b.name.is_some() || b.email.is_some())
+        .collect();
+    if !named.is_empty() {
+        return named;
+    }
+    vec![Byline {
+        name: Some(xml_safe(&rep.source_name)),
+        ..Byline::default()
+    }]
+}
+
+/// A byline's display name: its name, else its e-mail address.
+pub(crate) fn byline_name(b: &Byline) -> &str {
+    b.name.as_deref().or(b.email.as_deref()).unwrap_or_default()
+}
+
+/// Plain text as HTML that an HTML reader reads back as exactly that text: as written when it would be
+/// read so (almost always: "a < b", "AT&T"), else with `&`, `<` and `>` escaped ("History of the <blink>
+/// tag", "Why <script> tags are text", a literal "&amp;"). RSS readers render titles and names as HTML,
+/// so this is what keeps a plain-text title from becoming markup, or losing a word, in their hands.
+pub(crate) fn text_as_html(text: &str) -> std::borrow::Cow<'_, str> {
+    use crate::normalize::text::{html_to_text, plain_text};
+    if !text.contains(['<', '&']) || html_to_text(text) == plain_text(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(html_escape::encode_text(text).into_owned())
 }
 
 /// Configured text (section titles and descriptions) as plain text: markup in the config is not published.
@@ -176,8 +238,18 @@ pub(crate) fn story_html(story: &StoryView) -> String {
             ),
             None => name,
         };
-        if let Some(by) = m.author.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-            out.push_str(&format!(" (by {})", html_escape::encode_text(by)));
+        let by: Vec<&str> = m
+            .authors
+            .iter()
+            .map(byline_name)
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if !by.is_empty() {
+            out.push_str(&format!(
+                " (by {})",
+                html_escape::encode_text(&by.join(", "))
+            ));
         }
         out
     };

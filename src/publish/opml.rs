@@ -18,7 +18,7 @@ pub(super) fn render(config: &Config, at: DateTime<Utc>) -> Vec<u8> {
     for s in &config.sections {
         out.push_str(&format!(
             "<outline type=\"rss\" text=\"{t}\" title=\"{t}\" xmlUrl=\"{base}/feeds/{id}.rss\" htmlUrl=\"{base}/\"/>\n",
-            t = attr(&super::xml_safe(&s.title)),
+            t = attr(&super::plain(&s.title)),
             base = attr(base),
             id = attr(&s.id),
         ));

@@ -8,7 +8,71 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{ChannelBuilder, GuidBuilder, ItemBuilder, SourceBuilder};
 
-use super::{SectionFeed, plain, story_html, story_title, xml_safe};
+use super::{
+    SectionFeed, byline_name, plain, story_bylines, story_html, story_title, text_as_html, xml_safe,
+};
+use crate::normalize::Byline;
+
+/// Plain text for an RSS element: RSS readers read it as HTML, so text that would read as markup is
+/// escaped ([`text_as_html`]).
+fn text(s: &str) -> String {
+    text_as_html(&xml_safe(s)).into_owned()
+}
+
+/// The document with `&` and `<` outside CDATA sections written as the hexadecimal character references
+/// `&#x26;` and `&#x3C;`, which the RSS Best Practices Profile asks of plain text so readers know it for
+/// text. It is the same XML: `&amp;` and `&#x26;` are one character; the `rss` crate writes the named form.
+fn hex_references(xml: Vec<u8>) -> Vec<u8> {
+    const CDATA_OPEN: &[u8] = b"<![CDATA[";
+    let mut out = Vec::with_capacity(xml.len() + xml.len() / 64);
+    let mut rest = &xml[..];
+    while !rest.is_empty() {
+        let (plain, cdata) = match find(rest, CDATA_OPEN) {
+            Some(at) => {
+                let end = find(&rest[at..], b"]]>").map_or(rest.len(), |e| at + e + 3);
+                (&rest[..at], &rest[at..end])
+            }
+            None => (rest, &rest[rest.len()..]),
+        };
+        let mut i = 0;
+        while i < plain.len() {
+            if plain[i..].starts_with(b"&amp;") {
+                out.extend_from_slice(b"&#x26;");
+                i += 5;
+            } else if plain[i..].starts_with(b"&lt;") {
+                out.extend_from_slice(b"&#x3C;");
+                i += 4;
+            } else {
+                out.push(plain[i]);
+                i += 1;
+            }
+        }
+        out.extend_from_slice(cdata);
+        rest = &rest[plain.len() + cdata.len()..];
+    }
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A story's bylines as RSS has them: `<author>` holds one e-mail address (`email (Name)`), so a single
+/// byline with an address goes there; every other byline is a `dc:creator` name. An item carries one or
+/// the other, never both, since readers take them for the same thing.
+fn bylines(bylines: &[Byline]) -> (Option<String>, Vec<String>) {
+    if let [one] = bylines
+        && let Some(email) = &one.email
+    {
+        let author = match &one.name {
+            Some(name) => format!("{email} ({name})"),
+            None => email.clone(),
+        };
+        return (Some(text(&author)), Vec::new());
+    }
+    let names = bylines.iter().map(|b| text(byline_name(b))).collect();
+    (None, names)
+}
 
 /// Renders the section as an RSS 2.0 document.
 pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
@@ -18,23 +82,14 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
         .map(|story| {
             let rep = story.representative();
             let published = DateTime::from_timestamp(rep.published, 0).unwrap_or_default();
-            // RSS <author> must be an e-mail address; a byline without one is a dc:creator.
-            let creators: Vec<String> = rep
-                .author
-                .as_deref()
-                .map(|a| {
-                    a.split(", ")
-                        .map(|n| xml_safe(n.trim()))
-                        .filter(|n| !n.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let (author, creators) = bylines(&story_bylines(story));
             let dc = (!creators.is_empty()).then(|| DublinCoreExtension {
                 creators,
                 ..Default::default()
             });
             ItemBuilder::default()
-                .title(Some(story_title(story)))
+                .title(Some(text(&story_title(story))))
+                .author(author)
                 .dublin_core_ext(dc)
                 .link(rep.url.clone())
                 .description(Some(story_html(story)))
@@ -48,7 +103,7 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
                 .source(Some(
                     SourceBuilder::default()
                         .url(rep.source_url.clone())
-                        .title(Some(xml_safe(&rep.source_name)))
+                        .title(Some(text(&rep.source_name)))
                         .build(),
                 ))
                 .build()
@@ -61,9 +116,9 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
     self_link.set_mime_type(Some("application/rss+xml".to_string()));
     atom.set_links(vec![self_link]);
     let channel = ChannelBuilder::default()
-        .title(plain(&feed.section.title))
+        .title(text(&plain(&feed.section.title)))
         .link(format!("{}/", feed.base_url))
-        .description(plain(&feed.section.description))
+        .description(text(&plain(&feed.section.description)))
         .language(Some("en".to_string()))
         .generator(Some(format!("wiredesk {}", env!("CARGO_PKG_VERSION"))))
         .last_build_date(Some(feed.updated.to_rfc2822()))
@@ -84,5 +139,5 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
     channel
         .write_to(&mut out)
         .expect("writing to a Vec cannot fail");
-    out
+    hex_references(out)
 }

@@ -59,6 +59,24 @@ impl Default for Metrics {
     }
 }
 
+/// Date strings no known form reads, counted process-wide by [`crate::normalize::date`] where feeds are
+/// parsed (on the parse threads, far from any `Metrics`); their entries are dated when first seen.
+#[derive(Debug)]
+struct UnparseableDates;
+
+impl Collector for UnparseableDates {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let counter = ConstCounter::new(crate::normalize::date::unparseable_dates());
+        let metric = encoder.encode_descriptor(
+            "unparseable_dates",
+            "Date strings in feeds that no known form reads; an entry with no other date is dated when first seen.",
+            None,
+            counter.metric_type(),
+        )?;
+        counter.encode(metric)
+    }
+}
+
 /// The counters other modules bump as plain atomics, read at scrape time.
 #[derive(Debug)]
 struct AtomicCounters(Vec<(&'static str, &'static str, Arc<AtomicU64>)>);
@@ -179,6 +197,7 @@ impl Metrics {
                 http_not_modified.clone(),
             ),
         ])));
+        registry.register_collector(Box::new(UnparseableDates));
         Metrics {
             registry,
             polls,
@@ -301,6 +320,30 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The value of an unlabelled counter in an exposition.
+    fn counter(text: &str, name: &str) -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+    }
+
+    #[test]
+    fn a_date_no_form_reads_is_dated_first_seen_and_counted() {
+        let m = Metrics::new();
+        let before = counter(&m.render(), "wiredesk_unparseable_dates_total");
+        let feed = br#"<rss version="2.0"><channel><title>t</title><link>https://e.example/</link>
+            <item><title>Undatable</title><link>https://e.example/1</link><pubDate>the day after the storm</pubDate></item>
+            </channel></rss>"#;
+        let parsed = crate::parse::parse_feed(feed, Some("application/rss+xml"), None).unwrap();
+        let now = chrono::Utc::now();
+        let items =
+            crate::normalize::normalize_feed(&parsed.feed, "https://e.example/feed", now).unwrap();
+        assert!(!items[0].date_from_feed);
+        assert_eq!(items[0].published, now, "dated when first seen");
+        let after = counter(&m.render(), "wiredesk_unparseable_dates_total");
+        assert!(after > before, "{before} -> {after}");
+    }
 
     #[test]
     fn the_exposition_names_every_family_once() {

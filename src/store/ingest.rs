@@ -216,8 +216,9 @@ impl FeedTx<'_> {
         self.conn
             .prepare_cached(
                 "INSERT INTO items (id, source_id, guid, url, canonical_url, title, summary, content_html, author,
-                                    published, date_from_feed, first_seen, updated, content_hash, story_id, url_key)
-                 VALUES (?15, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14)",
+                                    published, date_from_feed, first_seen, updated, content_hash, story_id, url_key,
+                                    authors)
+                 VALUES (?15, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?16)",
             )?
             .execute(params![
                 new.source_id,
@@ -234,7 +235,8 @@ impl FeedTx<'_> {
                 i.content_hash,
                 story_id,
                 i.canonical_url.as_deref().map(key64),
-                item_id
+                item_id,
+                authors_json(i)?
             ])?;
         Ok(())
     }
@@ -265,7 +267,7 @@ impl FeedTx<'_> {
         self.conn
             .prepare_cached(
                 "UPDATE items SET url = ?2, canonical_url = ?3, title = ?4, summary = ?5, content_html = ?6,
-                        author = ?7, content_hash = ?8, updated = ?9, url_key = ?10 WHERE id = ?1",
+                        author = ?7, content_hash = ?8, updated = ?9, url_key = ?10, authors = ?11 WHERE id = ?1",
             )?
             .execute(params![
                 item_id,
@@ -277,7 +279,8 @@ impl FeedTx<'_> {
                 item.author,
                 item.content_hash,
                 now,
-                item.canonical_url.as_deref().map(key64)
+                item.canonical_url.as_deref().map(key64),
+                authors_json(item)?
             ])?;
         self.conn
             .prepare_cached("UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1")?
@@ -309,6 +312,14 @@ impl FeedTx<'_> {
             ])?;
         Ok(())
     }
+}
+
+/// The `authors` column: every byline as JSON, or NULL when there is none.
+fn authors_json(item: &NormalizedItem) -> anyhow::Result<Option<String>> {
+    if item.authors.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::to_string(&item.authors)?))
 }
 
 /// What to insert for a new item.

@@ -37,6 +37,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0003_typed_poll_results.sql")),
     M::up(include_str!("../../migrations/0004_paused_sources.sql")),
     M::up(include_str!("../../migrations/0005_poll_history.sql")),
+    M::up(include_str!("../../migrations/0006_item_authors.sql")),
 ];
 
 /// How long a connection waits for the write lock before a statement fails with "database is locked".
@@ -484,6 +485,56 @@ mod tests {
         );
         assert_eq!(s.published, 1_000);
         assert_eq!(s.members.len(), 2);
+    }
+
+    #[test]
+    fn bylines_are_stored_with_name_email_and_uri() {
+        use crate::normalize::Byline;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO sources (url, name) VALUES ('https://wire.example/f', 'Wire');
+                 INSERT INTO source_sections (source_id, section) VALUES (1, 'world');",
+            )
+            .unwrap();
+        let bylines = vec![
+            Byline {
+                name: Some("Editorial Board".into()),
+                email: Some("ed@wire.example".into()),
+                uri: None,
+            },
+            Byline {
+                name: Some("Jane Doe".into()),
+                email: None,
+                uri: Some("https://wire.example/jane".into()),
+            },
+        ];
+        let item = NormalizedItem {
+            author: Some("Editorial Board, Jane Doe".into()),
+            authors: bylines.clone(),
+            ..test_item("a", 1_000)
+        };
+        let wire = row(&store, 1);
+        write(&mut store, &wire, &[(item, None)], 2_000);
+        let read = |store: &Store| {
+            store.section_stories("world", 1).unwrap()[0]
+                .representative()
+                .authors
+                .clone()
+        };
+        assert_eq!(read(&store), bylines);
+        // Rows stored before the column existed have only the joined names.
+        store
+            .conn
+            .execute_batch("UPDATE items SET authors = NULL")
+            .unwrap();
+        let names: Vec<Option<String>> = read(&store).into_iter().map(|b| b.name).collect();
+        assert_eq!(
+            names,
+            [Some("Editorial Board".into()), Some("Jane Doe".into())]
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use rusqlite::params;
 use super::Store;
 use crate::dedup::Layer;
 use crate::dedup::similar::WindowItem;
+use crate::normalize::Byline;
 
 /// A story and every item in it, representative first.
 #[derive(Debug, Clone)]
@@ -73,6 +74,8 @@ pub struct MemberView {
     pub content_html: String,
     /// Author names.
     pub author: Option<String>,
+    /// Every byline with name, e-mail and URI, in feed order.
+    pub authors: Vec<Byline>,
     /// Publication time.
     pub published: i64,
     /// The dedup layer that placed it.
@@ -111,11 +114,30 @@ pub struct DecisionRow {
 // An item without a decision row founded its story with no candidate in sight (layer `new`).
 const MEMBER_COLUMNS: &str = "i.id, i.source_id, s.name, s.url, s.site_url, i.guid, i.url, i.title, i.summary,
      i.content_html, i.author, i.published, COALESCE(d.layer, 'new'), COALESCE(d.score, 0), i.story_id,
-     i.canonical_url, i.first_seen, i.updated";
+     i.canonical_url, i.first_seen, i.updated, i.authors";
+
+/// Bylines from the `authors` column; rows stored before it had one are read from the joined names.
+fn bylines(json: Option<String>, author: Option<&str>) -> Vec<Byline> {
+    if let Some(authors) = json.and_then(|j| serde_json::from_str(&j).ok()) {
+        return authors;
+    }
+    author
+        .into_iter()
+        .flat_map(|a| a.split(", "))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| Byline {
+            name: Some(n.to_string()),
+            ..Byline::default()
+        })
+        .collect()
+}
 
 fn member_from_row(r: &rusqlite::Row) -> rusqlite::Result<(MemberView, i64)> {
+    let author: Option<String> = r.get(10)?;
     Ok((
         MemberView {
+            authors: bylines(r.get(18)?, author.as_deref()),
             item_id: r.get(0)?,
             source_id: r.get(1)?,
             source_name: r.get(2)?,
@@ -126,7 +148,7 @@ fn member_from_row(r: &rusqlite::Row) -> rusqlite::Result<(MemberView, i64)> {
             title: r.get(7)?,
             summary: r.get(8)?,
             content_html: r.get(9)?,
-            author: r.get(10)?,
+            author,
             published: r.get(11)?,
             layer: r.get(12)?,
             score: r.get(13)?,
@@ -277,10 +299,10 @@ impl Store {
                 score: member.score,
                 member,
                 story_id,
-                story_guid: r.get(18)?,
-                reason: r.get(19)?,
-                candidates: r.get(20)?,
-                decided_at: r.get(21)?,
+                story_guid: r.get(19)?,
+                reason: r.get(20)?,
+                candidates: r.get(21)?,
+                decided_at: r.get(22)?,
             })
         })?;
         let mut rows: Vec<DecisionRow> = rows.collect::<Result<_, _>>()?;

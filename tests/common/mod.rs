@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod published;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
