@@ -316,6 +316,7 @@ mod tests {
             updated: 0,
             first_seen: 0,
             sections: vec!["local".into()],
+            routes: vec![],
             members: vec![original.clone(), spin.clone()],
         };
         let decisions = [decision(&spin, None), decision(&original, Some(1))];
@@ -350,6 +351,7 @@ mod tests {
             updated: 0,
             first_seen: 0,
             sections: vec![],
+            routes: vec![],
             members: vec![original.clone(), repost.clone()],
         };
         let decisions = [decision(&repost, Some(1))];
