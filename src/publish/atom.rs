@@ -2,7 +2,7 @@
 //! feed and a `rel="related"` link for every other member.
 
 use atom_syndication::{
-    Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Source, Text,
+    Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Source, Text,
 };
 use chrono::DateTime;
 
@@ -45,7 +45,16 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
                 .clone()
                 .filter(|a| !a.trim().is_empty())
                 .unwrap_or(rep.source_name.clone());
+            let categories = feed
+                .sections_of(story)
+                .map(|s| Category {
+                    term: s.id.clone(),
+                    scheme: Some(feed.sections_scheme()),
+                    label: Some(plain(&s.title)),
+                })
+                .collect();
             Entry {
+                categories,
                 id: story.guid.clone(),
                 title: Text::plain(story_title(story)),
                 updated: fixed(story.changed_at()),

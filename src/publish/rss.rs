@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::DateTime;
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
-use rss::{ChannelBuilder, GuidBuilder, ItemBuilder, SourceBuilder};
+use rss::{CategoryBuilder, ChannelBuilder, GuidBuilder, ItemBuilder, SourceBuilder};
 
 use super::{SectionFeed, plain, story_html, story_title, xml_safe};
 
@@ -33,8 +33,19 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
                 creators,
                 ..Default::default()
             });
+            // Each section the story is in, parents included, so readers can file it.
+            let categories = feed
+                .sections_of(story)
+                .map(|s| {
+                    CategoryBuilder::default()
+                        .name(plain(&s.title))
+                        .domain(Some(feed.sections_scheme()))
+                        .build()
+                })
+                .collect::<Vec<_>>();
             ItemBuilder::default()
                 .title(Some(story_title(story)))
+                .categories(categories)
                 .dublin_core_ext(dc)
                 .link(rep.url.clone())
                 .description(Some(story_html(story)))
