@@ -24,7 +24,7 @@ use super::ingest::{BatchReports, Ingester, StoreJob, Stored, Unavailable};
 use super::outcome::PollStatus;
 use crate::config::{Config, DedupConfig};
 use crate::route::Router;
-use crate::store::{PollTally, SourceRow};
+use crate::store::{PollTally, REROUTE_CHUNK, SourceRow};
 
 /// The most feeds one commit takes; bounds how long a batch holds the write lock.
 const MAX_BATCH_FEEDS: usize = 256;
@@ -94,10 +94,6 @@ pub(crate) struct Writer {
     /// Counts finished re-routes of the stored stories (after a reload changed the section rules).
     rerouted: tokio::sync::watch::Receiver<u64>,
 }
-
-/// Stories routed again in one transaction while a reload's new rules are applied to stored stories;
-/// polls wait at most one chunk for the writer.
-const REROUTE_CHUNK: usize = 2_000;
 
 /// Routing every stored story again by new rules, a chunk at a time between batches of polls.
 struct Reroute {

@@ -27,7 +27,7 @@ pub use checkpoint::{Checkpointer, WAL_SIZE_LIMIT, wal_path};
 pub(crate) use history::{HourTally, PollTally};
 pub use ingest::FeedCounts;
 pub(crate) use ingest::{Batch, FeedRows};
-pub use routes::RerouteStep;
+pub use routes::{REROUTE_CHUNK, RerouteStep};
 pub use sources::{SourceRow, SourceState};
 pub use stats::StoreStats;
 pub use stories::{DecisionRow, MemberView, StoryView};

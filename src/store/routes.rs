@@ -10,6 +10,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::Store;
 use crate::route::{Member, Reason, Route, Router};
 
+/// Stories routed again in one transaction while new rules are applied to stored stories (the writer
+/// stores waiting polls between chunks, so a poll waits at most one chunk).
+pub const REROUTE_CHUNK: usize = 2_000;
+
 /// One member as read for routing.
 struct MemberRow {
     item_id: i64,
@@ -59,13 +63,29 @@ pub(crate) fn route_range(
     let mut members: Vec<(i64, i64, MemberRow)> = Vec::new();
     {
         let mut stmt = conn.prepare_cached(
-            "SELECT i.story_id, st.published, i.id, s.name, i.title, i.summary, i.categories,
-                    (SELECT group_concat(ss.section, char(10)) FROM source_sections ss WHERE ss.source_id = i.source_id)
+            "SELECT i.story_id, st.published, i.id, s.name, i.title, i.summary, i.categories, i.source_id
              FROM items i JOIN sources s ON s.id = i.source_id JOIN stories st ON st.id = i.story_id
              WHERE i.story_id BETWEEN ?1 AND ?2 ORDER BY i.story_id, i.id",
         )?;
-        let rows = stmt.query_map(params![lo, hi], |r| {
-            Ok((
+        // A chunk's members come from few sources: their listed sections are read once each.
+        let mut listed_by_source: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut listed_stmt = conn.prepare_cached(
+            "SELECT section FROM source_sections WHERE source_id = ?1 ORDER BY section",
+        )?;
+        let mut rows = stmt.query(params![lo, hi])?;
+        while let Some(r) = rows.next()? {
+            let source_id: i64 = r.get(7)?;
+            let listed = match listed_by_source.get(&source_id) {
+                Some(l) => l.clone(),
+                None => {
+                    let l: Vec<String> = listed_stmt
+                        .query_map([source_id], |r| r.get(0))?
+                        .collect::<Result<_, _>>()?;
+                    listed_by_source.insert(source_id, l.clone());
+                    l
+                }
+            };
+            members.push((
                 r.get(0)?,
                 r.get(1)?,
                 MemberRow {
@@ -74,12 +94,9 @@ pub(crate) fn route_range(
                     title: r.get(4)?,
                     summary: r.get(5)?,
                     categories: split_lines(r.get(6)?),
-                    listed: split_lines(r.get(7)?),
+                    listed,
                 },
-            ))
-        })?;
-        for row in rows {
-            members.push(row?);
+            ));
         }
     }
     let mut existing: HashMap<i64, Vec<(String, String)>> = HashMap::new();
