@@ -123,7 +123,10 @@ impl FeedTx<'_> {
     /// Writes a feed's placed entries and its source's new state, and routes the stories it touched.
     pub fn write(&self, feed: &FeedRows) -> anyhow::Result<FeedWritten> {
         let mut counts = FeedCounts::default();
+        // Stories joined or edited are routed from their stored members; stories this feed founded (most
+        // of them) from the one item in hand, with no read-back.
         let mut touched: Vec<i64> = Vec::new();
+        let mut founded: Vec<(i64, i64, &NormalizedItem)> = Vec::new();
         for (item, placement) in feed.items.iter().zip(feed.placements) {
             match placement {
                 Placement::Skip => {}
@@ -138,7 +141,11 @@ impl FeedTx<'_> {
                     new_story,
                     decision,
                 } => {
-                    touched.push(*story_id);
+                    if *new_story {
+                        founded.push((*story_id, *item_id, item));
+                    } else {
+                        touched.push(*story_id);
+                    }
                     let new = NewItem {
                         source_id: feed.source.id,
                         item,
@@ -163,6 +170,26 @@ impl FeedTx<'_> {
         touched.sort_unstable();
         touched.dedup();
         let mut sections = std::collections::BTreeSet::new();
+        for (story, item_id, item) in founded {
+            if touched.binary_search(&story).is_ok() {
+                continue;
+            }
+            let member = crate::route::Member {
+                item_id,
+                source: &feed.source.name,
+                listed: &feed.source.sections,
+                title: &item.title,
+                summary: &item.summary,
+                categories: &item.categories,
+            };
+            sections.extend(super::routes::route_founded(
+                self.conn,
+                feed.router,
+                story,
+                item.published.timestamp(),
+                member,
+            )?);
+        }
         for story in touched {
             let (_, changed) =
                 super::routes::route_range(self.conn, feed.router, story, story, true)?;

@@ -12,7 +12,7 @@ use crate::route::{Member, Reason, Route, Router};
 
 /// Stories routed again in one transaction while new rules are applied to stored stories (the writer
 /// stores waiting polls between chunks, so a poll waits at most one chunk).
-pub const REROUTE_CHUNK: usize = 2_000;
+pub const REROUTE_CHUNK: usize = 1_000;
 
 /// One member as read for routing.
 struct MemberRow {
@@ -161,6 +161,27 @@ pub(crate) fn route_range(
         }
     }
     Ok((stories, changed))
+}
+
+/// Routes a story just founded by `member` (it has no other member and no rows yet) and writes its rows;
+/// returns its sections.
+pub(crate) fn route_founded(
+    conn: &Connection,
+    router: &Router,
+    story_id: i64,
+    published: i64,
+    member: Member,
+) -> anyhow::Result<BTreeSet<String>> {
+    let mut insert = conn.prepare_cached(
+        "INSERT OR REPLACE INTO story_sections (section, story_id, published, reasons) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut sections = BTreeSet::new();
+    for route in router.route(&[member]) {
+        let reasons = serde_json::to_string(&route.reasons)?;
+        insert.execute(params![route.section, story_id, published, reasons])?;
+        sections.insert(route.section);
+    }
+    Ok(sections)
 }
 
 impl Store {
