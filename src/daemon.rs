@@ -151,6 +151,8 @@ pub async fn poll_once_with_progress(
         progress(&summary, total);
         changed.extend(done.changed_sections);
     }
+    // Rules changed since the last run route the stored stories again first (the writer did it between polls).
+    changed.extend(pipeline.routed().await);
     tracing::info!(
         took_ms = started.elapsed().as_millis() as u64,
         "polled and stored"
@@ -330,6 +332,7 @@ pub async fn run_with_listener(
     let mut prune_tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     let mut sample_tick = tokio::time::interval(SAMPLE_EVERY);
     let mut other_writers = pipeline.other_writers();
+    let mut rerouted = pipeline.rerouted();
     // One info line a minute sums up the polls; each source's state changes are logged as they happen.
     let mut minute = PollSummary::default();
     let mut summary_tick =
@@ -400,6 +403,9 @@ pub async fn run_with_listener(
             _ = prune_tick.tick() => pipeline.prune().await,
             Ok(()) = other_writers.changed() => {
                 tracing::info!("another process changed the database; publishing every section again");
+                render(&publisher, &state.metrics, pipeline.config(), None).await;
+            }
+            Ok(()) = rerouted.changed() => {
                 render(&publisher, &state.metrics, pipeline.config(), None).await;
             }
             _ = sample_tick.tick() => {

@@ -35,6 +35,37 @@ pub(crate) struct CopyExplained {
     pub score: f64,
 }
 
+/// Why a story is in each of its sections, one line per section: "business: category 'Business' on
+/// 'Title' (Harbor Wire); subsection crypto".
+pub(crate) fn section_lines(story: &StoryView) -> Vec<String> {
+    let source_of = |item: Option<i64>| {
+        item.and_then(|id| story.members.iter().find(|m| m.item_id == id))
+            .map(|m| format!(" on {}", named(m, 50)))
+            .unwrap_or_default()
+    };
+    story
+        .routes
+        .iter()
+        .map(|r| {
+            let reasons: Vec<String> = r
+                .reasons
+                .iter()
+                .map(|x| match x.why {
+                    crate::route::Why::Source => format!("its source {} lists it", x.what),
+                    crate::route::Why::Category => {
+                        format!("category '{}'{}", x.what, source_of(x.item))
+                    }
+                    crate::route::Why::Keyword => {
+                        format!("keyword '{}'{}", x.what, source_of(x.item))
+                    }
+                    crate::route::Why::Child => format!("it is in subsection {}", x.what),
+                })
+                .collect();
+            format!("{}: {}", r.section, reasons.join("; "))
+        })
+        .collect()
+}
+
 /// How a copy relates to the item it matched, as a verb phrase.
 pub(crate) fn relation(layer: Layer) -> &'static str {
     match layer {
@@ -317,6 +348,7 @@ mod tests {
             updated: 0,
             first_seen: 0,
             sections: vec!["local".into()],
+            routes: vec![],
             members: vec![original.clone(), spin.clone()],
         };
         let decisions = [decision(&spin, None), decision(&original, Some(1))];
@@ -351,6 +383,7 @@ mod tests {
             updated: 0,
             first_seen: 0,
             sections: vec![],
+            routes: vec![],
             members: vec![original.clone(), repost.clone()],
         };
         let decisions = [decision(&repost, Some(1))];

@@ -2,7 +2,7 @@
 //! into one, stores everything in SQLite, and republishes one clean feed per section.
 //!
 //! The modules follow one item through the tree, in data order:
-//! config → schedule → fetch → parse → normalize → dedup → store → publish (feeds, and [`pages`] for
+//! config → schedule → fetch → parse → normalize → dedup → route → store → publish (feeds, and [`pages`] for
 //! people) → serve.
 //! [`pipeline`] runs one source's refresh through those stages and holds the one failure policy;
 //! [`daemon`] wires the stages into tasks; [`cli`] is the command line. The public surface is what the
@@ -27,6 +27,9 @@ pub mod normalize;
 
 /// Where an item goes: same item, same story, or a new story.
 pub mod dedup;
+
+/// Which sections a story is in, and why: by source, category, keyword or subsection.
+pub mod route;
 
 /// SQLite: the only module that speaks SQL.
 pub mod store;

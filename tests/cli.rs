@@ -202,6 +202,48 @@ fn check_reports_every_error_at_once_one_line_each() {
 }
 
 #[test]
+fn check_reports_section_tree_errors_and_passes_the_shipped_feeds_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(
+        &path,
+        "[[sections]]\nid = \"business\"\nparent = \"crypto\"\n\
+         [[sections]]\nid = \"crypto\"\nparent = \"business\"\nmatch = { keywords = [\"bitcoin\"] }\n\
+         [[sections]]\nid = \"food\"\nparent = \"lifestyle\"\nmatch = {}\n",
+    )
+    .unwrap();
+    let out = run(&["--config", path.to_str().unwrap(), "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out.stderr);
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 4, "three errors and the count:\n{report}");
+    assert!(
+        lines[0].contains(
+            ":3: sections[0].parent: sections form a cycle: business → crypto → business"
+        ),
+        "{report}"
+    );
+    assert!(
+        lines[1].contains(":10: sections[2].parent: unknown section `lifestyle`"),
+        "{report}"
+    );
+    assert!(
+        lines[2].contains(":11: sections[2].match: is empty"),
+        "{report}"
+    );
+
+    // The shipped file, with its news site's tree, checks clean (its database beside a copy of it).
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds.toml"), &path).unwrap();
+    let out = run(&["--config", path.to_str().unwrap(), "check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("15 sections"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
 fn help_reads_well_and_help_help_works() {
     let out = run(&["help", "--help"]);
     assert!(out.status.success(), "{}", text(&out.stderr));

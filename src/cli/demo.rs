@@ -82,17 +82,32 @@ pub(crate) const SAMPLES: &[Sample] = &[
     },
 ];
 
-/// The demo's sections: (id, title, description).
-const SECTIONS: &[(&str, &str, &str)] = &[
+/// The demo's sections: (id, title, description, further TOML: a parent and routing rules).
+const SECTIONS: &[(&str, &str, &str, &str)] = &[
     (
         "local",
         "Local news",
         "The demo's local news, merged from a wire, a reposting site, a content farm and a broken feed",
+        "",
+    ),
+    (
+        "weather",
+        "Weather",
+        "Storms and floods, picked from every source by keyword",
+        "parent = \"local\"\nmatch = { keywords = [\"storm\", \"tempest\", \"flooding\"] }\n",
     ),
     (
         "business",
         "Business",
         "The demo's business news: a business paper, and a source whose feed has gone missing",
+        "",
+    ),
+    (
+        "markets",
+        "Markets",
+        "Shares and profits from any source, also in Business; sponsored items kept out",
+        "parent = \"business\"\nmatch = { keywords = [\"shares\", \"profit warning\"] }\n\
+         exclude = { keywords = [\"sponsored\"] }\n",
     ),
 ];
 
@@ -141,9 +156,9 @@ pub(crate) fn demo_config_toml(samples: SocketAddr, listen: SocketAddr, db: &Pat
          [fetch]\nallow_networks = [\"{}/32\"]\n",
         samples.ip()
     );
-    for (id, title, description) in SECTIONS {
+    for (id, title, description, rules) in SECTIONS {
         toml.push_str(&format!(
-            "\n[[sections]]\nid = \"{id}\"\ntitle = \"{title}\"\ndescription = \"{description}\"\n"
+            "\n[[sections]]\nid = \"{id}\"\ntitle = \"{title}\"\ndescription = \"{description}\"\n{rules}"
         ));
     }
     for s in SAMPLES {

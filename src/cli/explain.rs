@@ -56,6 +56,15 @@ pub(crate) fn explain(store: &Store, url: &str) -> anyhow::Result<ExitCode> {
             );
             outln!("  reason: {}", row.reason);
             print_candidates(store, &row.candidates)?;
+            let sections = words::section_lines(&story.story);
+            if sections.is_empty() {
+                outln!("  sections: none (no source lists one and no rule matches)");
+            } else {
+                outln!("  sections (why the story is in each):");
+                for line in sections {
+                    outln!("    {line}");
+                }
+            }
             outln!("  the story has {} member(s):", story.story.members.len());
             let rep = story.story.representative();
             outln!(

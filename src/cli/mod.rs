@@ -83,7 +83,7 @@ pub enum Command {
     },
     /// List the stored stories, newest first, each with every copy of it.
     Stories {
-        /// Only the stories of this section (its `id` in feeds.toml).
+        /// Only the stories of this section (its `id` in feeds.toml), its subsections' stories included.
         #[arg(long, value_name = "ID")]
         section: Option<String>,
         /// Only stories published within this long: 90m, 48h, 7d, 2w; default: every stored story.

@@ -42,8 +42,14 @@ pub(crate) fn print_stories(stories: &[StoryView], json: bool) {
                     })
                 })
                 .collect();
+            // Why the story is in each section: [{"section", "reasons": [{"why", "what", "item"}]}].
+            let routes: Vec<_> = story
+                .routes
+                .iter()
+                .map(|r| serde_json::json!({"section": r.section, "reasons": r.reasons}))
+                .collect();
             let line = serde_json::json!({
-                "id": story.guid, "sections": story.sections, "title": rep.title, "url": rep.url,
+                "id": story.guid, "sections": story.sections, "routes": routes, "title": rep.title, "url": rep.url,
                 "published": rfc3339(story.published), "updated": rfc3339(story.changed_at()), "members": members,
             });
             outln!("{line}");

@@ -282,6 +282,29 @@ pub struct Section {
     pub description: String,
     /// Schedule for this section's sources when they have none of their own.
     pub schedule: Option<CronSchedule>,
+    /// The section this one is a subsection of: the parent's feed also carries this section's stories.
+    pub parent: Option<String>,
+    /// Stories from any source whose items match this join the section (`match = {...}`).
+    pub matches: SectionRule,
+    /// Stories with any item matching this never join the section, nor its parents through it.
+    pub exclude: SectionRule,
+}
+
+/// A `match` or `exclude` rule of a section: an item matches when it carries one of the categories or has
+/// one of the keywords (a whole word or phrase) in its title or summary.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SectionRule {
+    /// Category names, compared case-insensitively after trimming.
+    pub categories: Vec<String>,
+    /// Words or phrases, matched whole and in any case.
+    pub keywords: Vec<String>,
+}
+
+impl SectionRule {
+    /// True when the rule names nothing (it then matches no item).
+    pub fn is_empty(&self) -> bool {
+        self.categories.is_empty() && self.keywords.is_empty()
+    }
 }
 
 /// One `[[sources]]` entry: a feed to poll.
@@ -325,6 +348,30 @@ impl Config {
     /// Looks a section up by id.
     pub fn section(&self, id: &str) -> Option<&Section> {
         self.sections.iter().find(|s| s.id == id)
+    }
+
+    /// The sections whose parent is `id` (None: the top-level sections), in file order.
+    pub fn children_of<'a>(
+        &'a self,
+        id: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Section> + 'a {
+        self.sections
+            .iter()
+            .filter(move |s| s.parent.as_deref() == id)
+    }
+
+    /// `id` and its ancestors, nearest first (validation rules out cycles; a cycle stops the walk).
+    pub fn lineage<'a>(&'a self, id: &'a str) -> Vec<&'a Section> {
+        let mut out: Vec<&Section> = Vec::new();
+        let mut next = self.section(id);
+        while let Some(s) = next {
+            if out.iter().any(|o| o.id == s.id) {
+                break;
+            }
+            out.push(s);
+            next = s.parent.as_deref().and_then(|p| self.section(p));
+        }
+        out
     }
 }
 
@@ -549,6 +596,44 @@ sections = ["world"]
             errs[2].contains("log.level: `info,=` is not a log filter"),
             "{}",
             errs[2]
+        );
+    }
+
+    #[test]
+    fn sections_nest_and_their_rules_are_read() {
+        let text = "[[sections]]\nid = \"business\"\nmatch = { categories = [\" Business \", \"economy\"] }\n\
+                    [[sections]]\nid = \"crypto\"\nparent = \"business\"\n\
+                    match = { keywords = [\"bitcoin\", \"crypto\"] }\n\
+                    exclude = { keywords = [\"sponsored\", \"press   release\"], categories = [\"ads\"] }\n";
+        let c = parse(Path::new("feeds.toml"), text).unwrap();
+        assert_eq!(c.sections[0].matches.categories, ["Business", "economy"]);
+        assert_eq!(c.sections[1].parent.as_deref(), Some("business"));
+        assert_eq!(
+            c.sections[1].exclude.keywords,
+            ["sponsored", "press release"]
+        );
+        assert_eq!(c.sections[1].exclude.categories, ["ads"]);
+        let lineage: Vec<&str> = c.lineage("crypto").iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(lineage, ["crypto", "business"]);
+    }
+
+    #[test]
+    fn a_cycle_an_unknown_parent_and_an_empty_match_are_errors_with_line_and_field() {
+        let text = "[[sections]]\nid = \"a\"\nparent = \"c\"\n\
+                    [[sections]]\nid = \"b\"\nparent = \"a\"\n\
+                    [[sections]]\nid = \"c\"\nparent = \"b\"\n\
+                    [[sections]]\nid = \"d\"\nparent = \"nowhere\"\n\
+                    [[sections]]\nid = \"e\"\nmatch = { keywords = [] }\n\
+                    [[sections]]\nid = \"f\"\nparent = \"f\"\nexclude = { keywords = [\"--\"] }\n";
+        assert_eq!(
+            errors(text),
+            vec![
+                "feeds.toml:3: sections[0].parent: sections form a cycle: a → c → b → a; a section cannot be its own ancestor",
+                "feeds.toml:12: sections[3].parent: unknown section `nowhere`; defined sections are: a, b, c, d, e, f",
+                "feeds.toml:15: sections[4].match: is empty, so it would route no story here; list categories = [...] or keywords = [...], or remove it",
+                "feeds.toml:18: sections[5].parent: sections form a cycle: f → f; a section cannot be its own ancestor",
+                "feeds.toml:19: sections[5].exclude.keywords[0]: `--` has no letters or digits to match as a word",
+            ]
         );
     }
 

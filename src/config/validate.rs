@@ -13,7 +13,7 @@ use super::error::{ConfigErrors, LineIndex, Problems};
 use super::read::{FromToml, Table};
 use super::{
     Config, DEFAULT_SCHEDULE, DedupConfig, FetchConfig, LogConfig, PollingConfig, PublishConfig,
-    Section, ServerConfig, ShutdownConfig, Source, StorageConfig,
+    Section, SectionRule, ServerConfig, ShutdownConfig, Source, StorageConfig,
 };
 use crate::schedule::CronSchedule;
 
@@ -280,6 +280,7 @@ fn log(t: &Table, p: &mut Problems) -> LogConfig {
 fn sections(tables: &[Table], p: &mut Problems) -> Vec<Section> {
     let mut sections = Vec::new();
     let mut ids = HashSet::new();
+    let mut parents: Vec<Option<Spanned<String>>> = Vec::new();
     for t in tables {
         let id = t.required::<String>(p, "id");
         if let Some(id) = &id {
@@ -310,6 +311,9 @@ fn sections(tables: &[Table], p: &mut Problems) -> Vec<Section> {
         let schedule = t
             .get::<String>(p, "schedule")
             .and_then(|s| schedule(p, &s, t.field("schedule")));
+        let parent = t.get::<String>(p, "parent");
+        let matches = rule(t, p, "match");
+        let exclude = rule(t, p, "exclude");
         t.finish(p);
         let id = id.map(Spanned::into_inner).unwrap_or_default();
         let title = title.unwrap_or_else(|| id.clone());
@@ -318,9 +322,128 @@ fn sections(tables: &[Table], p: &mut Problems) -> Vec<Section> {
             id,
             title,
             schedule,
+            parent: parent.as_ref().map(|p| p.get_ref().clone()),
+            matches,
+            exclude,
         });
+        parents.push(parent);
     }
+    section_tree(tables, p, &sections, &parents);
     sections
+}
+
+/// Checks that every `parent` names a section and that following parents never comes back to where it
+/// started; a cycle is reported once, at the first of its sections in the file.
+fn section_tree(
+    tables: &[Table],
+    p: &mut Problems,
+    sections: &[Section],
+    parents: &[Option<Spanned<String>>],
+) {
+    let index: BTreeMap<&str, usize> = sections
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
+    for (i, parent) in parents.iter().enumerate() {
+        let Some(parent) = parent else { continue };
+        if !index.contains_key(parent.get_ref().as_str()) {
+            let known: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+            p.add(
+                Some(parent.span()),
+                tables[i].field("parent"),
+                format!(
+                    "unknown section `{}`; defined sections are: {}",
+                    parent.get_ref(),
+                    known.join(", ")
+                ),
+            );
+        }
+    }
+    for (start, parent) in parents.iter().enumerate() {
+        let Some(parent) = parent else { continue };
+        let mut path = vec![start];
+        let mut at = index.get(parent.get_ref().as_str()).copied();
+        while let Some(i) = at {
+            if i == start {
+                // Reported at the cycle's first section in file order, so each cycle is one error.
+                if path.iter().all(|&j| j >= start) {
+                    let names: Vec<&str> = path
+                        .iter()
+                        .chain(std::iter::once(&start))
+                        .map(|&j| sections[j].id.as_str())
+                        .collect();
+                    p.add(
+                        Some(parent.span()),
+                        tables[start].field("parent"),
+                        format!(
+                            "sections form a cycle: {}; a section cannot be its own ancestor",
+                            names.join(" → ")
+                        ),
+                    );
+                }
+                break;
+            }
+            if path.contains(&i) {
+                break; // a cycle further up, reported from its own first section
+            }
+            path.push(i);
+            at = parents[i]
+                .as_ref()
+                .and_then(|p| index.get(p.get_ref().as_str()).copied());
+        }
+    }
+}
+
+/// A section's `match` or `exclude` table: categories and keywords. Present but naming nothing is an error
+/// (it would match nothing, which is never what was meant); so is an empty or wordless entry.
+fn rule(t: &Table, p: &mut Problems, key: &'static str) -> SectionRule {
+    let r = t.table(p, key);
+    let read = |name: &'static str, p: &mut Problems| -> Vec<String> {
+        let Some(list) = r.list::<String>(p, name) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, v) in list.get_ref().iter().enumerate() {
+            let text = v.get_ref().split_whitespace().collect::<Vec<_>>().join(" ");
+            let field = format!("{}[{i}]", r.field(name));
+            if text.is_empty() {
+                p.add(Some(v.span()), field, "is empty; remove it");
+            } else if name == "keywords" && crate::route::words(&text).is_empty() {
+                p.add(
+                    Some(v.span()),
+                    field,
+                    format!("`{text}` has no letters or digits to match as a word"),
+                );
+            } else {
+                out.push(text);
+            }
+        }
+        out
+    };
+    let rule = SectionRule {
+        categories: read("categories", p),
+        keywords: read("keywords", p),
+    };
+    r.finish(p);
+    if let Some(span) = r.span()
+        && rule.is_empty()
+        && !p.errors.iter().any(|e| e.field.starts_with(&r.field("")))
+    {
+        p.add(
+            Some(span),
+            t.field(key),
+            format!(
+                "is empty, so it would {}; list categories = [...] or keywords = [...], or remove it",
+                if key == "match" {
+                    "route no story here"
+                } else {
+                    "keep no story out"
+                }
+            ),
+        );
+    }
+    rule
 }
 
 fn sources(tables: &[Table], p: &mut Problems, sections: &[Section]) -> Vec<Source> {

@@ -58,6 +58,9 @@ pub struct NormalizedItem {
     pub date_from_feed: bool,
     /// 64-bit hash of the key text of title and summary, when there is enough text for it to identify a story.
     pub content_hash: Option<i64>,
+    /// The entry's own categories (RSS `<category>`, Atom `category` term and label, JSON Feed `tags`),
+    /// as plain text with inner whitespace as one space, each once; sections route by them.
+    pub categories: Vec<String>,
 }
 
 /// What a feed says about itself, used for display and polling hints.
@@ -323,7 +326,24 @@ pub fn normalize_entry(
     } else {
         entry.id.trim().to_string()
     };
+    let mut categories: Vec<String> = Vec::new();
+    for c in &entry.categories {
+        for name in std::iter::once(c.term.as_str()).chain(c.label.as_deref()) {
+            let name = plain_text(name)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !name.is_empty()
+                && !categories
+                    .iter()
+                    .any(|k| k.to_lowercase() == name.to_lowercase())
+            {
+                categories.push(name);
+            }
+        }
+    }
     NormalizedItem {
+        categories,
         content_hash: content_hash(&title, &summary),
         canonical_url: link.as_ref().map(self::url::canonical),
         url: link_as_written,

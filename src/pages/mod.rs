@@ -219,7 +219,8 @@ footer{border-top:1px solid var(--line);margin-top:2.5rem;padding-top:.6rem;font
 ul.subscribe{list-style:none;display:flex;gap:.8rem;padding:0;margin:.3rem 0;flex-wrap:wrap}
 .sections,.stories{list-style:none;padding:0}
 .sections>li,.stories>li{background:var(--card);border:1px solid var(--line);border-radius:.5rem;padding:.8rem 1rem;margin:.8rem 0}
-.sections h2,.stories h2{margin:.1rem 0 .3rem}
+.sections h2,.stories h2,.sections h3{margin:.1rem 0 .3rem}
+.sections .sections>li{background:var(--bg)}
 .summary{margin:.4rem 0}
 details{margin:.5rem 0}
 summary{cursor:pointer;font-weight:600}

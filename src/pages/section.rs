@@ -16,10 +16,34 @@ const SUMMARY_CHARS: usize = 320;
 
 /// The page of section `s` with its `stories` (newest first).
 pub(super) fn render(config: &Config, s: &Section, stories: &[StoryView]) -> Vec<u8> {
+    // Where the section sits in the tree: its parents above, its subsections below.
+    let ancestors: Vec<&Section> = config.lineage(&s.id).into_iter().skip(1).rev().collect();
+    let children: Vec<&Section> = config.children_of(Some(&s.id)).collect();
     let main = html! {
+        @if !ancestors.is_empty() {
+            nav aria-label="Parent sections" {
+                p.meta {
+                    @for a in &ancestors {
+                        a href=(super::section_path(&a.id)) { (a.title) } " › "
+                    }
+                    (s.title)
+                }
+            }
+        }
         h1 { (s.title) }
         p.lead { (s.description) }
         (subscribe(s))
+        @if !children.is_empty() {
+            nav aria-label="Subsections" {
+                p.meta {
+                    "Also carries the stories of its subsections: "
+                    @for (i, c) in children.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        a href=(super::section_path(&c.id)) { (c.title) }
+                    }
+                }
+            }
+        }
         @if stories.is_empty() {
             p { "No stories yet: its sources have not been polled, or carried nothing. The "
                 a href="/status" { "status page" } " says which." }

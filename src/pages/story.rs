@@ -32,11 +32,11 @@ pub(super) fn render(
     let e = explain::explain(story, &decisions, priorities);
     let rep = e.story.representative();
     let title = display_title(rep);
-    let sections: Vec<&Section> = e
-        .story
+    // In file order, so a parent comes before its subsections.
+    let sections: Vec<&Section> = config
         .sections
         .iter()
-        .filter_map(|id| config.section(id))
+        .filter(|s| e.story.sections.contains(&s.id))
         .collect();
     let names: HashMap<i64, String> = e
         .story
@@ -53,6 +53,13 @@ pub(super) fn render(
                 a href=(section_path(&s.id)) { (s.title) }
             }
             " · story " (e.story.id) " · " code { (e.story.guid) }
+        }
+        @let why = explain::section_lines(&e.story);
+        @if !why.is_empty() {
+            details {
+                summary { "Why it is in these sections" }
+                ul { @for line in &why { li { (line) } } }
+            }
         }
         h2 { "The original" }
         p {

@@ -17,6 +17,7 @@ use super::LayerCounts;
 use crate::dedup::similar::{Features, Staged};
 use crate::dedup::{self, Ids, Placement, Placer, SourceRef, Verdict};
 use crate::normalize::NormalizedItem;
+use crate::route::Router;
 use crate::store::{self, Batch, Checkpointer, FeedCounts, FeedRows, SourceRow, Store};
 
 /// Feeds placed by the exact layers and not yet written, at most, while the dedup thread works.
@@ -49,13 +50,16 @@ impl StoreJob {
 #[derive(Debug, Clone)]
 pub(crate) struct Unavailable(pub String);
 
-/// What storing one feed wrote: its counts, and which dedup layer placed its entries.
-#[derive(Debug, Default, Clone, Copy)]
+/// What storing one feed wrote: its counts, which dedup layer placed its entries, and the sections whose
+/// feeds changed.
+#[derive(Debug, Default, Clone)]
 pub struct Stored {
     /// New, updated, founded, joined.
     pub counts: FeedCounts,
     /// By dedup layer.
     pub layers: LayerCounts,
+    /// Every section a story it touched is or was in.
+    pub sections: Vec<String>,
 }
 
 /// What happened to each feed of a batch that committed.
@@ -66,6 +70,8 @@ pub struct Ingester {
     store: Store,
     placer: Placer,
     checkpointer: Option<Checkpointer>,
+    /// The section rules new and edited stories are routed by.
+    router: std::sync::Arc<Router>,
 }
 
 impl Ingester {
@@ -78,6 +84,7 @@ impl Ingester {
             store: Store::open(path)?,
             placer: Placer::new(dedup),
             checkpointer: None,
+            router: std::sync::Arc::new(Router::default()),
         })
     }
 
@@ -98,6 +105,16 @@ impl Ingester {
     /// New dedup settings (a reload): the window is rebuilt with them when next needed.
     pub(crate) fn reconfigure(&mut self, dedup: &crate::config::DedupConfig) {
         self.placer = Placer::new(dedup);
+    }
+
+    /// Routes stories by these section rules from now on (stored stories are routed again separately).
+    pub fn set_router(&mut self, router: std::sync::Arc<Router>) {
+        self.router = router;
+    }
+
+    /// The section rules in force.
+    pub fn router(&self) -> std::sync::Arc<Router> {
+        self.router.clone()
     }
 
     /// Forgets the similarity window, which a caught panic may have left half-updated.
@@ -158,9 +175,10 @@ impl Ingester {
             self.load_window().map_err(|e| unavailable(&e))?;
         }
         let batch = self.store.begin_batch().map_err(|e| unavailable(&e))?;
-        let outcome = batch
-            .first_free_ids()
-            .and_then(|ids| place_and_write(&batch, &mut self.placer, ids, jobs, now, guarded));
+        let router = self.router.clone();
+        let outcome = batch.first_free_ids().and_then(|ids| {
+            place_and_write(&batch, &mut self.placer, &router, ids, jobs, now, guarded)
+        });
         let reports = match outcome {
             Ok(reports) => reports,
             Err(e) => {
@@ -216,9 +234,11 @@ enum ToDedup {
 
 /// Places and writes every feed of a batch on two threads. Unguarded, any error fails the whole batch (the
 /// caller rolls it back); guarded, a feed's own failure is its result, and only a store failure is an error.
+#[allow(clippy::too_many_arguments)] // the batch's parts; bundling them would only rename them
 fn place_and_write(
     batch: &Batch,
     placer: &mut Placer,
+    router: &Router,
     mut ids: Ids,
     jobs: &[&StoreJob],
     now: i64,
@@ -278,12 +298,17 @@ fn place_and_write(
                     items: &job.items,
                     placements: &placed,
                     now,
+                    router,
                 })
-                .map(|counts| Stored { counts, layers });
+                .map(|w| Stored {
+                    counts: w.counts,
+                    layers,
+                    sections: w.sections.into_iter().collect(),
+                });
             if !guarded {
                 return Ok(Ok(written?));
             }
-            let written = written.and_then(|counts| tx.commit().map(|()| counts));
+            let written = written.and_then(|stored| tx.commit().map(|()| stored));
             let _ = to_dedup.send(ToDedup::Written(written.is_ok()));
             match written {
                 Err(e) if store::unavailable(&e).is_some() => Err(e),

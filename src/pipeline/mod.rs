@@ -168,6 +168,17 @@ impl Pipeline {
         self.writer.sync(config.clone()).await
     }
 
+    /// Waits until every stored story is routed by the current section rules; returns the sections that
+    /// re-routing changed.
+    pub async fn routed(&self) -> Vec<String> {
+        self.writer.routed().await
+    }
+
+    /// Changes whenever stored stories were routed again by new section rules (render every section).
+    pub(crate) fn rerouted(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.writer.rerouted()
+    }
+
     /// Puts built settings in force: polls that start from now on use them.
     pub async fn apply(&self, settings: Settings) {
         let fetch = &settings.config.fetch;

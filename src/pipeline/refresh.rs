@@ -124,18 +124,19 @@ impl Pipeline {
         let (job, status, failure) = next_state(settings, source, now, polled);
         let state = job.state.clone();
         match self.writer.store(job).await {
-            Ok(Stored { counts, layers }) => Refreshed {
+            Ok(Stored {
+                counts,
+                layers,
+                sections,
+            }) => Refreshed {
                 source: SourceRow {
                     items_seen: state.items_seen + counts.new_items as i64,
                     ..state
                 },
                 status,
                 failure,
-                changed_sections: if counts.new_items + counts.updated_items > 0 {
-                    source.sections.clone()
-                } else {
-                    Vec::new()
-                },
+                // Routing says which sections the stories it touched are or were in, whatever the source lists.
+                changed_sections: sections,
                 counts,
                 layers,
             },

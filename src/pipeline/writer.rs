@@ -8,6 +8,7 @@
 //! - a panic is caught, the feeds of that batch are retried one by one so only the culprit fails, and the
 //!   thread goes on.
 
+use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Arc;
@@ -22,7 +23,8 @@ use super::health::Health;
 use super::ingest::{BatchReports, Ingester, StoreJob, Stored, Unavailable};
 use super::outcome::PollStatus;
 use crate::config::{Config, DedupConfig};
-use crate::store::{PollTally, SourceRow};
+use crate::route::Router;
+use crate::store::{PollTally, REROUTE_CHUNK, SourceRow};
 
 /// The most feeds one commit takes; bounds how long a batch holds the write lock.
 const MAX_BATCH_FEEDS: usize = 256;
@@ -71,6 +73,10 @@ enum Job {
     Reconfigure {
         dedup: DedupConfig,
     },
+    /// Answer once stored stories are routed by the current rules, with the sections that changed.
+    Routed {
+        reply: oneshot::Sender<Vec<String>>,
+    },
     /// Checkpoint, answer and stop (shutdown).
     Close {
         reply: oneshot::Sender<()>,
@@ -85,6 +91,18 @@ pub(crate) struct Writer {
     stop: Arc<AtomicBool>,
     /// Counts the commits other processes made, as the writer noticed them.
     others: tokio::sync::watch::Receiver<u64>,
+    /// Counts finished re-routes of the stored stories (after a reload changed the section rules).
+    rerouted: tokio::sync::watch::Receiver<u64>,
+}
+
+/// Routing every stored story again by new rules, a chunk at a time between batches of polls.
+struct Reroute {
+    router: Arc<Router>,
+    /// Stories below this id are still to do (None: start from the newest).
+    below: Option<i64>,
+    stories: usize,
+    changed: BTreeSet<String>,
+    started: Instant,
 }
 
 impl Writer {
@@ -100,6 +118,7 @@ impl Writer {
         let (tx, rx) = mpsc::channel::<Job>(MAX_BATCH_FEEDS);
         let stop = Arc::new(AtomicBool::new(false));
         let (noticed, others) = tokio::sync::watch::channel(0);
+        let (rerouted_tx, rerouted) = tokio::sync::watch::channel(0);
         let data_version = ingester.store_mut().data_version()?;
         let thread = WriterThread {
             ingester,
@@ -109,6 +128,10 @@ impl Writer {
             data_version,
             noticed,
             probed: Instant::now(),
+            reroute: None,
+            rerouted: rerouted_tx,
+            waiting_for_routes: Vec::new(),
+            rerouted_sections: BTreeSet::new(),
         };
         std::thread::Builder::new()
             .name("wiredesk-writer".into())
@@ -119,12 +142,28 @@ impl Writer {
             jobs: tx,
             stop,
             others,
+            rerouted,
         })
     }
 
     /// Changes whenever the writer notices that another process committed to the database.
     pub(crate) fn other_writers(&self) -> tokio::sync::watch::Receiver<u64> {
         self.others.clone()
+    }
+
+    /// Changes whenever the writer has routed every stored story by new section rules.
+    pub(crate) fn rerouted(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.rerouted.clone()
+    }
+
+    /// Waits until every stored story is routed by the section rules of the last sync, and returns the
+    /// sections that re-routing changed since the last call.
+    pub(crate) async fn routed(&self) -> Vec<String> {
+        let (reply, answer) = oneshot::channel();
+        if self.send(Job::Routed { reply }).await.is_err() {
+            return Vec::new();
+        }
+        answer.await.unwrap_or_default()
     }
 
     async fn send(&self, job: Job) -> Result<(), StoreError> {
@@ -208,6 +247,14 @@ struct WriterThread {
     noticed: tokio::sync::watch::Sender<u64>,
     /// When the store was last written or probed.
     probed: Instant,
+    /// The re-route in progress, if the rules changed.
+    reroute: Option<Reroute>,
+    /// Bumped when a re-route finishes.
+    rerouted: tokio::sync::watch::Sender<u64>,
+    /// Callers of [`Writer::routed`] waiting for the re-route to finish.
+    waiting_for_routes: Vec<oneshot::Sender<Vec<String>>>,
+    /// Sections re-routing changed, not yet handed to a [`Writer::routed`] caller.
+    rerouted_sections: BTreeSet<String>,
 }
 
 type Reply = oneshot::Sender<Result<Stored, StoreError>>;
@@ -228,8 +275,19 @@ impl WriterThread {
         };
         loop {
             self.notice_other_writers();
-            let next =
-                runtime.block_on(async { tokio::time::timeout(WATCH_EVERY, rx.recv()).await });
+            // A re-route goes a chunk at a time, and polled feeds that wait are stored between chunks.
+            if self.reroute.is_some() {
+                self.reroute_step();
+            }
+            let next = if self.reroute.is_some() {
+                match rx.try_recv() {
+                    Ok(job) => Ok(Some(job)),
+                    Err(mpsc::error::TryRecvError::Empty) => continue,
+                    Err(mpsc::error::TryRecvError::Disconnected) => Ok(None),
+                }
+            } else {
+                runtime.block_on(async { tokio::time::timeout(WATCH_EVERY, rx.recv()).await })
+            };
             let first = match next {
                 Ok(Some(job)) => job,
                 Ok(None) => break,
@@ -392,7 +450,22 @@ impl WriterThread {
             }
             Job::Sync { config, reply } => {
                 let store = self.ingester.store_mut();
-                let _ = reply.send(store.sync_sources(&config).and_then(|_| store.sources()));
+                let synced = store.sync_sources(&config).and_then(|_| store.sources());
+                if synced.is_ok() {
+                    self.new_rules(&config);
+                }
+                let _ = reply.send(synced);
+            }
+            Job::Routed { reply } => {
+                if self.reroute.is_none() {
+                    let _ = reply.send(
+                        std::mem::take(&mut self.rerouted_sections)
+                            .into_iter()
+                            .collect(),
+                    );
+                } else {
+                    self.waiting_for_routes.push(reply);
+                }
             }
             Job::Prune { retention_days } => {
                 let now = Utc::now().timestamp();
@@ -404,6 +477,73 @@ impl WriterThread {
                 }
             }
             Job::Reconfigure { dedup } => self.ingester.reconfigure(&dedup),
+        }
+    }
+
+    /// Puts the section rules of `config` in force for new stories, and starts routing the stored ones
+    /// again when they were routed by other rules (or a re-route by rules since replaced was under way).
+    fn new_rules(&mut self, config: &Config) {
+        let router = Arc::new(Router::new(config));
+        self.ingester.set_router(router.clone());
+        let stored = match self.ingester.store_mut().routing_fingerprint() {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!("cannot read which rules routed the stored stories: {e:#}");
+                None
+            }
+        };
+        if self.reroute.is_some() || stored.as_deref() != Some(router.fingerprint()) {
+            tracing::info!("the section rules changed; routing the stored stories again");
+            self.reroute = Some(Reroute {
+                router,
+                below: None,
+                stories: 0,
+                changed: BTreeSet::new(),
+                started: Instant::now(),
+            });
+        }
+    }
+
+    /// Routes one chunk of stored stories again; after the last, records the rules and tells the daemon.
+    fn reroute_step(&mut self) {
+        let Some(r) = self.reroute.as_mut() else {
+            return;
+        };
+        let store = self.ingester.store_mut();
+        match store.reroute_chunk(&r.router, r.below, REROUTE_CHUNK) {
+            Ok(step) => {
+                r.stories += step.stories;
+                r.changed.extend(step.changed);
+                r.below = step.next;
+                if step.next.is_some() {
+                    return;
+                }
+                if let Err(e) = store.set_routing_fingerprint(r.router.fingerprint()) {
+                    tracing::warn!(
+                        "the new routing rules were not recorded (routed again at the next start): {e:#}"
+                    );
+                }
+                let r = self.reroute.take().expect("a re-route in progress");
+                tracing::info!(
+                    stories = r.stories,
+                    sections_changed = r.changed.len(),
+                    took_ms = r.started.elapsed().as_millis() as u64,
+                    "stored stories routed by the new section rules"
+                );
+                self.rerouted_sections.extend(r.changed);
+                if !self.waiting_for_routes.is_empty() {
+                    for reply in self.waiting_for_routes.drain(..) {
+                        let _ = reply.send(self.rerouted_sections.iter().cloned().collect());
+                    }
+                    self.rerouted_sections.clear();
+                }
+                self.rerouted.send_modify(|n| *n += 1);
+            }
+            Err(e) => {
+                // Left in progress: retried after a pause, from the same chunk.
+                tracing::warn!("routing stored stories again failed, retrying: {e:#}");
+                std::thread::sleep(RETRY_FIRST);
+            }
         }
     }
 

@@ -2,7 +2,7 @@
 //! feed and a `rel="related"` link for every other member.
 
 use atom_syndication::{
-    Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Source, Text,
+    Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Source, Text,
 };
 use chrono::DateTime;
 
@@ -55,7 +55,16 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
                     links.push(link(u, "related", Some("text/html"), Some(&m.source_name)));
                 }
             }
+            let categories = feed
+                .sections_of(story)
+                .map(|s| Category {
+                    term: s.id.clone(),
+                    scheme: Some(feed.sections_scheme()),
+                    label: Some(plain(&s.title)),
+                })
+                .collect();
             Entry {
+                categories,
                 id: story.guid.clone(),
                 title: text(&story_title(story)),
                 updated: story_updated(story).fixed_offset(),

@@ -49,14 +49,28 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
                     })
                 })
                 .collect();
+            let sections: Vec<_> = feed
+                .sections_of(story)
+                .map(|s| {
+                    let reasons = story
+                        .routes
+                        .iter()
+                        .find(|r| r.section == s.id)
+                        .map(|r| r.reasons.clone())
+                        .unwrap_or_default();
+                    json!({"id": s.id, "title": super::plain(&s.title), "reasons": reasons})
+                })
+                .collect();
+            let tags: Vec<String> = feed.sections_of(story).map(|s| super::plain(&s.title)).collect();
             let mut item = json!({
                 "id": story.guid,
+                "tags": tags,
                 "title": story_title(story),
                 "content_html": story_html(story),
                 "date_published": rfc3339(rep.published),
                 "date_modified": story_updated(story).to_rfc3339_opts(SecondsFormat::Micros, true),
                 "authors": story_bylines(story).iter().map(author).collect::<Vec<_>>(),
-                "_wiredesk": {"about": "https://github.com/wiredesk/wiredesk#json-feed-extension", "members": members},
+                "_wiredesk": {"about": "https://github.com/wiredesk/wiredesk#json-feed-extension", "members": members, "sections": sections},
             });
             if let Some(u) = &rep.url {
                 item["url"] = json!(u);

@@ -33,9 +33,26 @@ pub(crate) struct SectionFeed<'a> {
     pub stories: Vec<StoryView>,
     /// The latest change to any story in it (or now, when empty).
     pub updated: DateTime<Utc>,
+    /// Every configured section, in file order, to name each story's sections.
+    pub all_sections: &'a [Section],
 }
 
 impl SectionFeed<'_> {
+    /// The sections a story is in, in file order: published as each item's categories.
+    pub(crate) fn sections_of<'s>(
+        &'s self,
+        story: &'s StoryView,
+    ) -> impl Iterator<Item = &'s Section> {
+        self.all_sections
+            .iter()
+            .filter(|s| story.sections.contains(&s.id))
+    }
+
+    /// The URL that names the section taxonomy (each section's page is under it).
+    pub(crate) fn sections_scheme(&self) -> String {
+        format!("{}/sections/", self.base_url)
+    }
+
     /// The absolute URL a format of this feed is served at.
     pub(crate) fn self_url(&self, ext: &str) -> String {
         format!("{}/feeds/{}.{ext}", self.base_url, self.section.id)
@@ -295,6 +312,7 @@ pub(crate) fn render(
             base_url: &config.server.base_url,
             stories,
             updated,
+            all_sections: &config.sections,
         };
         let id = &section.id;
         let documents = [

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::DateTime;
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
-use rss::{ChannelBuilder, GuidBuilder, ItemBuilder, SourceBuilder};
+use rss::{CategoryBuilder, ChannelBuilder, GuidBuilder, ItemBuilder, SourceBuilder};
 
 use super::{
     SectionFeed, byline_name, plain, story_bylines, story_html, story_title, text_as_html, xml_safe,
@@ -87,9 +87,20 @@ pub(super) fn render(feed: &SectionFeed) -> Vec<u8> {
                 creators,
                 ..Default::default()
             });
+            // Each section the story is in, parents included, so readers can file it.
+            let categories = feed
+                .sections_of(story)
+                .map(|s| {
+                    CategoryBuilder::default()
+                        .name(text(&plain(&s.title)))
+                        .domain(Some(feed.sections_scheme()))
+                        .build()
+                })
+                .collect::<Vec<_>>();
             ItemBuilder::default()
                 .title(Some(text(&story_title(story))))
                 .author(author)
+                .categories(categories)
                 .dublin_core_ext(dc)
                 .link(rep.url.clone())
                 .description(Some(story_html(story)))

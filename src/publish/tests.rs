@@ -49,6 +49,7 @@ fn story(id: i64, members: Vec<MemberView>) -> StoryView {
         updated: members[0].published,
         first_seen: members[0].published,
         sections: vec!["world".into()],
+        routes: Vec::new(),
         members,
     }
 }
@@ -60,9 +61,14 @@ fn render(stories: Vec<StoryView>) -> (String, String, serde_json::Value) {
         title: "World".into(),
         description: "World news".into(),
         schedule: None,
+        parent: None,
+        matches: Default::default(),
+        exclude: Default::default(),
     };
+    let all = [section.clone()];
     let feed = SectionFeed {
         section: &section,
+        all_sections: &all,
         base_url: "https://desk.example",
         updated: DateTime::<Utc>::from_timestamp(1_750_000_000, 0).unwrap(),
         stories,

@@ -47,6 +47,17 @@ pub struct FeedRows<'a> {
     pub placements: &'a [Placement],
     /// Ingest time.
     pub now: i64,
+    /// The section rules the stories it touches are routed by.
+    pub router: &'a crate::route::Router,
+}
+
+/// What one feed's writes did, and which sections must be rendered again.
+#[derive(Debug, Default, Clone)]
+pub struct FeedWritten {
+    /// The counts.
+    pub counts: FeedCounts,
+    /// Every section a story this feed touched is or was in.
+    pub sections: std::collections::BTreeSet<String>,
 }
 
 impl<'c> Batch<'c> {
@@ -109,15 +120,20 @@ impl FeedTx<'_> {
         Ok(())
     }
 
-    /// Writes a feed's placed entries and its source's new state.
-    pub fn write(&self, feed: &FeedRows) -> anyhow::Result<FeedCounts> {
+    /// Writes a feed's placed entries and its source's new state, and routes the stories it touched.
+    pub fn write(&self, feed: &FeedRows) -> anyhow::Result<FeedWritten> {
         let mut counts = FeedCounts::default();
+        // Stories joined or edited are routed from their stored members; stories this feed founded (most
+        // of them) from the one item in hand, with no read-back.
+        let mut touched: Vec<i64> = Vec::new();
+        let mut founded: Vec<(i64, i64, &NormalizedItem)> = Vec::new();
         for (item, placement) in feed.items.iter().zip(feed.placements) {
             match placement {
                 Placement::Skip => {}
                 Placement::Update { item_id, story_id } => {
                     self.update_item(*item_id, *story_id, item, feed.now)?;
                     counts.updated_items += 1;
+                    touched.push(*story_id);
                 }
                 Placement::Insert {
                     item_id,
@@ -125,9 +141,13 @@ impl FeedTx<'_> {
                     new_story,
                     decision,
                 } => {
+                    if *new_story {
+                        founded.push((*story_id, *item_id, item));
+                    } else {
+                        touched.push(*story_id);
+                    }
                     let new = NewItem {
                         source_id: feed.source.id,
-                        sections: &feed.source.sections,
                         item,
                         now: feed.now,
                     };
@@ -147,7 +167,35 @@ impl FeedTx<'_> {
             }
         }
         self.save_state(feed.source, counts.new_items)?;
-        Ok(counts)
+        touched.sort_unstable();
+        touched.dedup();
+        let mut sections = std::collections::BTreeSet::new();
+        for (story, item_id, item) in founded {
+            if touched.binary_search(&story).is_ok() {
+                continue;
+            }
+            let member = crate::route::Member {
+                item_id,
+                source: &feed.source.name,
+                listed: &feed.source.sections,
+                title: &item.title,
+                summary: &item.summary,
+                categories: &item.categories,
+            };
+            sections.extend(super::routes::route_founded(
+                self.conn,
+                feed.router,
+                story,
+                item.published.timestamp(),
+                member,
+            )?);
+        }
+        for story in touched {
+            let (_, changed) =
+                super::routes::route_range(self.conn, feed.router, story, story, true)?;
+            sections.extend(changed);
+        }
+        Ok(FeedWritten { counts, sections })
     }
 
     /// Saves a source's polling state alone (a poll that brought no entries to store).
@@ -170,8 +218,7 @@ impl FeedTx<'_> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
             )?
             .execute(params![story_id, story_guid, item_id, published, new.now])?;
-        self.insert_item(new, item_id, story_id)?;
-        self.add_story_sections(story_id, new.sections, published)
+        self.insert_item(new, item_id, story_id)
     }
 
     /// Inserts a new item into an existing story: the story's `updated` moves forward, and the item becomes
@@ -204,11 +251,7 @@ impl FeedTx<'_> {
                 .prepare_cached("UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1")?
                 .execute(params![story_id, new.now])?;
         }
-        let story_published: i64 = self
-            .conn
-            .prepare_cached("SELECT published FROM stories WHERE id = ?1")?
-            .query_row([story_id], |r| r.get(0))?;
-        self.add_story_sections(story_id, new.sections, story_published)
+        Ok(())
     }
 
     fn insert_item(&self, new: &NewItem, item_id: i64, story_id: i64) -> anyhow::Result<()> {
@@ -217,8 +260,8 @@ impl FeedTx<'_> {
             .prepare_cached(
                 "INSERT INTO items (id, source_id, guid, url, canonical_url, title, summary, content_html, author,
                                     published, date_from_feed, first_seen, updated, content_hash, story_id, url_key,
-                                    authors)
-                 VALUES (?15, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?16)",
+                                    authors, categories)
+                 VALUES (?15, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?16, ?17)",
             )?
             .execute(params![
                 new.source_id,
@@ -236,23 +279,9 @@ impl FeedTx<'_> {
                 story_id,
                 i.canonical_url.as_deref().map(key64),
                 item_id,
-                authors_json(i)?
+                authors_json(i)?,
+                super::routes::join_categories(&i.categories)
             ])?;
-        Ok(())
-    }
-
-    fn add_story_sections(
-        &self,
-        story_id: i64,
-        sections: &[String],
-        published: i64,
-    ) -> anyhow::Result<()> {
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT OR IGNORE INTO story_sections (section, story_id, published) VALUES (?1, ?2, ?3)",
-        )?;
-        for section in sections {
-            stmt.execute(params![section, story_id, published])?;
-        }
         Ok(())
     }
 
@@ -267,7 +296,8 @@ impl FeedTx<'_> {
         self.conn
             .prepare_cached(
                 "UPDATE items SET url = ?2, canonical_url = ?3, title = ?4, summary = ?5, content_html = ?6,
-                        author = ?7, content_hash = ?8, updated = ?9, url_key = ?10, authors = ?11 WHERE id = ?1",
+                        author = ?7, content_hash = ?8, updated = ?9, url_key = ?10, authors = ?11,
+                        categories = ?12 WHERE id = ?1",
             )?
             .execute(params![
                 item_id,
@@ -280,7 +310,8 @@ impl FeedTx<'_> {
                 item.content_hash,
                 now,
                 item.canonical_url.as_deref().map(key64),
-                authors_json(item)?
+                authors_json(item)?,
+                super::routes::join_categories(&item.categories)
             ])?;
         self.conn
             .prepare_cached("UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1")?
@@ -325,8 +356,6 @@ fn authors_json(item: &NormalizedItem) -> anyhow::Result<Option<String>> {
 /// What to insert for a new item.
 struct NewItem<'a> {
     source_id: i64,
-    /// The sections that source feeds (the story appears in them).
-    sections: &'a [String],
     item: &'a NormalizedItem,
     now: i64,
 }

@@ -10,6 +10,7 @@ mod checkpoint;
 mod history;
 mod ingest;
 mod overview;
+mod routes;
 mod sources;
 mod stats;
 mod stories;
@@ -26,6 +27,7 @@ pub use checkpoint::{Checkpointer, WAL_SIZE_LIMIT, wal_path};
 pub(crate) use history::{HourTally, PollTally};
 pub use ingest::FeedCounts;
 pub(crate) use ingest::{Batch, FeedRows};
+pub use routes::{REROUTE_CHUNK, RerouteStep};
 pub use sources::{SourceRow, SourceState};
 pub use stats::StoreStats;
 pub use stories::{DecisionRow, MemberView, StoryView};
@@ -38,6 +40,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0004_paused_sources.sql")),
     M::up(include_str!("../../migrations/0005_poll_history.sql")),
     M::up(include_str!("../../migrations/0006_item_authors.sql")),
+    M::up(include_str!("../../migrations/0007_section_routes.sql")),
 ];
 
 /// How long a connection waits for the write lock before a statement fails with "database is locked".
@@ -332,6 +335,7 @@ mod tests {
             items: &entries,
             placements: &placements,
             now,
+            router: &crate::route::Router::default(),
         })
         .unwrap();
         tx.commit().unwrap();

@@ -20,8 +20,10 @@ pub struct StoryView {
     pub updated: i64,
     /// When the story was first seen.
     pub first_seen: i64,
-    /// Sections that show it.
+    /// Sections that show it, by id.
     pub sections: Vec<String>,
+    /// Why it is in each of them, by section id.
+    pub routes: Vec<crate::route::Route>,
     /// Members; the first is the representative.
     pub members: Vec<MemberView>,
 }
@@ -209,11 +211,6 @@ impl Store {
             "SELECT {MEMBER_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id
              LEFT JOIN dedup_decisions d ON d.item_id = i.id WHERE i.story_id = ?1 ORDER BY i.published, i.id"
         ))?;
-        // A story's sections are its members' sources' sections; story_sections is only indexed by section.
-        let mut section_stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT ss.section FROM items i JOIN source_sections ss ON ss.source_id = i.source_id
-             WHERE i.story_id = ?1 ORDER BY ss.section",
-        )?;
         for id in ids {
             let (guid, published, updated, first_seen, rep): (String, i64, i64, i64, Option<i64>) =
                 story_stmt.query_row([id], |r| {
@@ -230,9 +227,8 @@ impl Store {
                 let r = members.remove(pos);
                 members.insert(0, r);
             }
-            let sections = section_stmt
-                .query_map([id], |r| r.get(0))?
-                .collect::<Result<Vec<String>, _>>()?;
+            let routes = self.routes_of(id)?;
+            let sections = routes.iter().map(|r| r.section.clone()).collect();
             stories.push(StoryView {
                 id,
                 guid,
@@ -240,6 +236,7 @@ impl Store {
                 updated,
                 first_seen,
                 sections,
+                routes,
                 members,
             });
         }
