@@ -232,7 +232,7 @@ async fn poll_and_check(
         &config,
         format!(
             "[storage]\npath = \"dev.db\"\nretention_days = 0\n[publish]\nitems_per_feed = 5000\n\
-             [defaults]\nschedule = \"0 0 1 1 *\"\n{}{sources_toml}",
+             [fetch]\nallow_networks = [\"127.0.0.1/32\"]\n[defaults]\nschedule = \"0 0 1 1 *\"\n{}{sources_toml}",
             rules.toml()
         ),
     )
