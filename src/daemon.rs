@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -17,7 +18,7 @@ use crate::pipeline::{Health, Pipeline, PollStatus, Refreshed, Settings};
 use crate::publish::{self, FeedCache, Publisher};
 use crate::schedule::dispatch::Dispatcher;
 use crate::schedule::queue::DueQueue;
-use crate::serve::{self, AppState, Metrics};
+use crate::serve::{self, AppState, Metrics, Scope};
 use crate::store::{SourceRow, SourceState, Store, StoreStats};
 
 /// The outcome counts of `poll --once`.
@@ -176,7 +177,7 @@ pub async fn poll_once_with_progress(
 /// Runs the daemon until SIGTERM or Ctrl-C: schedule, poll, publish, serve. SIGHUP reloads the config file.
 pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let config = config::load(config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let listener = bind(config.server.listen).await?;
+    let listener = bind(config.server.listen, "server.listen").await?;
     let mut signals = StopSignals::new()?;
     let shutdown = async move {
         let first = signals.recv().await;
@@ -191,10 +192,11 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     run_with_listener(config_path.to_path_buf(), config, listener, shutdown).await
 }
 
-async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+/// Binds `addr`, naming the config key it came from (`server.listen`) when that fails.
+async fn bind(addr: SocketAddr, key: &str) -> anyhow::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("cannot listen on {addr} (server.listen)"))
+        .with_context(|| format!("cannot listen on {addr} ({key})"))
 }
 
 /// The HTTP server, which a reload may move to another address.
@@ -205,18 +207,31 @@ struct Server {
 }
 
 impl Server {
-    fn start(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<Server> {
+    fn start(
+        listener: tokio::net::TcpListener,
+        state: AppState,
+        config: &Config,
+    ) -> anyhow::Result<Server> {
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let app = serve::router(state);
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-        });
+        let limits = serve::Limits::new(
+            config.server.max_connections,
+            std::time::Duration::from_secs(config.server.header_timeout_secs),
+            config.fetch.global,
+        );
+        let task = tokio::spawn(serve::serve(listener, state, limits, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
         Ok(Server { addr, stop, task })
+    }
+
+    /// Stops in the background: a reload that moves a server must not wait on the old one's clients.
+    fn stop_in_background(self, deadline: Duration) {
+        tokio::spawn(async move {
+            if let Err(e) = self.stop(deadline).await {
+                tracing::warn!("an old HTTP server stopped with an error: {e:#}");
+            }
+        });
     }
 
     /// Stops accepting, lets requests in progress finish for at most `deadline`, then drops the server and
@@ -272,9 +287,22 @@ pub async fn run_with_listener(
         cache,
         metrics,
         health: health.clone(),
+        scope: Scope::Main,
+        status_elsewhere: Arc::new(AtomicBool::new(config.server.status_listen.is_some())),
     };
-    let mut server = Server::start(listener, state.clone())?;
+    let mut server = Server::start(listener, state.clone(), &config)?;
+    let mut operators = match config.server.status_listen {
+        Some(addr) => Some(Server::start(
+            bind(addr, "server.status_listen").await?,
+            state.for_operators(),
+            &config,
+        )?),
+        None => None,
+    };
     tracing::info!(addr = %server.addr, sources = config.sources.len(), sections = config.sections.len(), "wiredesk is running");
+    if let Some(o) = &operators {
+        tracing::info!(addr = %o.addr, "/status, /healthz and /metrics are served on their own address");
+    }
     for s in &config.sections {
         tracing::info!(
             "section {}: {}/feeds/{}.rss",
@@ -325,7 +353,7 @@ pub async fn run_with_listener(
             _ = &mut shutdown => break,
             _ = hangups.recv() => {
                 crate::notify::reloading();
-                let reloaded = reload(&config_path, &pipeline, &mut server, &state).await;
+                let reloaded = reload(&config_path, &pipeline, &mut server, &mut operators, &state).await;
                 crate::notify::reloaded();
                 match reloaded {
                     Ok(sources) => {
@@ -407,7 +435,18 @@ pub async fn run_with_listener(
     }
     pipeline.stop_waiting_for_the_store();
     // Polls and HTTP clients wind down together, each within its own deadline.
-    let (server_stopped, ()) = tokio::join!(server.stop(http), finish_polls(&mut tasks, polls));
+    let operators_stopped = async {
+        match operators {
+            Some(o) => o.stop(http).await,
+            None => Ok(()),
+        }
+    };
+    let (server_stopped, operators_stopped, ()) = tokio::join!(
+        server.stop(http),
+        operators_stopped,
+        finish_polls(&mut tasks, polls)
+    );
+    operators_stopped?;
     // The writer stores what the finished polls handed it, checkpoints the log and stops.
     pipeline.close(WRITER_CLOSE).await;
     server_stopped
@@ -512,13 +551,14 @@ impl Sampler {
     }
 }
 
-/// Reloads the config file, all or nothing: the new configuration, its HTTP client and, when the listen
-/// address changed, the new listener are all built before anything is swapped; any failure keeps the old
+/// Reloads the config file, all or nothing: the new configuration, its HTTP client and, when a listen
+/// address changed, the new listeners are all built before anything is swapped; any failure keeps the old
 /// configuration running. Returns the synced sources.
 async fn reload(
     path: &Path,
     pipeline: &Arc<Pipeline>,
     server: &mut Server,
+    operators: &mut Option<Server>,
     state: &AppState,
 ) -> anyhow::Result<Vec<SourceRow>> {
     let new = Arc::new(config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?);
@@ -532,23 +572,41 @@ async fn reload(
         );
     }
     let listener = if new.server.listen != server.addr {
-        Some(bind(new.server.listen).await?)
+        Some(bind(new.server.listen, "server.listen").await?)
     } else {
         None
     };
+    let operators_moved = new.server.status_listen != operators.as_ref().map(|o| o.addr);
+    let operators_listener = match new.server.status_listen {
+        Some(addr) if operators_moved => Some(bind(addr, "server.status_listen").await?),
+        _ => None,
+    };
     let sources = pipeline.sync_sources(&new).await?;
     pipeline.apply(settings).await;
+    let http_deadline = Duration::from_secs(new.shutdown.http_deadline_secs);
     if let Some(listener) = listener {
-        let http_deadline = Duration::from_secs(new.shutdown.http_deadline_secs);
-        let moved = Server::start(listener, state.clone())?;
+        let moved = Server::start(listener, state.clone(), &new)?;
         let old = std::mem::replace(server, moved);
         tracing::info!(from = %old.addr, to = %server.addr, "the HTTP server moved");
-        // The old server finishes its requests in the background; the loop must not wait on its clients.
-        tokio::spawn(async move {
-            if let Err(e) = old.stop(http_deadline).await {
-                tracing::warn!("the old HTTP server stopped with an error: {e:#}");
+        old.stop_in_background(http_deadline);
+    }
+    if operators_moved {
+        let moved = match operators_listener {
+            Some(l) => Some(Server::start(l, state.for_operators(), &new)?),
+            None => None,
+        };
+        state
+            .status_elsewhere
+            .store(moved.is_some(), Ordering::Relaxed);
+        match &moved {
+            Some(m) => {
+                tracing::info!(addr = %m.addr, "/status, /healthz and /metrics moved to their own address")
             }
-        });
+            None => tracing::info!("/status is served on server.listen again"),
+        }
+        if let Some(old) = std::mem::replace(operators, moved) {
+            old.stop_in_background(http_deadline);
+        }
     }
     Ok(sources)
 }

@@ -35,7 +35,7 @@ pub mod store;
 pub(crate) mod publish;
 
 /// HTTP server: feeds, pages, health, metrics.
-pub(crate) mod serve;
+pub mod serve;
 
 /// The HTML pages people read: sections, stories, operator status.
 pub(crate) mod pages;

@@ -187,18 +187,7 @@ fn feedparser_expectations_are_met() {
             misses.push(format!("{cat}: {r:.3} exact"));
         }
     }
-    // cp875 (Greek EBCDIC) is the one code page feedparser reads that no maintained Rust crate carries.
-    const KNOWN_REFUSED: &[&str] = &["encoding/x80_cp875.xml"];
-    let refused: Vec<&Value> = s["refused"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| {
-            !KNOWN_REFUSED
-                .iter()
-                .any(|k| r.as_str().unwrap_or("").starts_with(k))
-        })
-        .collect();
+    let refused = s["refused"].as_array().unwrap();
     if !refused.is_empty() {
         misses.push(format!(
             "{} well-formed feeds refused, e.g. {:?}",

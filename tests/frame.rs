@@ -31,8 +31,8 @@ async fn farm(feeds: u64, new_items_every: Option<Duration>) -> FarmHandle {
     .expect("the farm binds on loopback")
 }
 
-/// A config polling `urls` every two seconds, with the database at `db` and `extra` appended.
-fn config_text(listen: &str, db: &Path, urls: &[String], extra: &str) -> String {
+/// A config polling `urls` every two seconds, with the database at `db` and `fetch` added to `[fetch]`.
+fn config_text(listen: &str, db: &Path, urls: &[String], fetch: &str) -> String {
     let sources: Vec<common::SourceSpec> = urls
         .iter()
         .enumerate()
@@ -40,8 +40,9 @@ fn config_text(listen: &str, db: &Path, urls: &[String], extra: &str) -> String 
         .collect();
     let mut toml = common::config_toml(listen, db, &["all"], &sources)
         .replace("schedule = \"0 0 1 1 *\"", "schedule = \"*/2 * * * * *\"");
+    // config_toml ends inside `[fetch]`.
+    toml.push_str(fetch);
     toml.push_str(FAST_POLLING);
-    toml.push_str(extra);
     toml
 }
 
@@ -441,7 +442,7 @@ async fn twenty_reloads_keep_serving_keep_limits_and_keep_pauses() {
     let path = dir.path().join("feeds.toml");
     let valid = |n: usize| {
         // Each valid config renames one source, so a reload really changes something.
-        config_text(&listen, &db, &urls, "[fetch]\nper_host = 2\n").replace(
+        config_text(&listen, &db, &urls, "per_host = 2\n").replace(
             "name = \"source 5\"",
             &format!("name = \"source 5, reload {n}\""),
         )

@@ -30,6 +30,7 @@ async fn farm(hosts: u32, feeds: u64, latency_ms: u64) -> FarmHandle {
 }
 
 /// Writes a config for `urls` with extra `[fetch]` lines (which may open further tables) and returns its path.
+/// `config_toml` ends inside `[fetch]`, having allowed the farm's loopback addresses.
 fn config(dir: &Path, urls: &[String], fetch: &str) -> std::path::PathBuf {
     let sources: Vec<common::SourceSpec> = urls
         .iter()
@@ -39,7 +40,7 @@ fn config(dir: &Path, urls: &[String], fetch: &str) -> std::path::PathBuf {
     // Every minute, so that backoff and Retry-After (not the schedule) decide the next poll.
     let mut toml = common::config_toml("127.0.0.1:9", &dir.join("p.db"), &["all"], &sources)
         .replace("schedule = \"0 0 1 1 *\"", "schedule = \"* * * * *\"");
-    toml.push_str(&format!("[fetch]\n{fetch}\n"));
+    toml.push_str(&format!("{fetch}\n"));
     let path = dir.join("feeds.toml");
     std::fs::write(&path, toml).unwrap();
     path
@@ -135,7 +136,13 @@ async fn retry_after_pauses_the_source_and_its_whole_host() {
 
     // The pause covers every feed on that host, not just the one that got the 503: the fetcher reports
     // the host and its Retry-After, and every fetch to that host waits once the host is paused.
-    let fetch = wiredesk::config::load(&path).unwrap().fetch;
+    let mut fetch = wiredesk::config::load(&path).unwrap().fetch;
+    // The config allowed only the source's host; these fetches go to the farm's other hosts too.
+    fetch.allow_networks = vec![
+        feedfarm::wiredesk_toml::covering_network(&farm.layout())
+            .parse()
+            .unwrap(),
+    ];
     let hosts = HostLimits::new(fetch.global, fetch.per_host, Duration::ZERO);
     let fetcher = wiredesk::fetch::Fetcher::new(&fetch, hosts.clone()).unwrap();
     let short = format!("{}/fault/503/0.xml?retry_after=2", farm.host_url(0));

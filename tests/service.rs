@@ -690,3 +690,79 @@ fn rss_with(titles: &[&str]) -> String {
          <description>d</description>{items}</channel></rss>"
     )
 }
+
+/// `server.status_listen` takes `/status` off the public address onto its own, which also answers
+/// `/healthz` and `/metrics` and nothing else; a reload that drops the key brings `/status` back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_moves_to_its_own_address_and_back_on_reload() {
+    let farm = farm(2, Duration::ZERO, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (listen, operators) = (free_addr(), free_addr());
+    let db = dir.path().join("s.db");
+    let urls: Vec<String> = (0..2).map(|k| farm.feed_url(k)).collect();
+    let base_config = config_text(&listen, &db, &urls, "");
+    let with_status = base_config.replace(
+        "[storage]",
+        &format!("status_listen = \"{operators}\"\n[storage]"),
+    );
+    let config = dir.path().join("feeds.toml");
+    std::fs::write(&config, &with_status).unwrap();
+    let daemon = start(&config, &dir.path().join("daemon.log"), &[]);
+    let client = reqwest::Client::new();
+    let (public, private) = (format!("http://{listen}"), format!("http://{operators}"));
+    wait_healthy(&client, &public).await;
+    let get = |url: String| {
+        let client = client.clone();
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+
+    let (code, body) = get(format!("{public}/status")).await;
+    assert_eq!(code, 404, "/status left the public address: {body}");
+    let (code, index) = get(format!("{public}/")).await;
+    assert_eq!(code, 200);
+    assert!(
+        !index.contains("href=\"/status\""),
+        "the public pages do not link to a page they do not serve"
+    );
+    assert_eq!(get(format!("{public}/feeds/all.rss")).await.0, 200);
+    let (code, status) = get(format!("{private}/status")).await;
+    assert_eq!(code, 200);
+    assert!(status.contains("source 0"), "{status}");
+    assert!(
+        status.contains(&format!("href=\"{public}/\"")),
+        "the status page on the operators' address links to the sections on the public one"
+    );
+    assert_eq!(get(format!("{private}/healthz")).await.0, 200);
+    assert_eq!(get(format!("{private}/metrics")).await.0, 200);
+    let (code, body) = get(format!("{private}/feeds/all.rss")).await;
+    assert_eq!(code, 404);
+    assert!(body.contains("operators' address"), "{body}");
+
+    // Dropping the key on a reload brings /status back to the public address and closes the other.
+    std::fs::write(&config, &base_config).unwrap();
+    signal(&daemon.0, "HUP");
+    let moved = Instant::now();
+    while get(format!("{public}/status")).await.0 != 200 {
+        assert!(
+            moved.elapsed() < Duration::from_secs(20),
+            "/status did not come back after the reload"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client
+        .get(format!("{private}/healthz"))
+        .send()
+        .await
+        .is_ok()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the operators' address still answers"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

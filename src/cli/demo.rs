@@ -136,7 +136,10 @@ pub(crate) async fn serve_samples() -> anyhow::Result<SocketAddr> {
 pub(crate) fn demo_config_toml(samples: SocketAddr, listen: SocketAddr, db: &Path) -> String {
     let mut toml = format!(
         "[server]\nlisten = \"{listen}\"\nbase_url = \"http://{listen}\"\n\n[storage]\npath = {db:?}\n\
-         retention_days = 0\n\n[defaults]\nschedule = \"* * * * *\"\n"
+         retention_days = 0\n\n[defaults]\nschedule = \"* * * * *\"\n\n\
+         # The samples are served on loopback, which wiredesk refuses unless a network is allowed.\n\
+         [fetch]\nallow_networks = [\"{}/32\"]\n",
+        samples.ip()
     );
     for (id, title, description) in SECTIONS {
         toml.push_str(&format!(

@@ -13,31 +13,42 @@ use crate::timefmt;
 
 use super::output::outln;
 
-/// Inspects a URL or file and prints the result.
-pub async fn inspect(target: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let (bytes, content_type, base) =
-        if target.starts_with("http://") || target.starts_with("https://") {
-            let cfg = crate::config::FetchConfig::default();
-            let hosts = HostLimits::new(cfg.global, cfg.per_host, std::time::Duration::ZERO);
-            let fetcher = Fetcher::new(&cfg, hosts)?;
-            match fetcher.fetch(target, &Validators::default()).await {
-                FetchOutcome::Fetched(f) => (f.body.to_vec(), f.content_type, f.final_url),
-                FetchOutcome::Gone => anyhow::bail!("{target}: 410 Gone"),
-                FetchOutcome::Unchanged { .. } => {
-                    anyhow::bail!("{target}: the server answered 304 to an unconditional request")
-                }
-                FetchOutcome::Failed(e) => anyhow::bail!("{target}: {}", e.message),
-            }
-        } else {
-            let bytes = std::fs::read(target)
-                .map_err(|e| anyhow::anyhow!("{target}: cannot read it: {e}"))?;
-            let base = std::path::absolute(target)
-                .ok()
-                .and_then(|p| url::Url::from_file_path(p).ok())
-                .map(|u| u.to_string())
-                .unwrap_or_default();
-            (bytes, None, base)
+/// Inspects a URL or file and prints the result. A URL is fetched under the daemon's address policy, with
+/// `allow` opted in.
+pub async fn inspect(target: &str, json: bool, allow: &[ipnet::IpNet]) -> anyhow::Result<ExitCode> {
+    let (bytes, content_type, base) = if target.starts_with("http://")
+        || target.starts_with("https://")
+    {
+        let cfg = crate::config::FetchConfig {
+            allow_networks: allow.to_vec(),
+            ..Default::default()
         };
+        let hosts = HostLimits::new(cfg.global, cfg.per_host, std::time::Duration::ZERO);
+        let fetcher = Fetcher::new(&cfg, hosts)?;
+        match fetcher.fetch(target, &Validators::default()).await {
+            FetchOutcome::Fetched(f) => (f.body.to_vec(), f.content_type, f.final_url),
+            FetchOutcome::Gone => anyhow::bail!("{target}: 410 Gone"),
+            FetchOutcome::Unchanged { .. } => {
+                anyhow::bail!("{target}: the server answered 304 to an unconditional request")
+            }
+            FetchOutcome::Failed(e) if e.kind == crate::fetch::FetchErrorKind::RefusedAddress => {
+                anyhow::bail!(
+                    "{target}: {} (here: `wiredesk inspect --allow-network CIDR`)",
+                    e.message
+                )
+            }
+            FetchOutcome::Failed(e) => anyhow::bail!("{target}: {}", e.message),
+        }
+    } else {
+        let bytes =
+            std::fs::read(target).map_err(|e| anyhow::anyhow!("{target}: cannot read it: {e}"))?;
+        let base = std::path::absolute(target)
+            .ok()
+            .and_then(|p| url::Url::from_file_path(p).ok())
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        (bytes, None, base)
+    };
     inspect_bytes(target, &bytes, content_type.as_deref(), &base, json)
 }
 
@@ -49,10 +60,13 @@ pub fn inspect_bytes(
     base: &str,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let parsed = match parse::parse_feed(bytes, content_type, Some(base)) {
+    let parsed = match without_panics(target, || {
+        parse::parse_feed(bytes, content_type, Some(base))
+    })? {
         Ok(p) => p,
         Err(e) => {
-            let (text, _) = parse::decode(bytes, content_type).unwrap_or_default();
+            let (text, _) =
+                without_panics(target, || parse::decode(bytes, content_type))?.unwrap_or_default();
             let found = parse::discover_feeds(&text, url::Url::parse(base).ok().as_ref());
             if found.is_empty() {
                 anyhow::bail!("{target}: {e}");
@@ -70,8 +84,10 @@ pub fn inspect_bytes(
         }
     };
     let meta = normalize::feed_meta(&parsed.feed);
-    let items = normalize::normalize_feed(&parsed.feed, base, Utc::now())
-        .map_err(|e| anyhow::anyhow!("{target}: {e}"))?;
+    let items = without_panics(target, || {
+        normalize::normalize_feed(&parsed.feed, base, Utc::now())
+    })?
+    .map_err(|e| anyhow::anyhow!("{target}: {e}"))?;
     if json {
         for item in &items {
             outln!("{}", item_json(item));
@@ -118,6 +134,23 @@ pub fn inspect_bytes(
         outln!("      summary   {summary}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `f`, turning a panic (a bug, which the daemon survives too) into one line of error instead of an
+/// abort with a trace.
+fn without_panics<T>(target: &str, f: impl FnOnce() -> T) -> anyhow::Result<T> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    result.map_err(|panic| {
+        anyhow::anyhow!(
+            "{target}: wiredesk could not read it: {}",
+            crate::pipeline::Failure::panic(panic)
+                .message
+                .replace("the refresh panicked", "the parser panicked")
+        )
+    })
 }
 
 fn item_json(item: &NormalizedItem) -> serde_json::Value {

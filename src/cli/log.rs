@@ -81,3 +81,32 @@ pub(crate) fn apply_config_level(level: &str) {
         tracing::warn!("cannot change the log level to `{level}`: {e}");
     }
 }
+
+/// Reports a panic as one error line in the log, with where it happened, instead of Rust's default message
+/// and stack trace (printed even to journald when `RUST_BACKTRACE` is set). The daemon catches panics in a
+/// refresh and carries on, so an operator needs the line, not a trace; a developer who wants the trace sets
+/// `WIREDESK_BACKTRACE=1`.
+pub fn panics_as_log_lines() {
+    let default = std::panic::take_hook();
+    let traced = std::env::var_os("WIREDESK_BACKTRACE").is_some_and(|v| v != "0");
+    std::panic::set_hook(Box::new(move |info| {
+        if traced {
+            return default(info);
+        }
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_string());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let thread = std::thread::current();
+        tracing::error!(
+            thread = thread.name().unwrap_or("unnamed"),
+            "internal error (a bug in wiredesk; please report it): {message}{at}"
+        );
+    }));
+}

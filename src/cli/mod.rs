@@ -11,6 +11,8 @@ pub(crate) mod explain;
 pub(crate) mod import_opml;
 pub mod inspect;
 pub(crate) mod log;
+
+pub use log::panics_as_log_lines;
 pub(crate) mod output;
 mod progress;
 pub(crate) mod sources;
@@ -103,6 +105,10 @@ pub enum Command {
         /// Print one JSON object per entry per line instead.
         #[arg(long)]
         json: bool,
+        /// Also allow this non-public network (CIDR or address, repeatable); by default only public
+        /// addresses are fetched, as in the daemon.
+        #[arg(long, value_name = "CIDR", value_parser = parse_network)]
+        allow_network: Vec<ipnet::IpNet>,
     },
     /// List every source: health, last poll and its result, next poll and why, last error.
     Sources {
@@ -142,6 +148,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     log::init(cli.log_format, default_log_filter(&cli.command));
+    log::panics_as_log_lines();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -219,7 +226,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = Store::open_read_only(&config.storage.path)?;
             explain::explain(&store, &url)
         }
-        Command::Inspect { target, json } => runtime()?.block_on(inspect::inspect(&target, json)),
+        Command::Inspect {
+            target,
+            json,
+            allow_network,
+        } => runtime()?.block_on(inspect::inspect(&target, json, &allow_network)),
         Command::Sources { json } => {
             let config = load(&cli.config)?;
             let store = Store::open_read_only(&config.storage.path)?;
@@ -238,6 +249,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo { listen } => runtime()?.block_on(demo::run(&listen)),
         Command::Help { command } => help(command.as_deref()),
     }
+}
+
+/// A network for `--allow-network`: a CIDR, or one address.
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{text}` is not a network such as 10.0.0.0/8 or fd00::/8"))
 }
 
 /// `wiredesk help [COMMAND]`: the long help of wiredesk or of one command.

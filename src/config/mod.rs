@@ -54,8 +54,16 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Public base URL used for absolute self links, without a trailing slash.
     pub base_url: String,
+    /// Connections open at once, at most (lowered to what the file descriptor limit allows); at the cap
+    /// the oldest is closed for a new one.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request head, also the longest an idle keep-alive connection stays.
+    pub header_timeout_secs: u64,
     /// Whether `/status` (every source's health, for operators) is served.
     pub status_page: bool,
+    /// When set, `/status`, `/healthz` and `/metrics` are served on this address, and `/status` is no
+    /// longer served on `listen`: operators' pages stay off the public address.
+    pub status_listen: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -64,7 +72,10 @@ impl Default for ServerConfig {
         ServerConfig {
             listen,
             base_url: format!("http://{listen}"),
+            max_connections: 1024,
+            header_timeout_secs: 10,
             status_page: true,
+            status_listen: None,
         }
     }
 }
@@ -96,6 +107,9 @@ pub struct FetchConfig {
     pub connect_timeout_secs: u64,
     /// Largest body accepted, after decompression.
     pub max_body_bytes: u64,
+    /// Memory for fetched bodies and their parsed entries, across all polls (see [`crate::fetch::budget`]);
+    /// read at start.
+    pub memory_budget_bytes: u64,
     /// Requests in flight to one host at once.
     pub per_host: usize,
     /// Requests in flight overall.
@@ -104,6 +118,8 @@ pub struct FetchConfig {
     pub min_host_gap_ms: u64,
     /// The User-Agent header.
     pub user_agent: String,
+    /// Non-public networks every source may connect to (by default only public addresses are fetched).
+    pub allow_networks: Vec<ipnet::IpNet>,
 }
 
 /// The User-Agent sent when the config names none: honest, with a way to reach the project.
@@ -119,10 +135,12 @@ impl Default for FetchConfig {
             timeout_secs: 30,
             connect_timeout_secs: 10,
             max_body_bytes: 16 << 20,
+            memory_budget_bytes: 160 << 20,
             per_host: 2,
             global: 64,
             min_host_gap_ms: 0,
             user_agent: DEFAULT_USER_AGENT.to_string(),
+            allow_networks: Vec::new(),
         }
     }
 }
@@ -281,6 +299,8 @@ pub struct Source {
     pub priority: i32,
     /// When false, this source's items never join other stories by similarity (exact layers still apply).
     pub merge: bool,
+    /// Non-public networks this source may connect to, besides `[fetch] allow_networks`.
+    pub allow_networks: Vec<ipnet::IpNet>,
     /// When false, the source is paused: not polled, its stored stories stay published.
     pub enabled: bool,
 }
@@ -425,6 +445,25 @@ sections = ["world"]
     }
 
     #[test]
+    fn the_status_address_must_differ_from_listen() {
+        let errs = errors(
+            "[server]\nlisten = \"127.0.0.1:9000\"\nstatus_listen = \"127.0.0.1:9000\"\n[[sections]]\nid = \"a\"\n",
+        );
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("feeds.toml:3: server.status_listen:"),
+            "{}",
+            errs[0]
+        );
+        let c = parse(
+            Path::new("feeds.toml"),
+            "[server]\nstatus_listen = \"localhost:9001\"\n[[sections]]\nid = \"a\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.server.status_listen.map(|a| a.port()), Some(9001));
+    }
+
+    #[test]
     fn listen_takes_host_names() {
         let c = parse(
             Path::new("feeds.toml"),
@@ -433,6 +472,46 @@ sections = ["world"]
         .unwrap();
         assert_eq!(c.server.listen.port(), 9000);
         assert!(c.server.listen.ip().is_loopback());
+    }
+
+    #[test]
+    fn allowed_networks_parse_globally_and_per_source_and_bad_ones_name_their_item() {
+        let c = parse(
+            Path::new("feeds.toml"),
+            "[fetch]\nallow_networks = [\"10.0.0.0/8\", \"fd00::/8\"]\n[[sections]]\nid = \"a\"\n\
+             [[sources]]\nurl = \"http://10.1.1.1/f\"\nsections = [\"a\"]\nallow_networks = [\"127.0.0.1\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.fetch.allow_networks.len(), 2);
+        assert_eq!(c.sources[0].allow_networks[0].to_string(), "127.0.0.1/32");
+        assert!(
+            parse(Path::new("f"), "[[sections]]\nid = \"a\"\n")
+                .unwrap()
+                .fetch
+                .allow_networks
+                .is_empty()
+        );
+        let errs = errors(
+            "[fetch]\nallow_networks = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n[[sections]]\nid = \"a\"\n\
+             [[sources]]\nurl = \"http://a.example/f\"\nsections = [\"a\"]\n\
+             allow_networks = \"10.0.0.0/8\"\n\
+             [[sources]]\nurl = \"http://me:secret@b.example/f\"\nsections = [\"a\"]\n",
+        );
+        assert_eq!(errs.len(), 3, "{errs:#?}");
+        assert!(
+            errs[0].starts_with(
+                "feeds.toml:2: fetch.allow_networks[1]: `10.0.0.0/33` is not a network"
+            ),
+            "{}",
+            errs[0]
+        );
+        assert_eq!(
+            errs[1],
+            "feeds.toml:8: sources[0].allow_networks: must be a list of strings"
+        );
+        assert!(
+            errs[2].contains("sources[1].url: `http://me:secret@b.example/f` carries credentials")
+        );
     }
 
     #[test]

@@ -121,12 +121,32 @@ fn server(t: &Table, p: &mut Problems) -> ServerConfig {
         None => format!("http://{listen}"),
     };
     let status_page = value(t.get(p, "status_page"), d.status_page);
-    t.finish(p);
-    ServerConfig {
+    let status_listen = t.get::<String>(p, "status_listen").and_then(|l| {
+        let problem = match resolve_listen(l.get_ref()) {
+            Some(a) if a == listen => format!(
+                "`{}` is also `listen`; the status address must be another one (or leave it out to serve \
+                 /status on `listen`)",
+                l.get_ref()
+            ),
+            Some(a) => return Some(a),
+            None => format!(
+                "`{}` is not an address:port such as 127.0.0.1:8081 or localhost:8081",
+                l.get_ref()
+            ),
+        };
+        p.add(Some(l.span()), t.field("status_listen"), problem);
+        None
+    });
+    let server = ServerConfig {
         listen,
         base_url,
+        max_connections: positive(t, p, "max_connections", d.max_connections),
+        header_timeout_secs: positive(t, p, "header_timeout_secs", d.header_timeout_secs),
         status_page,
-    }
+        status_listen,
+    };
+    t.finish(p);
+    server
 }
 
 /// An address:port, with a host name resolved (`localhost:8080`).
@@ -167,10 +187,12 @@ fn fetch(t: &Table, p: &mut Problems) -> FetchConfig {
         timeout_secs: positive(t, p, "timeout_secs", d.timeout_secs),
         connect_timeout_secs: positive(t, p, "connect_timeout_secs", d.connect_timeout_secs),
         max_body_bytes: positive(t, p, "max_body_bytes", d.max_body_bytes),
+        memory_budget_bytes: positive(t, p, "memory_budget_bytes", d.memory_budget_bytes),
         per_host: positive(t, p, "per_host", d.per_host),
         global: positive(t, p, "global", d.global),
         min_host_gap_ms: value(t.get(p, "min_host_gap_ms"), d.min_host_gap_ms),
         user_agent,
+        allow_networks: networks(t, p),
     };
     t.finish(p);
     fetch
@@ -309,6 +331,13 @@ fn sources(tables: &[Table], p: &mut Problems, sections: &[Section]) -> Vec<Sour
         let url_text = url.as_ref().map(|u| u.get_ref().trim().to_string());
         if let (Some(span), Some(text)) = (url.as_ref().map(Spanned::span), &url_text) {
             match Url::parse(text) {
+                Ok(u) if !u.username().is_empty() || u.password().is_some() => p.add(
+                    Some(span),
+                    t.field("url"),
+                    format!(
+                        "`{text}` carries credentials (user:pass@); wiredesk refuses such URLs, remove them"
+                    ),
+                ),
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
                     if let Some(first) = seen_urls.insert(u.to_string(), t.field("url")) {
                         p.add(
@@ -368,6 +397,7 @@ fn sources(tables: &[Table], p: &mut Problems, sections: &[Section]) -> Vec<Sour
             .filter(|n| !n.trim().is_empty());
         let priority = value(t.get(p, "priority"), 0);
         let merge = value(t.get(p, "merge"), true);
+        let allow_networks = networks(t, p);
         let enabled = value(t.get(p, "enabled"), true);
         t.finish(p);
         let url = url_text.unwrap_or_default();
@@ -391,10 +421,39 @@ fn sources(tables: &[Table], p: &mut Problems, sections: &[Section]) -> Vec<Sour
             schedule,
             priority,
             merge,
+            allow_networks,
             enabled,
         });
     }
     sources
+}
+
+/// `allow_networks`: a list of CIDR networks (`10.0.0.0/8`, `fd00::/8`) or single addresses.
+fn networks(t: &Table, p: &mut Problems) -> Vec<ipnet::IpNet> {
+    let Some(list) = t.list::<String>(p, "allow_networks") else {
+        return Vec::new();
+    };
+    let field = t.field("allow_networks");
+    let mut nets = Vec::new();
+    for (i, item) in list.into_inner().into_iter().enumerate() {
+        let text = item.get_ref().trim();
+        let parsed = text.parse::<ipnet::IpNet>().ok().or_else(|| {
+            text.parse::<std::net::IpAddr>()
+                .ok()
+                .map(ipnet::IpNet::from)
+        });
+        match parsed {
+            Some(net) => nets.push(net),
+            None => p.add(
+                Some(item.span()),
+                format!("{field}[{i}]"),
+                format!(
+                    "`{text}` is not a network: write a CIDR such as \"10.0.0.0/8\" or \"fd00::/8\", or one address"
+                ),
+            ),
+        }
+    }
+    nets
 }
 
 /// A set value, else the default.

@@ -1,21 +1,26 @@
 //! Fetches one feed over HTTP, politely, and says exactly what happened.
 //!
-//! This stage owns the reqwest client, the global and per-host limits, conditional GET, redirects (followed by
-//! hand so a permanent move can be told from a temporary one) and the body cap. It never parses: the bytes go to
-//! [`crate::parse`].
+//! This stage owns the reqwest clients, the global and per-host limits, conditional GET, redirects (followed by
+//! hand so a permanent move can be told from a temporary one), the outbound address policy ([`address`]) on
+//! every hop, and the body cap. It never parses: the bytes go to [`crate::parse`].
 
+pub mod address;
+pub mod budget;
 pub mod hosts;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use url::Url;
 
-use crate::config::FetchConfig;
+use crate::config::{Config, FetchConfig};
+use address::{AddressPolicy, GuardedResolver, Lookup};
+use budget::{Charge, MemoryBudget};
 use hosts::HostLimits;
 
 /// Redirect hops followed before giving up.
@@ -67,6 +72,9 @@ pub struct Fetched {
     pub hints: CacheHints,
     /// Set when every redirect on the way was permanent (301/308): the new URL to poll.
     pub moved_to: Option<String>,
+    /// The download's share of the memory budget, when the body grew past [`budget::SMALL_BODY`]; to be
+    /// dropped once the body holds a parse charge.
+    pub reservation: Option<Charge>,
 }
 
 /// Server hints that push the next poll later.
@@ -99,6 +107,9 @@ pub enum FetchErrorKind {
     RedirectLoop,
     /// More than [`MAX_REDIRECTS`] redirects.
     TooManyRedirects,
+    /// The outbound address policy refused the address (or the URL's credentials), on the first request
+    /// or on a redirect hop.
+    RefusedAddress,
 }
 
 impl FetchErrorKind {
@@ -115,6 +126,7 @@ impl FetchErrorKind {
             FetchErrorKind::BadRedirect => "bad-redirect".into(),
             FetchErrorKind::RedirectLoop => "redirect-loop".into(),
             FetchErrorKind::TooManyRedirects => "too-many-redirects".into(),
+            FetchErrorKind::RefusedAddress => "refused-address".into(),
         }
     }
 
@@ -130,6 +142,7 @@ impl FetchErrorKind {
             "bad-redirect" => FetchErrorKind::BadRedirect,
             "redirect-loop" => FetchErrorKind::RedirectLoop,
             "too-many-redirects" => FetchErrorKind::TooManyRedirects,
+            "refused-address" => FetchErrorKind::RefusedAddress,
             other => FetchErrorKind::Http(other.strip_prefix("http-")?.parse().ok()?),
         })
     }
@@ -166,9 +179,15 @@ impl FetchError {
     }
 }
 
-/// The HTTP client with its limits; one per daemon, shared by every poll.
+/// The HTTP clients with their limits; one per daemon, shared by every poll.
 pub struct Fetcher {
-    client: reqwest::Client,
+    /// One client per address policy in use: the global one, and one for each set of sources allowing
+    /// more networks. A client's connection pool then only ever holds connections its policy allowed.
+    clients: HashMap<AddressPolicy, reqwest::Client>,
+    /// The policy of `[fetch] allow_networks`.
+    policy: AddressPolicy,
+    /// The policy of each source with `allow_networks` of its own, by source URL.
+    source_policies: HashMap<String, AddressPolicy>,
     /// Per-host limits, shared with the fetchers before and after a reload.
     hosts: Arc<HostLimits>,
     max_body: u64,
@@ -178,29 +197,89 @@ pub struct Fetcher {
 impl Fetcher {
     /// Builds the client from `[fetch]`, sharing `hosts` (whose limits it sets to the config's).
     pub fn new(cfg: &FetchConfig, hosts: Arc<HostLimits>) -> anyhow::Result<Fetcher> {
-        let client = reqwest::Client::builder()
-            .user_agent(cfg.user_agent.clone())
-            .timeout(Duration::from_secs(cfg.timeout_secs))
-            .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs))
-            .read_timeout(Duration::from_secs(cfg.timeout_secs.min(30)))
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(cfg.per_host)
-            .build()?;
+        Fetcher::build(cfg, &[], hosts, address::system_lookup())
+    }
+
+    /// Builds the clients of a whole configuration: `[fetch]`, and each source's own `allow_networks`.
+    pub fn for_config(config: &Config, hosts: Arc<HostLimits>) -> anyhow::Result<Fetcher> {
+        Fetcher::for_config_with_lookup(config, hosts, address::system_lookup())
+    }
+
+    /// [`Fetcher::for_config`] resolving names with `lookup` (tests: names that resolve to loopback).
+    #[doc(hidden)]
+    pub fn for_config_with_lookup(
+        config: &Config,
+        hosts: Arc<HostLimits>,
+        lookup: Lookup,
+    ) -> anyhow::Result<Fetcher> {
+        let sources: Vec<(String, &[ipnet::IpNet])> = config
+            .sources
+            .iter()
+            .filter(|s| !s.allow_networks.is_empty())
+            .map(|s| (s.url.clone(), s.allow_networks.as_slice()))
+            .collect();
+        Fetcher::build(&config.fetch, &sources, hosts, lookup)
+    }
+
+    fn build(
+        cfg: &FetchConfig,
+        sources: &[(String, &[ipnet::IpNet])],
+        hosts: Arc<HostLimits>,
+        lookup: Lookup,
+    ) -> anyhow::Result<Fetcher> {
+        let policy = AddressPolicy::new(cfg.allow_networks.iter().copied());
+        let source_policies: HashMap<String, AddressPolicy> = sources
+            .iter()
+            .map(|(url, nets)| (url.clone(), policy.with(nets)))
+            .collect();
+        let mut clients = HashMap::new();
+        for p in std::iter::once(&policy).chain(source_policies.values()) {
+            if !clients.contains_key(p) {
+                clients.insert(p.clone(), client(cfg, p, &lookup)?);
+            }
+        }
         hosts.set_limits(
             cfg.global,
             cfg.per_host,
             Duration::from_millis(cfg.min_host_gap_ms),
         );
         Ok(Fetcher {
-            client,
+            clients,
+            policy,
+            source_policies,
             hosts,
             max_body: cfg.max_body_bytes,
             timeout_secs: cfg.timeout_secs,
         })
     }
 
-    /// Polls `url`, conditionally when validators are known, within the global and per-host limits.
+    /// Polls `url` for the source configured at `source_url`, under that source's address policy, with
+    /// a body past [`budget::SMALL_BODY`] reserving its room in `budget`.
+    pub async fn fetch_for(
+        &self,
+        source_url: &str,
+        url: &str,
+        known: &Validators,
+        budget: &MemoryBudget,
+    ) -> FetchOutcome {
+        let policy = self.source_policies.get(source_url).unwrap_or(&self.policy);
+        self.fetch_with(policy, url, known, Some(budget)).await
+    }
+
+    /// Polls `url`, conditionally when validators are known, within the global and per-host limits, under
+    /// the `[fetch]` address policy.
     pub async fn fetch(&self, url: &str, known: &Validators) -> FetchOutcome {
+        self.fetch_with(&self.policy, url, known, None).await
+    }
+
+    async fn fetch_with(
+        &self,
+        policy: &AddressPolicy,
+        url: &str,
+        known: &Validators,
+        budget: Option<&MemoryBudget>,
+    ) -> FetchOutcome {
+        let client = &self.clients[policy];
         let mut current = match Url::parse(url) {
             Ok(u) => u,
             Err(e) => {
@@ -213,9 +292,12 @@ impl Fetcher {
         let mut permanent = true;
         let mut seen = vec![current.to_string()];
         for _hop in 0..=MAX_REDIRECTS {
+            if let Err(refused) = policy.check_url(&current) {
+                return FetchOutcome::Failed(refused_error(&refused, &seen));
+            }
             let host = host_key(&current);
             let _slots = self.hosts.acquire(&host).await;
-            let mut request = self.client.get(current.clone());
+            let mut request = client.get(current.clone());
             // Validators belong to the URL they came from, or to where it moved permanently.
             if permanent {
                 if let Some(etag) = &known.etag {
@@ -227,7 +309,7 @@ impl Fetcher {
             }
             let response = match request.send().await {
                 Ok(r) => r,
-                Err(e) => return FetchOutcome::Failed(self.classify(&e)),
+                Err(e) => return FetchOutcome::Failed(self.classify(&e, &seen)),
             };
             let status = response.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
@@ -250,6 +332,12 @@ impl Fetcher {
                         ));
                     }
                 };
+                if !matches!(next.scheme(), "http" | "https") {
+                    return FetchOutcome::Failed(FetchError::new(
+                        FetchErrorKind::BadRedirect,
+                        format!("{status} to `{next}`: only http and https are followed"),
+                    ));
+                }
                 permanent &= matches!(
                     status,
                     StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
@@ -267,7 +355,14 @@ impl Fetcher {
             let moved_to = (permanent && seen.len() > 1).then(|| current.to_string());
             // The body is read while both slots are held, so limits count whole transfers.
             return self
-                .finish(response, &host, known, moved_to, current.to_string())
+                .finish(
+                    response,
+                    &host,
+                    known,
+                    moved_to,
+                    current.to_string(),
+                    budget,
+                )
                 .await;
         }
         FetchOutcome::Failed(FetchError::new(
@@ -283,6 +378,7 @@ impl Fetcher {
         known: &Validators,
         moved_to: Option<String>,
         final_url: String,
+        budget: Option<&MemoryBudget>,
     ) -> FetchOutcome {
         let status = response.status();
         let headers = response.headers().clone();
@@ -319,20 +415,45 @@ impl Fetcher {
         {
             return FetchOutcome::Failed(too_large(self.max_body));
         }
-        let mut body = BytesMut::new();
+        // reqwest drops Content-Length when it decompresses, so a known length is the body's own.
+        let most = response
+            .content_length()
+            .unwrap_or(self.max_body)
+            .min(self.max_body) as usize;
+        let mut reservation = None;
+        let mut body: Vec<u8> = Vec::new();
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    if body.len() as u64 + chunk.len() as u64 > self.max_body {
+                    let len = body.len() + chunk.len();
+                    if len as u64 > self.max_body {
                         return FetchOutcome::Failed(too_large(self.max_body));
+                    }
+                    if reservation.is_none()
+                        && len > budget::SMALL_BODY
+                        && let Some(budget) = budget
+                    {
+                        reservation = Some(budget.reserve_download(most as u64).await);
+                    }
+                    if len > body.capacity() {
+                        // Doubling, but never past the most the body may reach: the reservation covers
+                        // the capacity, not just the length.
+                        let cap = (body.capacity() * 2)
+                            .max(len)
+                            .max(16 << 10)
+                            .min(most.max(len));
+                        body.reserve_exact(cap - body.len());
                     }
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => return FetchOutcome::Failed(self.classify(&e)),
+                Err(e) => return FetchOutcome::Failed(self.classify(&e, &[])),
             }
         }
-        let body = body.freeze();
+        if body.capacity() > body.len() + body.len() / 8 {
+            body.shrink_to_fit();
+        }
+        let body = Bytes::from(body);
         let hash = blake3::hash(&body).to_hex().to_string();
         let validators = merge_validators(&headers, known, Some(hash.clone()));
         if known.body_hash.as_deref() == Some(hash.as_str()) {
@@ -352,13 +473,18 @@ impl Fetcher {
             validators,
             hints,
             moved_to,
+            reservation,
         })
     }
 }
 
 impl Fetcher {
-    /// Names a transport failure; a timeout says which limit it hit.
-    fn classify(&self, e: &reqwest::Error) -> FetchError {
+    /// Names a transport failure; a timeout says which limit it hit, a refusal which address and how it
+    /// was reached (`seen`: the URLs so far, redirects included).
+    fn classify(&self, e: &reqwest::Error, seen: &[String]) -> FetchError {
+        if let Some(refused) = address::refusal_in(e) {
+            return refused_error(refused, seen);
+        }
         let mut err = classify_reqwest_error(e);
         if err.kind == FetchErrorKind::Timeout {
             err.message = format!(
@@ -377,6 +503,34 @@ pub fn host_key(url: &Url) -> String {
         (Some(h), None) => h.to_string(),
         _ => String::new(),
     }
+}
+
+/// One client under `policy`: redirects off (they are followed by hand, each hop checked), names resolved
+/// through the policy, and no proxy, since a proxy would resolve and connect where the policy cannot see.
+fn client(
+    cfg: &FetchConfig,
+    policy: &AddressPolicy,
+    lookup: &Lookup,
+) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .user_agent(cfg.user_agent.clone())
+        .timeout(Duration::from_secs(cfg.timeout_secs))
+        .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs))
+        .read_timeout(Duration::from_secs(cfg.timeout_secs.min(30)))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(cfg.per_host)
+        .no_proxy()
+        .dns_resolver(GuardedResolver::new(policy.clone(), lookup.clone()))
+        .build()?)
+}
+
+/// A refusal as a fetch error, with the redirects that led to it.
+fn refused_error(refused: &address::Refused, seen: &[String]) -> FetchError {
+    let mut message = refused.to_string();
+    if seen.len() > 1 {
+        message = format!("{message} (redirected: {})", seen.join(" → "));
+    }
+    FetchError::new(FetchErrorKind::RefusedAddress, message)
 }
 
 fn too_large(max: u64) -> FetchError {

@@ -133,6 +133,13 @@ struct Head<'a> {
 /// The page frame: head with autodiscovery links and the style sheet, the site navigation, and `main`.
 fn page(config: &Config, head: Head, main: Markup) -> Vec<u8> {
     let base = &config.server.base_url;
+    // With /status on the operators' own address, the same page is read there too, where only the public
+    // address serves the rest of the site: the site's links then name the public address.
+    let site = if config.server.status_listen.is_some() {
+        base.as_str()
+    } else {
+        ""
+    };
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
@@ -157,12 +164,12 @@ fn page(config: &Config, head: Head, main: Markup) -> Vec<u8> {
                 a.skip href="#main" { "Skip to the content" }
                 header {
                     nav aria-label="Site" {
-                        a.brand href="/" { "wiredesk" }
-                        a href="/" { "Sections" }
-                        @if config.server.status_page {
+                        a.brand href={ (site) "/" } { "wiredesk" }
+                        a href={ (site) "/" } { "Sections" }
+                        @if config.server.status_page && config.server.status_listen.is_none() {
                             a href=(STATUS_PATH) { "Status" }
                         }
-                        a href="/feeds.opml" { "OPML" }
+                        a href={ (site) "/feeds.opml" } { "OPML" }
                     }
                 }
                 main id="main" { (main) }

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use encoding_rs::Encoding;
 
 use super::ParseError;
+use super::codepages;
 
 /// Decodes to UTF-8 and names the encoding used.
 ///
@@ -70,7 +71,8 @@ pub fn decode<'a>(
         .decode(bytes))
 }
 
-/// A charset, from encoding_rs when the WHATWG list has it, else from anyxml-encoding (UTF-32, EBCDIC, DOS).
+/// A charset, from encoding_rs when the WHATWG list has it, else from [`codepages`] or anyxml-encoding
+/// (UTF-32, EBCDIC, DOS).
 #[derive(Clone, Copy)]
 enum Charset {
     Whatwg(&'static Encoding),
@@ -91,6 +93,9 @@ impl Charset {
         if let Some(enc) = Encoding::for_label(whatwg.as_bytes()) {
             // The replacement encoding guards HTML forms, not feeds: a label mapping to it is unknown here.
             return (enc != encoding_rs::REPLACEMENT).then_some(Charset::Whatwg(enc));
+        }
+        if let Some(page) = codepages::for_label(&dashed) {
+            return Some(Charset::Other(page.name));
         }
         let name = anyxml_encoding::resolve_encoding_alias(&label)
             .or_else(|| anyxml_encoding::resolve_encoding_alias(&dashed))
@@ -135,6 +140,9 @@ fn ibm_page(label: &str) -> Option<&'static str> {
 /// Decodes with an anyxml-encoding decoder; malformed sequences become U+FFFD.
 fn other(name: &str, bytes: &[u8]) -> String {
     use anyxml_encoding::DecodeError;
+    if let Some(page) = codepages::by_name(name) {
+        return page.decode(bytes);
+    }
     let Some(mut decoder) = anyxml_encoding::find_decoder(name) else {
         return String::from_utf8_lossy(bytes).into_owned();
     };
@@ -158,7 +166,8 @@ fn other(name: &str, bytes: &[u8]) -> String {
     out
 }
 
-/// The EBCDIC page a label names, as (reported name, decoder name). Only pages anyxml-encoding carries.
+/// The EBCDIC page a label names, as (reported name, decoder name): the pages anyxml-encoding carries, and
+/// cp875, which [`codepages`] carries.
 fn ebcdic_page(label: &str) -> Option<(&'static str, &'static str)> {
     let l = label.trim().to_ascii_lowercase().replace('_', "-");
     let digits: String = l.chars().filter(char::is_ascii_digit).collect();
@@ -181,6 +190,7 @@ fn ebcdic_page(label: &str) -> Option<(&'static str, &'static str)> {
         (_, "870") => "IBM870",
         (_, "871") => "IBM871",
         (_, "1026") => "IBM1026",
+        (_, "875") => return codepages::by_name("IBM875").map(|p| (p.name, p.name)),
         _ => return None,
     };
     anyxml_encoding::find_decoder(page).map(|d| (d.name(), d.name()))

@@ -9,6 +9,7 @@ use feed_rs::model::Feed;
 use crate::schedule::SkipHints;
 
 mod charset;
+mod codepages;
 mod discover;
 mod fixups;
 

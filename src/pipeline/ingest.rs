@@ -32,6 +32,8 @@ pub(crate) struct StoreJob {
     pub features: Vec<Features>,
     /// Held while the parsed entries are in memory; released when the job is dropped.
     pub _memory: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The parsed entries' share of the memory budget; released when the job is dropped.
+    pub _budget: Option<crate::fetch::budget::Charge>,
 }
 
 impl StoreJob {
@@ -115,6 +117,7 @@ impl Ingester {
             items,
             features: Vec::new(),
             _memory: None,
+            _budget: None,
         };
         match self.ingest(&[&job], now) {
             Ok(mut reports) => reports.pop().expect("one report per feed"),
@@ -381,6 +384,7 @@ mod tests {
             features: items.iter().map(|i| x.features(i)).collect(),
             items,
             _memory: None,
+            _budget: None,
         }
     }
 

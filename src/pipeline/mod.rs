@@ -30,6 +30,7 @@ pub use refresh::set_refresh_hook;
 use crate::config::Config;
 use crate::dedup::similar::FeatureExtractor;
 use crate::fetch::Fetcher;
+use crate::fetch::budget::MemoryBudget;
 use crate::fetch::hosts::HostLimits;
 use crate::schedule::CronSchedule;
 use crate::serve::Metrics;
@@ -57,7 +58,7 @@ pub struct Settings {
 impl Settings {
     /// Builds everything `config` needs; fails, changing nothing, when any part cannot be built.
     pub fn build(config: Arc<Config>, hosts: &Arc<HostLimits>) -> anyhow::Result<Settings> {
-        let fetcher = Fetcher::new(&config.fetch, hosts.clone())?;
+        let fetcher = Fetcher::for_config(&config, hosts.clone())?;
         let schedules = config
             .sources
             .iter()
@@ -89,8 +90,10 @@ pub struct Pipeline {
     /// Per-host politeness, kept across reloads.
     hosts: Arc<HostLimits>,
     writer: Writer,
-    /// Bounds polled-but-unstored results in memory when the writer falls behind.
+    /// Bounds polled-but-unstored results in memory by count when the writer falls behind.
     memory: Arc<Semaphore>,
+    /// Bounds fetched bodies and their parsed entries in memory by bytes, whatever the feeds' sizes.
+    budget: Arc<MemoryBudget>,
     /// Parsing slots, one per core: parsing is pure CPU work, and more threads at it only switch more and
     /// each hold allocator memory.
     parsing: Arc<Semaphore>,
@@ -130,6 +133,7 @@ impl Pipeline {
             hosts,
             writer,
             memory: Arc::new(Semaphore::new(PARSED_IN_MEMORY)),
+            budget: MemoryBudget::new(config.fetch.memory_budget_bytes),
             parsing: Arc::new(Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
@@ -172,6 +176,15 @@ impl Pipeline {
             fetch.per_host,
             Duration::from_millis(fetch.min_host_gap_ms),
         );
+        let (was, now) = (
+            self.config().fetch.memory_budget_bytes,
+            fetch.memory_budget_bytes,
+        );
+        if was != now {
+            tracing::warn!(
+                "fetch.memory_budget_bytes changed from {was} to {now}; the new budget takes a restart"
+            );
+        }
         let dedup_changed = self.config().dedup != settings.config.dedup;
         let dedup = settings.config.dedup.clone();
         *self.settings.write().expect("settings lock") = Arc::new(settings);

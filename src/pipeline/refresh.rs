@@ -14,6 +14,7 @@ use super::outcome::{Failure, FailureKind, LayerCounts, PollStatus};
 use super::writer::StoreError;
 use super::{Pipeline, Settings};
 use crate::dedup::similar::Features;
+use crate::fetch::budget::{self, Charge};
 use crate::fetch::{CacheHints, FetchOutcome, Validators};
 use crate::normalize::{self, FeedMeta, NormalizedItem};
 use crate::parse;
@@ -59,6 +60,7 @@ enum Polled {
         items: Vec<NormalizedItem>,
         features: Vec<Features>,
         memory: tokio::sync::OwnedSemaphorePermit,
+        charge: Charge,
         validators: Validators,
         hints: CacheHints,
         moved_to: Option<String>,
@@ -72,6 +74,13 @@ enum Polled {
     /// 410 Gone.
     Gone,
 }
+
+/// Entries read from one feed, at most. A feed with more is an archive, not news, and would cost the
+/// similarity window and the store as much as hundreds of feeds: it fails, with the count, unparsed when
+/// its tags already show it.
+pub(crate) const MAX_ENTRIES: usize = 10_000;
+/// JSON objects a JSON feed may have per entry it may have (authors, attachments, extensions).
+const JSON_OBJECTS_PER_ENTRY: usize = 5;
 
 /// A function the refresh calls first with the URL it polls: a test's way to make one refresh panic.
 type RefreshHook = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
@@ -167,7 +176,10 @@ impl Pipeline {
             hook(&url);
         }
         let started = std::time::Instant::now();
-        let outcome = settings.fetcher.fetch(&url, &source.validators).await;
+        let outcome = settings
+            .fetcher
+            .fetch_for(&source.url, &url, &source.validators, &self.budget)
+            .await;
         let bytes = match &outcome {
             FetchOutcome::Fetched(f) => f.body.len(),
             _ => 0,
@@ -210,44 +222,90 @@ impl Pipeline {
             .acquire_owned()
             .await
             .expect("the memory semaphore is never closed");
+        // Then the memory parsing will take; only once that is held does a large body's download
+        // reservation go, so a waiting body is always accounted for.
+        let body = fetched.body;
+        let cost = if body.len() > budget::SMALL_BODY {
+            let scanned = body.clone();
+            tokio::task::spawn_blocking(move || budget::parse_cost(&scanned))
+                .await
+                .map_err(|e| Failure::new(FailureKind::Parse, e.to_string()))?
+        } else {
+            budget::parse_cost(&body)
+        };
+        if cost.json && cost.entries > JSON_OBJECTS_PER_ENTRY * MAX_ENTRIES {
+            return Err(Failure::new(
+                FailureKind::Parse,
+                format!(
+                    "the feed has {} JSON objects, more than {JSON_OBJECTS_PER_ENTRY} for each of the \
+                     {MAX_ENTRIES} entries wiredesk reads from one feed; it was not parsed",
+                    cost.entries
+                ),
+            ));
+        }
+        if !cost.json && cost.entries > MAX_ENTRIES {
+            return Err(too_many_entries(cost.entries, "about "));
+        }
+        if cost.bytes > self.budget.parsing_total() {
+            return Err(Failure::new(
+                FailureKind::Parse,
+                format!(
+                    "parsing it would take about {} MB, more than the {} MB that fetch.memory_budget_bytes \
+                     leaves for parsing; it was not parsed (raise the budget to read it)",
+                    cost.bytes >> 20,
+                    self.budget.parsing_total() >> 20
+                ),
+            ));
+        }
+        let mut charge = self.budget.charge_parsing(cost.bytes).await;
+        drop(fetched.reservation);
         let cpu = self
             .parsing
             .acquire()
             .await
             .expect("the parsing semaphore is never closed");
         let extractor = settings.features.clone();
-        let body = fetched.body;
         let content_type = fetched.content_type.clone();
         let base = fetched.final_url.clone();
         let retention_days = settings.config.storage.retention_days;
         let parsed = tokio::task::spawn_blocking(move || {
             let p =
                 parse::parse_feed(&body, content_type.as_deref(), Some(&base)).map_err(|e| {
-                    with_discovered_feeds(e.to_string(), &body, content_type.as_deref(), &base)
+                    Failure::new(
+                        FailureKind::Parse,
+                        with_discovered_feeds(e.to_string(), &body, content_type.as_deref(), &base),
+                    )
                 })?;
-            let mut items =
-                normalize::normalize_feed(&p.feed, &base, now).map_err(|e| e.to_string())?;
+            drop(body);
+            if p.feed.entries.len() > MAX_ENTRIES {
+                return Err(too_many_entries(p.feed.entries.len(), ""));
+            }
+            let mut items = normalize::normalize_feed(&p.feed, &base, now)
+                .map_err(|e| Failure::new(FailureKind::Parse, e.to_string()))?;
             drop_past_retention(&mut items, retention_days, now);
-            let features = match &extractor {
+            let features: Vec<Features> = match &extractor {
                 Some(x) => items.iter().map(|i| x.features(i)).collect(),
                 None => Vec::new(),
             };
-            Ok::<_, String>((normalize::feed_meta(&p.feed), p.skip, items, features))
+            Ok::<_, Failure>((normalize::feed_meta(&p.feed), p.skip, items, features))
         })
         .await;
         drop(cpu);
         let (meta, skip, items, features) = match parsed {
             Ok(Ok(p)) => p,
-            Ok(Err(message)) => return Err(Failure::new(FailureKind::Parse, message)),
+            Ok(Err(failure)) => return Err(failure),
             Err(join) if join.is_panic() => return Err(Failure::panic(join.into_panic())),
             Err(join) => return Err(Failure::new(FailureKind::Parse, join.to_string())),
         };
+        let tokens = features.iter().map(Features::len).sum();
+        charge.shrink_to(budget::kept_cost(&items, tokens));
         Ok(Polled::New {
             meta,
             skip,
             items,
             features,
             memory,
+            charge,
             validators: fetched.validators,
             hints: fetched.hints,
             moved_to: fetched.moved_to,
@@ -363,6 +421,7 @@ fn next_state(
     let mut items = Vec::new();
     let mut features = Vec::new();
     let mut memory = None;
+    let mut charge = None;
     let mut facts = PollFacts {
         streak: source.streak(),
         ttl_minutes: source.ttl_minutes.map(|t| t as u32),
@@ -376,6 +435,7 @@ fn next_state(
             items: entries,
             features: computed,
             memory: slot,
+            charge: held,
             validators,
             hints,
             moved_to,
@@ -385,7 +445,9 @@ fn next_state(
             };
             s.validators = validators;
             s.feed_title = meta.title.or(s.feed_title);
-            s.site_url = meta.site_url.or(s.site_url);
+            // The feed's own site link is published (Atom `source`): only a web URL is kept, whatever
+            // the feed claims (`javascript:`, `data:`).
+            s.site_url = meta.site_url.filter(|u| is_web_url(u)).or(s.site_url);
             s.ttl_minutes = meta.ttl_minutes.map(i64::from);
             s.skip = skip;
             s.moved_to = moved_to.or(s.moved_to);
@@ -395,6 +457,7 @@ fn next_state(
             items = entries;
             features = computed;
             memory = Some(slot);
+            charge = Some(held);
             (status, None)
         }
         Ok(Polled::Unchanged {
@@ -448,9 +511,25 @@ fn next_state(
             items,
             features,
             _memory: memory,
+            _budget: charge,
         },
         status,
         failure,
+    )
+}
+
+/// An absolute http(s) URL.
+fn is_web_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+}
+
+fn too_many_entries(n: usize, about: &str) -> Failure {
+    Failure::new(
+        FailureKind::Parse,
+        format!(
+            "the feed has {about}{n} entries, more than the {MAX_ENTRIES} wiredesk reads from one feed; \
+             it looks like an archive: subscribe to a feed of recent entries instead"
+        ),
     )
 }
 

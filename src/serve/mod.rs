@@ -1,12 +1,14 @@
 //! HTTP: serves the rendered feeds and pages (`/`, `/sections/{id}`, `/stories/{id}`, `/status`; see
 //! [`crate::pages`]) with conditional responses (304), gzip and HEAD, plus `/healthz` and `/metrics`. It
 //! only reads the [`FeedCache`], the health and the counters; it never touches the database, so a slow
-//! poll or a failing store cannot slow it.
+//! poll or a failing store cannot slow it. [`listen`] accepts connections within limits, so slow or idle
+//! clients cannot take the server from the others.
 
+pub mod listen;
 mod metrics;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::body::Body;
@@ -15,20 +17,68 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
+pub use listen::{Limits, serve};
 pub(crate) use metrics::Metrics;
 
 use crate::pipeline::Health;
 use crate::publish::{FeedCache, Rendered};
 
+/// Which paths one listening address answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// `server.listen`: everything, except `/status` while it has its own address.
+    Main,
+    /// `server.status_listen`, the operators' address: `/status`, `/healthz` and `/metrics` only.
+    Operator,
+}
+
+impl Scope {
+    /// Whether this address answers `path`; `status_elsewhere` says `/status` has its own address.
+    fn serves(self, path: &str, status_elsewhere: bool) -> bool {
+        match self {
+            Scope::Main => !(status_elsewhere && path == crate::pages::STATUS_PATH),
+            Scope::Operator => {
+                matches!(path, crate::pages::STATUS_PATH | "/healthz" | "/metrics")
+            }
+        }
+    }
+}
+
 /// What the server shares with the daemon.
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub struct AppState {
     /// Rendered documents.
-    pub cache: FeedCache,
+    pub(crate) cache: FeedCache,
     /// Counters.
-    pub metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     /// The writer's, the store's and the scheduler's health.
-    pub health: Arc<Health>,
+    pub(crate) health: Arc<Health>,
+    /// The paths this address answers.
+    pub(crate) scope: Scope,
+    /// Whether `/status` is served on its own address; a reload may change it while the server runs.
+    pub(crate) status_elsewhere: Arc<AtomicBool>,
+}
+
+impl AppState {
+    /// A server's state with no documents rendered yet, fresh counters and a healthy pipeline: what the
+    /// server tests and the `http` fuzz target serve.
+    pub fn empty() -> AppState {
+        AppState {
+            cache: FeedCache::default(),
+            metrics: Arc::new(Metrics::new()),
+            health: Arc::new(Health::default()),
+            scope: Scope::Main,
+            status_elsewhere: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The same state for the operators' address.
+    pub(crate) fn for_operators(&self) -> AppState {
+        AppState {
+            scope: Scope::Operator,
+            ..self.clone()
+        }
+    }
 }
 
 /// The router: feeds, pages, health and metrics.
@@ -37,7 +87,37 @@ pub(crate) fn router(state: AppState) -> Router {
 }
 
 async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    // A bug must not end the connection mid-answer or show the client anything but a plain 500.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| respond(&state, request)))
+        .unwrap_or_else(|panic| {
+            tracing::error!(
+                "answering a request panicked ({}); this is a bug in wiredesk, please report it",
+                crate::pipeline::Failure::panic(panic).message
+            );
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; the daemon's log says more\n",
+            )
+                .into_response()
+        })
+}
+
+fn respond(state: &AppState, request: Request) -> Response {
     state.metrics.http_requests.fetch_add(1, Ordering::Relaxed);
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if target > listen::MAX_TARGET {
+        return (
+            StatusCode::URI_TOO_LONG,
+            format!(
+                "the request target is {target} bytes; at most {} are served\n",
+                listen::MAX_TARGET
+            ),
+        )
+            .into_response();
+    }
     let method = request.method().clone();
     if method != Method::GET && method != Method::HEAD {
         let mut r = (
@@ -51,7 +131,23 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
     }
     let path = request.uri().path();
     let response = match path {
-        "/healthz" => health(&state),
+        _ if !state
+            .scope
+            .serves(path, state.status_elsewhere.load(Ordering::Relaxed)) =>
+        {
+            let hint = match state.scope {
+                Scope::Operator => {
+                    "this is the operators' address: it serves /status, /healthz and /metrics"
+                }
+                _ => "the index at / lists the sections",
+            };
+            (
+                StatusCode::NOT_FOUND,
+                format!("no such page or feed: {path}; {hint}\n"),
+            )
+                .into_response()
+        }
+        "/healthz" => health(state),
         "/metrics" => (
             [(
                 header::CONTENT_TYPE,

@@ -8,8 +8,10 @@ pub mod published;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -122,7 +124,9 @@ async fn serve_one(State(state): State<Files>, request: Request) -> Response {
 /// A source line for [`config_toml`]: (name, url, sections, priority).
 pub type SourceSpec = (String, String, Vec<String>, i32);
 
-/// A feeds.toml for tests: retention off (the corpora are old), database in `db`.
+/// A feeds.toml for tests: retention off (the corpora are old), database in `db`. It ends with a `[fetch]`
+/// table that opts in exactly the loopback addresses the sources use (wiredesk refuses non-public
+/// addresses by default), so a caller may append more `[fetch]` keys, and further tables after them.
 pub fn config_toml(listen: &str, db: &Path, sections: &[&str], sources: &[SourceSpec]) -> String {
     let mut t = format!(
         "[server]\nlisten = \"{listen}\"\nbase_url = \"http://{listen}\"\n[storage]\npath = {db:?}\nretention_days = 0\n\
@@ -133,13 +137,25 @@ pub fn config_toml(listen: &str, db: &Path, sections: &[&str], sources: &[Source
             "[[sections]]\nid = \"{s}\"\ntitle = \"Section {s}\"\n"
         ));
     }
+    let mut addresses = std::collections::BTreeSet::new();
     for (name, url, secs, prio) in sources {
         let secs: Vec<String> = secs.iter().map(|s| format!("\"{s}\"")).collect();
         t.push_str(&format!(
             "[[sources]]\nname = {name:?}\nurl = \"{url}\"\nsections = [{}]\npriority = {prio}\n",
             secs.join(", ")
         ));
+        if let Some(url::Host::Ipv4(ip)) = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host().map(|h| h.to_owned()))
+        {
+            addresses.insert(format!("\"{ip}/32\""));
+        }
     }
+    let allowed: Vec<String> = addresses.into_iter().collect();
+    t.push_str(&format!(
+        "[fetch]\nallow_networks = [{}]\n",
+        allowed.join(", ")
+    ));
     t
 }
 
@@ -307,4 +323,90 @@ pub fn atom_problems(xml: &str, scratch: &Path) -> Vec<String> {
         }
     }
     problems
+}
+
+/// A `wiredesk run` child process logging to `daemon.log` beside its config, killed when dropped.
+pub struct Daemon {
+    child: Child,
+    config: PathBuf,
+    log: PathBuf,
+}
+
+impl Daemon {
+    pub fn start(dir: &Path, toml: &str) -> Daemon {
+        let config = dir.join("feeds.toml");
+        std::fs::write(&config, toml).unwrap();
+        let log = dir.join("daemon.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_wiredesk"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("WIREDESK_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Daemon { child, config, log }
+    }
+
+    /// `wiredesk sources --json`, by source name.
+    pub fn sources(&self) -> HashMap<String, serde_json::Value> {
+        let out = Command::new(env!("CARGO_BIN_EXE_wiredesk"))
+            .args(["sources", "--json", "--config"])
+            .arg(&self.config)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| (v["name"].as_str().unwrap_or_default().to_string(), v))
+            .collect()
+    }
+
+    /// Waits until every source has been polled once, generously (a loaded 2-core box).
+    pub fn wait_polled(&self, count: usize) -> HashMap<String, serde_json::Value> {
+        let start = Instant::now();
+        loop {
+            let sources = self.sources();
+            let polled = sources
+                .values()
+                .filter(|s| !s["last_result"].is_null())
+                .count();
+            if polled == count {
+                return sources;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(240),
+                "only {polled} of {count} sources polled; log:\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// The child's peak resident memory so far, in MB.
+    pub fn peak_rss_mb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        kb / 1024
+    }
+
+    pub fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

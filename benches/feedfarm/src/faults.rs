@@ -2,7 +2,6 @@
 //! payloads some faults need (malformed XML, the huge-feed block, the gzip bomb).
 
 use std::fmt;
-use std::io::Write as _;
 use std::str::FromStr;
 use std::time::SystemTime;
 
@@ -40,13 +39,17 @@ pub enum Fault {
     Huge,
     /// 200 with a gzip body that inflates to 1 GiB.
     GzipBomb,
+    /// 200 with a deflate (zlib) body that inflates to 1 GiB.
+    DeflateBomb,
+    /// 200 with a brotli body that inflates to 1 GiB.
+    BrotliBomb,
     /// Every Nth request is a 503, the others the normal feed.
     Flaky,
 }
 
 impl Fault {
     /// Every fault, in SPEC/documentation order.
-    pub const ALL: [Fault; 13] = [
+    pub const ALL: [Fault; 15] = [
         Fault::TooManyRequests,
         Fault::Unavailable,
         Fault::MovedPermanently,
@@ -59,6 +62,8 @@ impl Fault {
         Fault::Malformed,
         Fault::Huge,
         Fault::GzipBomb,
+        Fault::DeflateBomb,
+        Fault::BrotliBomb,
         Fault::Flaky,
     ];
 
@@ -77,6 +82,8 @@ impl Fault {
             Fault::Malformed => "malformed",
             Fault::Huge => "huge",
             Fault::GzipBomb => "gzipbomb",
+            Fault::DeflateBomb => "deflatebomb",
+            Fault::BrotliBomb => "brotlibomb",
             Fault::Flaky => "flaky",
         }
     }
@@ -227,27 +234,71 @@ pub fn huge_parts(content: &Content) -> (Bytes, Bytes, Bytes) {
     )
 }
 
+/// A content coding a bomb can come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Coding {
+    /// `Content-Encoding: gzip`.
+    Gzip,
+    /// `Content-Encoding: deflate` (a zlib stream, as RFC 9110 defines it).
+    Deflate,
+    /// `Content-Encoding: br`.
+    Brotli,
+}
+
+impl Coding {
+    /// The `Content-Encoding` value.
+    pub fn header(self) -> &'static str {
+        match self {
+            Coding::Gzip => "gzip",
+            Coding::Deflate => "deflate",
+            Coding::Brotli => "br",
+        }
+    }
+}
+
 /// A gzip stream of an XML prolog followed by spaces, `mib` MiB inflated (1 GiB → ~4.9 MB).
 ///
 /// Level 1 compresses a GiB in ~0.2 s (optimised build); better levels shrink it to ~1 MB but take
 /// ~1.7 s of CPU. Call it once (the server caches it) and off the async threads.
 pub fn gzip_bomb(mib: u64) -> Bytes {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    bomb(Coding::Gzip, mib)
+}
+
+/// An XML prolog followed by spaces, `mib` MiB inflated, compressed in `coding`. Call it once (the
+/// server caches each) and off the async threads.
+pub fn bomb(coding: Coding, mib: u64) -> Bytes {
     let prolog = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\">";
     let chunk = vec![b' '; 1 << 20];
-    let write = |enc: &mut flate2::write::GzEncoder<Vec<u8>>| -> std::io::Result<()> {
-        enc.write_all(prolog)?;
+    let write = |out: &mut dyn std::io::Write| -> std::io::Result<()> {
+        out.write_all(prolog)?;
         let mut left = (mib << 20).saturating_sub(prolog.len() as u64);
         while left > 0 {
             let n = left.min(chunk.len() as u64) as usize;
-            enc.write_all(&chunk[..n])?;
+            out.write_all(&chunk[..n])?;
             left -= n as u64;
         }
-        Ok(())
+        out.flush()
     };
     // Writing into a Vec cannot fail.
-    write(&mut enc).expect("in-memory gzip");
-    Bytes::from(enc.finish().expect("in-memory gzip"))
+    let bytes = match coding {
+        Coding::Gzip => {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            write(&mut enc).expect("in-memory gzip");
+            enc.finish().expect("in-memory gzip")
+        }
+        Coding::Deflate => {
+            let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+            write(&mut enc).expect("in-memory zlib");
+            enc.finish().expect("in-memory zlib")
+        }
+        Coding::Brotli => {
+            // Quality 1 with a 4 MiB window: a GiB of spaces in well under a second, to a few KB.
+            let mut enc = brotli::CompressorWriter::new(Vec::new(), 1 << 16, 1, 22);
+            write(&mut enc).expect("in-memory brotli");
+            enc.into_inner()
+        }
+    };
+    Bytes::from(bytes)
 }
 
 #[cfg(test)]

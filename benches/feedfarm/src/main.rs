@@ -15,7 +15,7 @@ const FAULTS_HELP: &str = "\
 Assign faults to a fraction of the normal /feeds/{k}.xml paths, as comma-separated NAME=FRACTION \
 pairs, e.g. 429=0.01,503=0.01,301=0.005,410=0.005,timeout=0.005,malformed=0.01. \
 NAMEs: 429 503 (with Retry-After), 301 302 308 (to /moved/{k}.xml, a clean copy), 410, loop, \
-drip, hang (alias timeout), malformed, huge, gzipbomb, flaky. Fractions are in [0,1] and sum to \
+drip, hang (alias timeout), malformed, huge, gzipbomb, deflatebomb, brotlibomb, flaky. Fractions are in [0,1] and sum to \
 at most 1. Each feed draws one number from --seed, so the assignment is deterministic and \
 permanent for the life of the farm; `feedfarm toml` with the same SPEC and seed marks the same feeds.";
 
@@ -34,7 +34,7 @@ enum Command {
     /// Serve the farm until SIGINT/SIGTERM.
     ///
     /// Feed k is at http://BASE_IP+(k mod hosts):PORT/feeds/{k}.xml. Fault paths
-    /// /fault/{429,503,301,302,308,410,loop,drip,hang,malformed,huge,gzipbomb,flaky}/{k}.xml work on
+    /// /fault/{429,503,301,302,308,410,loop,drip,hang,malformed,huge,gzipbomb,deflatebomb,brotlibomb,flaky}/{k}.xml work on
     /// every host (query knobs: retry_after=SECS, retry_after_date=SECS, mb=N, every=N).
     /// Counters: GET /_stats[?paths=0], POST /_stats/reset. The first stdout line is
     /// `feedfarm listening port=PORT ...`, so --port 0 can be scripted.
@@ -102,7 +102,7 @@ struct ServeArgs {
     /// The flaky fault answers every Nth request with 503 by default.
     #[arg(long, default_value_t = 3)]
     flaky_every: u64,
-    /// MiB the gzipbomb fault inflates to.
+    /// MiB the gzipbomb, deflatebomb and brotlibomb faults inflate to.
     #[arg(long, default_value_t = 1024)]
     bomb_mib: u64,
     /// Tokio worker threads; 1 keeps the farm to one core next to the client under test.

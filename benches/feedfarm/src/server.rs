@@ -46,8 +46,8 @@ pub(crate) struct Farm {
     flaky: Mutex<HashMap<String, u64>>,
     /// The `huge` body parts, rendered on first use.
     huge: OnceLock<(Bytes, Bytes, Bytes)>,
-    /// The gzip bomb, compressed on first use.
-    bomb: OnceCell<Bytes>,
+    /// The compression bombs, each compressed on first use.
+    bombs: [OnceCell<Bytes>; 3],
 }
 
 impl Farm {
@@ -88,7 +88,7 @@ pub(crate) async fn bind(cfg: FarmConfig) -> io::Result<(Arc<Farm>, Vec<TcpListe
                     stats: Arc::new(Stats::default()),
                     flaky: Mutex::new(HashMap::new()),
                     huge: OnceLock::new(),
-                    bomb: OnceCell::new(),
+                    bombs: Default::default(),
                 };
                 return Ok((Arc::new(farm), listeners));
             }
@@ -321,7 +321,7 @@ async fn route(
 
 /// The text served at `/`.
 const INDEX_TEXT: &str = "feedfarm: /feeds/{k}.xml (on host k mod hosts), /fault/{kind}/{k}.xml \
-(kinds: 429 503 301 302 308 410 loop drip hang malformed huge gzipbomb flaky), \
+(kinds: 429 503 301 302 308 410 loop drip hang malformed huge gzipbomb deflatebomb brotlibomb flaky), \
 GET /_stats, POST /_stats/reset\n";
 
 /// Parses `"{k}.xml"`.
@@ -445,20 +445,26 @@ async fn serve_fault(
             guard.status(200);
             return rss_response(FarmBody::chunks(head, block, repeats, tail, guard));
         }
-        Fault::GzipBomb => {
-            let bomb = farm
-                .bomb
+        Fault::GzipBomb | Fault::DeflateBomb | Fault::BrotliBomb => {
+            let (coding, slot) = match fault {
+                Fault::GzipBomb => (faults::Coding::Gzip, 0),
+                Fault::DeflateBomb => (faults::Coding::Deflate, 1),
+                _ => (faults::Coding::Brotli, 2),
+            };
+            let bomb = farm.bombs[slot]
                 .get_or_init(|| async {
                     let mib = farm.cfg.fault_params.bomb_mib;
-                    tokio::task::spawn_blocking(move || faults::gzip_bomb(mib))
+                    tokio::task::spawn_blocking(move || faults::bomb(coding, mib))
                         .await
                         .unwrap_or_default()
                 })
                 .await
                 .clone();
             let mut resp = rss_response(FarmBody::full(bomb));
-            resp.headers_mut()
-                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            resp.headers_mut().insert(
+                header::CONTENT_ENCODING,
+                HeaderValue::from_static(coding.header()),
+            );
             resp
         }
         Fault::Flaky => {

@@ -53,9 +53,12 @@ pub fn render(opts: &TomlOptions) -> String {
         out,
         "[server]\nlisten = \"127.0.0.1:0\"\nbase_url = \"http://127.0.0.1\"\n\n\
          [storage]\npath = {}\nretention_days = 30\n\n\
-         [defaults]\nschedule = {}\n",
+         [defaults]\nschedule = {}\n\n\
+         # wiredesk fetches only public addresses unless told otherwise; the farm is on loopback.\n\
+         [fetch]\nallow_networks = [\"{}\"]\n",
         quote(&opts.db),
-        quote(&opts.schedule)
+        quote(&opts.schedule),
+        covering_network(layout)
     );
     for (id, title) in SECTIONS {
         let _ = writeln!(out, "[[sections]]\nid = \"{id}\"\ntitle = \"{title}\"\n");
@@ -78,6 +81,15 @@ pub fn render(opts: &TomlOptions) -> String {
         );
     }
     out
+}
+
+/// The smallest IPv4 network holding every host of the farm, for `allow_networks`.
+pub fn covering_network(layout: &FarmLayout) -> String {
+    let first = u32::from(layout.host_ip(0));
+    let last = u32::from(layout.host_ip(layout.hosts.max(1) - 1));
+    let prefix = (first ^ last).leading_zeros();
+    let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+    format!("{}/{prefix}", std::net::Ipv4Addr::from(first & mask))
 }
 
 /// A TOML basic string with `"` and `\` escaped and control characters as `\u` escapes.
@@ -124,5 +136,26 @@ mod tests {
         assert!(toml.contains("path = \"a\\\"b.db\""));
         assert!(toml.contains("url = \"http://127.0.1.2:8900/fault/410/4.xml\""));
         assert!(toml.contains("sections = [\"s4\"]"));
+        assert!(
+            toml.contains("allow_networks = [\"127.0.1.0/30\"]"),
+            "{toml}"
+        );
+    }
+
+    #[test]
+    fn the_covering_network_holds_every_host_and_little_more() {
+        let layout = |hosts, base_ip| FarmLayout {
+            hosts,
+            feeds: 1,
+            port: 1,
+            base_ip,
+        };
+        let lo = Ipv4Addr::new(127, 0, 1, 1);
+        assert_eq!(covering_network(&layout(1, lo)), "127.0.1.1/32");
+        assert_eq!(covering_network(&layout(100, lo)), "127.0.1.0/25");
+        assert_eq!(
+            covering_network(&layout(300, Ipv4Addr::new(127, 0, 0, 255))),
+            "127.0.0.0/22"
+        );
     }
 }

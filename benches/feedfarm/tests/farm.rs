@@ -321,6 +321,21 @@ async fn streaming_faults_huge_and_gzipbomb() {
     assert!(first[first.len() - 100..].iter().all(|&b| b == b' '));
     let rest = std::io::copy(&mut dec, &mut std::io::sink()).unwrap();
     assert_eq!(rest + (1 << 20), 64 << 20);
+
+    // The deflate and brotli bombs inflate to the same.
+    for (kind, coding) in [("deflatebomb", "deflate"), ("brotlibomb", "br")] {
+        let bomb = get(&c, &format!("{}/fault/{kind}/3.xml", farm.host_url(0)), &[]).await;
+        assert_eq!(hdr(&bomb, header::CONTENT_ENCODING), coding);
+        assert!(bomb.body.len() < 1 << 20, "{kind}: {}", bomb.body.len());
+        let inflated = if coding == "br" {
+            let mut dec = brotli::Decompressor::new(&bomb.body[..], 1 << 16);
+            std::io::copy(&mut dec, &mut std::io::sink()).unwrap()
+        } else {
+            let mut dec = flate2::read::ZlibDecoder::new(&bomb.body[..]);
+            std::io::copy(&mut dec, &mut std::io::sink()).unwrap()
+        };
+        assert_eq!(inflated, 64 << 20, "{kind}");
+    }
 }
 
 #[tokio::test]
