@@ -12,8 +12,6 @@ const MULTIBYTE_QUOTE: &[u8] =
       <title>\xff</title></channel></rss>";
 
 #[test]
-#[ignore = "fixed on the fidelity branch: parse.rs slices `&rest[1..]` after `encoding=`, a panic when \
-            that character is not one byte (parse.rs is being rewritten there)"]
 fn a_multibyte_quote_after_encoding_does_not_panic() {
     let outcome = std::panic::catch_unwind(|| {
         let _ = wiredesk::parse::parse_feed(MULTIBYTE_QUOTE, None, None);
@@ -28,8 +26,6 @@ const LATE_DECLARATION: &[u8] =
     b"\n : \xff\xffz\x88^\xff\xfe\x80r tim<?xml vern=\"1.0\"encoding=\"windows-1252\"?>";
 
 #[test]
-#[ignore = "belongs to parse.rs, rewritten on the fidelity branch (told): it must drop the encoding of \
-            every XML declaration, not only a leading one, before feed-rs and quick-xml see the text"]
 fn a_late_xml_declaration_does_not_panic() {
     let outcome = std::panic::catch_unwind(|| {
         let _ = wiredesk::parse::parse_feed(LATE_DECLARATION, None, None);
@@ -46,8 +42,6 @@ const EMAIL_THEN_DASH: &str = "<rss version=\"2.0\"><channel><title>t</title><it
     <author>news@example.org\u{2014}Jane Doe</author><guid>d1</guid></item></channel></rss>";
 
 #[test]
-#[ignore = "belongs to feed-rs 3.0.0 (parse_person_name_email slices past a multi-byte character), which \
-            parse.rs calls; the fix is upstream or a person-field fix-up in parse/ on the fidelity branch"]
 fn an_email_followed_by_a_multibyte_character_does_not_panic() {
     for body in [EMAIL_THEN_MULTIBYTE, EMAIL_THEN_DASH.as_bytes()] {
         let outcome = std::panic::catch_unwind(|| {
@@ -74,6 +68,17 @@ async fn the_daemon_survives_both_parser_panics_and_backs_the_sources_off() {
             (LATE_DECLARATION.to_vec(), "application/rss+xml".into()),
         ),
         (
+            "/email.xml".into(),
+            (EMAIL_THEN_MULTIBYTE.to_vec(), "application/rss+xml".into()),
+        ),
+        (
+            "/dash.xml".into(),
+            (
+                EMAIL_THEN_DASH.as_bytes().to_vec(),
+                "application/rss+xml".into(),
+            ),
+        ),
+        (
             "/normal.xml".into(),
             (normal.to_vec(), "application/rss+xml".into()),
         ),
@@ -98,8 +103,13 @@ async fn the_daemon_survives_both_parser_panics_and_backs_the_sources_off() {
     let summary = wiredesk::daemon::poll_once(wiredesk::config::load(&path).unwrap(), None)
         .await
         .unwrap();
-    assert_eq!(summary.fetched, 1, "{:?}", summary.failures);
-    assert_eq!(summary.new_items, 1);
+    // The normal feed is stored whatever the others do; they read as feeds, or fail and back off.
+    assert!(summary.fetched >= 1, "{:?}", summary.failures);
+    assert!(
+        summary.failures.iter().all(|(name, _)| name != "normal"),
+        "{:?}",
+        summary.failures
+    );
     let config = wiredesk::config::load(&path).unwrap();
     let store = wiredesk::store::Store::open_read_only(&config.storage.path).unwrap();
     for row in store.sources().unwrap() {

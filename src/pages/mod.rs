@@ -47,6 +47,7 @@ pub(crate) fn render(
     cache: &FeedCache,
     only: Option<&[String]>,
 ) -> anyhow::Result<Vec<String>> {
+    let config = &with_plain_sections(config);
     let mut changed = Vec::new();
     let mut put = |path: String, doc: Rendered| {
         if cache.put(&path, doc) {
@@ -105,9 +106,20 @@ pub(crate) fn render_status(
         cache.remove_where(|path| path == STATUS_PATH);
         return Ok(());
     }
-    let (page, at) = status::render(config, store, Utc::now())?;
+    let (page, at) = status::render(&with_plain_sections(config), store, Utc::now())?;
     cache.put(STATUS_PATH, Rendered::new(page, HTML, at));
     Ok(())
+}
+
+/// The config with its section titles and descriptions as plain text, as the feeds publish them: markup
+/// in the configuration ("<b>World</b>") is shown as neither markup nor escaped tags on any page.
+fn with_plain_sections(config: &Config) -> Config {
+    let mut config = config.clone();
+    for s in &mut config.sections {
+        s.title = crate::publish::plain(&s.title);
+        s.description = crate::publish::plain(&s.description);
+    }
+    config
 }
 
 /// What the `<head>` of a page carries besides the basics.

@@ -7,18 +7,29 @@ use std::borrow::Cow;
 use crate::schedule::SkipHints;
 
 /// Rewrites the XML declaration without its `encoding`, since the text is UTF-8 now whatever it declared.
+/// Every `<?xml …?>` loses it, not only a leading one: quick-xml panics when a declaration naming an
+/// encoding comes after other text (a fuzzer found it; `tests/fuzz_regressions.rs`).
 pub(super) fn neutralise_xml_declaration(text: &str) -> Cow<'_, str> {
-    let start = text.len() - text.trim_start().len();
-    let body = &text[start..];
-    if !body.starts_with("<?xml") {
+    let declares = |decl: &str| decl.contains("encoding");
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(at) = text[from..].find("<?xml").map(|i| from + i) {
+        let Some(end) = text[at..].find("?>").map(|i| at + i + 2) else {
+            break;
+        };
+        if declares(&text[at..end]) {
+            out.push_str(&text[copied..at]);
+            out.push_str("<?xml version=\"1.0\"?>");
+            copied = end;
+        }
+        from = end;
+    }
+    if copied == 0 {
         return Cow::Borrowed(text);
     }
-    match body.find("?>") {
-        Some(end) if body[..end].contains("encoding") => {
-            Cow::Owned(format!("<?xml version=\"1.0\"?>{}", &body[end + 2..]))
-        }
-        _ => Cow::Borrowed(text),
-    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
 }
 
 /// Reads `<skipHours><hour>N</hour>…` and `<skipDays><day>Monday</day>…` from an RSS channel.

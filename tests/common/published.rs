@@ -51,6 +51,11 @@ pub const CORPUS_FEEDS: &[&str] = &[
     "atom-crate/data/source.xml",
 ];
 
+/// The configured title of the hostile section: markup in the configuration is not published either.
+pub const HOSTILE_SECTION_TITLE: &str = "<script>alert(0)</script><b>Hostile</b> &amp; desk";
+/// That title as every document and page must show it.
+pub const HOSTILE_SECTION_SHOWN: &str = "Hostile & desk";
+
 /// The sections of the fixture: the dev set, the corpus feeds, the hostile feeds.
 pub const SECTIONS: &[&str] = &["dev", "corpus", "hostile"];
 
@@ -142,21 +147,29 @@ async fn publish_fixture_in(scratch: impl AsRef<Path>) -> Published {
         );
     }
     let (addr, _) = serve_files(files).await;
+    // Each source its own priority: sources are polled concurrently, and among copies of one story
+    // published at the same time the first stored would otherwise be the original, so the published
+    // documents (and the validator's findings) would change from run to run.
+    let count = sources.len() as i32;
     let specs: Vec<SourceSpec> = sources
         .into_iter()
-        .map(|(name, path, section)| {
+        .enumerate()
+        .map(|(i, (name, path, section))| {
             (
                 name,
                 format!("http://{addr}{path}"),
                 vec![section.to_string()],
-                0,
+                count - i as i32,
             )
         })
         .collect();
     let dir = tempfile::tempdir_in(scratch).unwrap();
     let out = dir.path().join("public");
     let config = dir.path().join("feeds.toml");
-    let mut toml = config_toml("127.0.0.1:9", &dir.path().join("p.db"), SECTIONS, &specs);
+    let mut toml = config_toml("127.0.0.1:9", &dir.path().join("p.db"), SECTIONS, &specs).replace(
+        "title = \"Section hostile\"",
+        &format!("title = {HOSTILE_SECTION_TITLE:?}"),
+    );
     // Every story of every section is published, so every item meets the validator and the readers.
     toml.push_str("[publish]\nitems_per_feed = 5000\n");
     std::fs::write(&config, toml).unwrap();

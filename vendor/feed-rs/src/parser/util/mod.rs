@@ -151,12 +151,16 @@ pub(crate) fn parse_person_name_email(raw: &str) -> Person {
                 let prefix_len = span.start();
                 let suffix_len = raw.len() - span.end();
 
+                // wiredesk: drop the one character beside the address (a delimiter), not one byte: a
+                // multi-byte character there ("e@b.zo\u{2014}Jane") made the slice panic.
                 let name_str = if prefix_len > suffix_len {
-                    &raw[..span.start() - 1]
-                } else if span.end() < raw.len() {
-                    &raw[span.end() + 1..]
+                    let mut before = raw[..span.start()].chars();
+                    before.next_back();
+                    before.as_str()
                 } else {
-                    ""
+                    let mut after = raw[span.end()..].chars();
+                    after.next();
+                    after.as_str()
                 };
 
                 let name_str = name_str.trim();
