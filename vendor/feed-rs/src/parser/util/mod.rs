@@ -151,10 +151,15 @@ pub(crate) fn parse_person_name_email(raw: &str) -> Person {
                 let prefix_len = span.start();
                 let suffix_len = raw.len() - span.end();
 
+                // wiredesk: drop the one character (not byte) next to the address, so a multi-byte
+                // delimiter such as an em dash does not make the slice panic.
                 let name_str = if prefix_len > suffix_len {
-                    &raw[..span.start() - 1]
+                    let prefix = &raw[..span.start()];
+                    prefix.char_indices().next_back().map_or("", |(i, _)| &prefix[..i])
                 } else if span.end() < raw.len() {
-                    &raw[span.end() + 1..]
+                    let mut suffix = raw[span.end()..].chars();
+                    suffix.next();
+                    suffix.as_str()
                 } else {
                     ""
                 };
