@@ -39,12 +39,21 @@ fn a_late_xml_declaration_does_not_panic() {
 /// newest) sliced one byte past the address for the name and panicked (fixed in the vendored feed-rs). An
 /// em dash does it as well, in any person field (`author` below), so real feeds can.
 const EMAIL_THEN_MULTIBYTE: &[u8] = b"<rss r><channel><managingEditor>e@b.zo\x91\n";
+/// The same before the address (the feed target's third find, minimised): \x9b is `›` in windows-1252,
+/// and the name was cut one byte before the address.
+const MULTIBYTE_THEN_EMAIL: &[u8] =
+    b"<rss version=\"2.0\"><channel><title>t</title><managingEditor>edit\x9bor@example.com</managingEditor>\
+      </channel></rss>";
 const EMAIL_THEN_DASH: &str = "<rss version=\"2.0\"><channel><title>t</title><item><title>Dash</title>\
     <author>news@example.org\u{2014}Jane Doe</author><guid>d1</guid></item></channel></rss>";
 
 #[test]
 fn an_email_followed_by_a_multibyte_character_does_not_panic() {
-    for body in [EMAIL_THEN_MULTIBYTE, EMAIL_THEN_DASH.as_bytes()] {
+    for body in [
+        EMAIL_THEN_MULTIBYTE,
+        MULTIBYTE_THEN_EMAIL,
+        EMAIL_THEN_DASH.as_bytes(),
+    ] {
         let outcome = std::panic::catch_unwind(|| {
             let _ = wiredesk::parse::parse_feed(body, None, None);
         });
@@ -64,10 +73,11 @@ async fn the_daemon_reads_or_refuses_every_found_input_without_a_panic() {
     let normal =
         b"<rss version=\"2.0\"><channel><title>n</title><item><title>The ferry runs again on \
                    the winter timetable</title><guid>n1</guid></item></channel></rss>";
-    let bodies: [(&str, &[u8]); 5] = [
+    let bodies: [(&str, &[u8]); 6] = [
         ("quote", MULTIBYTE_QUOTE),
         ("late", LATE_DECLARATION),
         ("email", EMAIL_THEN_MULTIBYTE),
+        ("editor", MULTIBYTE_THEN_EMAIL),
         ("dash", EMAIL_THEN_DASH.as_bytes()),
         ("normal", normal),
     ];
@@ -139,6 +149,7 @@ fn inspect_reads_the_found_inputs_without_a_trace() {
         ("quote.xml", MULTIBYTE_QUOTE),
         ("late.xml", LATE_DECLARATION),
         ("email.xml", EMAIL_THEN_MULTIBYTE),
+        ("editor.xml", MULTIBYTE_THEN_EMAIL),
         ("dash.xml", EMAIL_THEN_DASH.as_bytes()),
     ] {
         let file = dir.path().join(name);
