@@ -336,3 +336,46 @@ fn inspect_refuses_loopback_unless_allowed() {
     );
     assert!(String::from_utf8_lossy(&allowed.stdout).contains("A public story"));
 }
+
+/// A source's own `allow_networks` opens its network to that source alone, added to `[fetch]`'s: the same
+/// internal server is fetched for it and refused for the source without it, and `::1` stays refused for both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_allowed_a_network_reaches_it_and_no_other_source_does() {
+    let (port, inside, inside6) = internal().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let toml = format!(
+        "[storage]\npath = {db:?}\n[defaults]\nschedule = \"* * * * *\"\n\
+         [fetch]\nallow_networks = [\"127.0.0.1/32\"]\n[[sections]]\nid = \"all\"\n\
+         [[sources]]\nname = \"intranet\"\nurl = \"http://127.0.0.3:{port}/a.xml\"\nsections = [\"all\"]\n\
+         allow_networks = [\"127.0.0.3/32\"]\n\
+         [[sources]]\nname = \"intranet over v6\"\nurl = \"http://[::1]:{port}/b.xml\"\nsections = [\"all\"]\n\
+         allow_networks = [\"127.0.0.3/32\"]\n\
+         [[sources]]\nname = \"stranger\"\nurl = \"http://127.0.0.3:{port}/c.xml\"\nsections = [\"all\"]\n"
+    );
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(&path, toml).unwrap();
+    let summary = wiredesk::daemon::poll_once(wiredesk::config::load(&path).unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(summary.fetched, 1, "{:?}", summary.failures);
+    assert_eq!(inside.requests.load(Ordering::SeqCst), 1, "only intranet's");
+    assert_eq!(inside6.requests.load(Ordering::SeqCst), 0);
+    let store = Store::open_read_only(&db).unwrap();
+    for row in store.sources().unwrap() {
+        let result = row.last_result.map(|r| r.to_string()).unwrap_or_default();
+        match row.name.as_str() {
+            "intranet" => assert!(result.starts_with("ok"), "{result}"),
+            named => {
+                assert_eq!(result, "error (refused-address)", "{named}");
+                let err = row.last_error.unwrap_or_default();
+                let address = if named == "stranger" {
+                    "127.0.0.3"
+                } else {
+                    "::1"
+                };
+                assert!(err.contains(address), "{named}: {err}");
+            }
+        }
+    }
+}

@@ -387,9 +387,13 @@ impl<R: BufRead> SourceState<R> {
 
             match event {
                 // XML declaration for the encoding
+                // wiredesk: only while quick-xml can still switch decoders, i.e. for a declaration within the
+                // first 64 bytes (its prefix buffer); a later or longer one made `set_encoding` panic
                 Event::Decl(ref decl) => {
                     if let Some(encoding) = decl.encoder() {
-                        reader.get_mut().set_encoding(encoding);
+                        if reader.buffer_position() <= 64 {
+                            reader.get_mut().set_encoding(encoding);
+                        }
                     }
                 }
 
