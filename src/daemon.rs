@@ -292,15 +292,15 @@ pub async fn run_with_listener(
         scope: Scope::Main,
         status_elsewhere: Arc::new(AtomicBool::new(config.server.status_listen.is_some())),
     };
-    let mut server = Server::start(listener, state.clone(), &config)?;
-    let mut operators = match config.server.status_listen {
-        Some(addr) => Some(Server::start(
-            bind(addr, "server.status_listen").await?,
-            state.for_operators(),
-            &config,
-        )?),
+    // Both addresses listen before either answers, so a client that saw /healthz on one finds the other.
+    let operators_listener = match config.server.status_listen {
+        Some(addr) => Some(bind(addr, "server.status_listen").await?),
         None => None,
     };
+    let mut server = Server::start(listener, state.clone(), &config)?;
+    let mut operators = operators_listener
+        .map(|l| Server::start(l, state.for_operators(), &config))
+        .transpose()?;
     tracing::info!(addr = %server.addr, sources = config.sources.len(), sections = config.sections.len(), "wiredesk is running");
     if let Some(o) = &operators {
         tracing::info!(addr = %o.addr, "/status, /healthz and /metrics are served on their own address");

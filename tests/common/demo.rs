@@ -108,6 +108,8 @@ impl Demo {
                 && status.contains("error (http-404)")
                 && !status.contains("never polled")
                 && local.contains("Storm Ingrid")
+                // The merges are rendered too, not only the stories' first copies.
+                && local.contains("Also reported by")
             {
                 return;
             }
