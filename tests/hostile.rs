@@ -658,8 +658,6 @@ fn no_page_runs_what_a_feed_sent() {
 }
 
 #[test]
-#[ignore = "belongs to the fidelity2 branch: normalize keeps NUL and other control characters in titles, \
-            summaries and authors, and the JSON Feed renderer publishes them (RSS and Atom drop them)"]
 fn no_published_value_carries_control_characters() {
     let bad: Vec<String> = fields()
         .into_iter()
@@ -704,8 +702,9 @@ fn markup(text: &str) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "belongs to the fidelity2 branch: entity-escaped markup in titles, summaries and author names \
-            reaches the feeds as text (the plain-text-is-plain part of issue 16)"]
+#[ignore = "open: JSON Feed titles and text summaries that are plain text with literal angle brackets \
+            (`Bridge repairs <b onmouseover=…>`) are published in JSON as that text (RSS and Atom escape it); \
+            whether such text should be stripped instead is undecided"]
 fn no_published_plain_text_field_carries_markup() {
     let bad = offenders(Kind::Text, markup);
     assert!(bad.is_empty(), "{bad:#?}");

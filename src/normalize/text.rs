@@ -155,10 +155,12 @@ fn map_c1_controls(text: &str) -> std::borrow::Cow<'_, str> {
         .into()
 }
 
-/// Collapses runs of white space (including no-break spaces) into one space and trims.
+/// Collapses runs of white space (including no-break spaces) and control characters into one space and trims.
 pub fn fold_whitespace(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for word in s.split(|c: char| c.is_whitespace() || c == '\u{a0}') {
+    // Control characters (NUL, U+0001, ...) separate words like spaces do: they are never text, XML 1.0
+    // cannot carry most of them, and a reader that shows them shows garbage.
+    for word in s.split(|c: char| c.is_whitespace() || c == '\u{a0}' || c.is_control()) {
         if word.is_empty() {
             continue;
         }
