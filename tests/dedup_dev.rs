@@ -3,25 +3,12 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::process::Command;
 
 /// Polls the dev set into a fresh database and returns the scorer's JSON report.
 async fn score_dev_set() -> serde_json::Value {
     let dev = common::shared_dir().join("dedup-dev");
-    let mut files = HashMap::new();
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dev.join("feeds")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_stem().unwrap().to_string_lossy().to_string();
-        files.insert(
-            format!("/{name}.xml"),
-            (std::fs::read(&path).unwrap(), "application/xml".to_string()),
-        );
-        names.push(name);
-    }
-    names.sort();
-    let (addr, _) = common::serve_files(files).await;
+    let (addr, names) = common::serve_feed_dir(&dev.join("feeds")).await;
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dev.join("manifest.json")).unwrap()).unwrap();
     let wires: Vec<String> = manifest["sources"]

@@ -10,7 +10,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -406,25 +406,7 @@ async fn a_panicking_refresh_backs_off_and_the_others_keep_polling() {
     daemon.stop().await;
 }
 
-/// The real binary, killed when the test ends.
-struct Binary(Child);
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn signal(child: &Child, name: &str) {
-    let ok = Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(child.id().to_string())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -{name}");
-}
+use common::{Binary, free_addr, signal};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_reloads_keep_serving_keep_limits_and_keep_pauses() {
@@ -434,10 +416,7 @@ async fn twenty_reloads_keep_serving_keep_limits_and_keep_pauses() {
     let mut urls: Vec<String> = (0..30).map(|k| farm.feed_url(k)).collect();
     urls.push(limited.clone());
     let dir = tempfile::tempdir().unwrap();
-    let listen = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().to_string()
-    };
+    let listen = free_addr();
     let db = dir.path().join("w.db");
     let path = dir.path().join("feeds.toml");
     let valid = |n: usize| {

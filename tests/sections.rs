@@ -369,20 +369,8 @@ async fn poll_and_check(
 async fn the_dev_set_is_routed_by_source_category_keyword_and_subsection() {
     let dev = common::shared_dir().join("dedup-dev");
     let items = source_items(&dev);
-    let mut files = HashMap::new();
     let mut sources_toml = String::new();
-    let mut names: Vec<String> = Vec::new();
-    for entry in std::fs::read_dir(dev.join("feeds")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_stem().unwrap().to_string_lossy().to_string();
-        files.insert(
-            format!("/{name}.xml"),
-            (std::fs::read(&path).unwrap(), "application/xml".to_string()),
-        );
-        names.push(name);
-    }
-    names.sort();
-    let (addr, _) = common::serve_files(files).await;
+    let (addr, names) = common::serve_feed_dir(&dev.join("feeds")).await;
     for n in &names {
         sources_toml.push_str(&format!(
             "[[sources]]\nname = {n:?}\nurl = \"http://{addr}/{n}.xml\"\nsections = [\"all\"]\n"

@@ -22,30 +22,7 @@ use feedfarm::{FarmConfig, FarmHandle};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wiredesk");
 
-/// The real binary, killed when the test ends.
-struct Binary(Child);
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn signal(child: &Child, name: &str) {
-    let ok = Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(child.id().to_string())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -{name}");
-}
-
-fn free_addr() -> String {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    probe.local_addr().unwrap().to_string()
-}
+use common::{Binary, free_addr, signal};
 
 async fn farm(feeds: u64, latency: Duration, new_items_every: Option<Duration>) -> FarmHandle {
     feedfarm::start(FarmConfig {

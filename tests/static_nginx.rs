@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -41,20 +40,7 @@ async fn nginx_serves_the_static_export_with_conditional_responses() {
         eprintln!("skipped: nginx is not installed (apt-get install -y nginx)");
         return;
     }
-    let dev = common::shared_dir().join("dedup-dev/feeds");
-    let mut files = HashMap::new();
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(&dev).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_stem().unwrap().to_string_lossy().to_string();
-        files.insert(
-            format!("/{name}.xml"),
-            (std::fs::read(&path).unwrap(), "application/xml".to_string()),
-        );
-        names.push(name);
-    }
-    names.sort();
-    let (addr, _) = common::serve_files(files).await;
+    let (addr, names) = common::serve_feed_dir(&common::shared_dir().join("dedup-dev/feeds")).await;
     let sources: Vec<common::SourceSpec> = names
         .iter()
         .map(|n| {

@@ -20,6 +20,33 @@ use axum::response::{IntoResponse, Response};
 
 pub mod demo;
 
+/// A child process (the real binary), killed when the test ends.
+pub struct Binary(pub Child);
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Sends signal `name` (`HUP`, `TERM`, ...) to `child` with kill(1).
+pub fn signal(child: &Child, name: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{name}");
+}
+
+/// A loopback address:port that was free a moment ago.
+pub fn free_addr() -> String {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().to_string()
+}
+
 /// The shared test data beside the checkout (or at `WIREDESK_SHARED`): the Atom schema, the parser corpora
 /// and the dedup development set. A test that needs it and cannot find it fails with one message that
 /// says what is missing and where to get it, instead of a bare "No such file or directory".
@@ -74,6 +101,25 @@ struct Files {
 /// Serves `files` (URL path → (body, content type)) on 127.0.0.1 with ETag and 304 support.
 pub async fn serve_files(files: HashMap<String, (Vec<u8>, String)>) -> (SocketAddr, Arc<Stats>) {
     serve_files_slowly(files, std::time::Duration::ZERO).await
+}
+
+/// Serves every file of the folder `dir` at `/{stem}.xml` (as the dedup sets' `feeds/` are laid out) and
+/// returns the address and the stems, sorted.
+pub async fn serve_feed_dir(dir: &Path) -> (SocketAddr, Vec<String>) {
+    let mut files = HashMap::new();
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        files.insert(
+            format!("/{name}.xml"),
+            (std::fs::read(&path).unwrap(), "application/xml".to_string()),
+        );
+        names.push(name);
+    }
+    names.sort();
+    let (addr, _) = serve_files(files).await;
+    (addr, names)
 }
 
 /// Like [`serve_files`], answering each request after `delay`.
