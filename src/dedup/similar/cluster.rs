@@ -141,8 +141,14 @@ impl Matcher {
                 story_id: Some(e.story_id),
                 score: s.score,
                 reason: format!(
-                    "title {:.2} and text {:.2} (coverage {:.2}) vs item {} ({} of {} story members agree)",
-                    s.title, s.full, s.coverage, e.item_id, a.agree, a.total
+                    "title {:.2} and text {:.2} (coverage {:.2}){} vs item {} ({} of {} story members agree)",
+                    s.title,
+                    s.full,
+                    s.coverage,
+                    kept_note(s),
+                    e.item_id,
+                    a.agree,
+                    a.total
                 ),
                 candidates,
                 verified: scored.len(),
@@ -279,6 +285,16 @@ impl Matcher {
 /// new item's source (live blogs and daily digests look alike every day).
 fn has_source(members: &[&Entry], source_id: i64) -> bool {
     members.iter().any(|m| m.source_id == source_id)
+}
+
+/// The shape evidence behind a match, when the words alone fell short: a spin through a
+/// thesaurus we do not know.
+fn kept_note(s: &PairScore) -> String {
+    if s.kept > 0.0 {
+        format!(", {:.0} % of its words kept in place", s.kept * 100.0)
+    } else {
+        String::new()
+    }
 }
 
 /// The best few verified candidates, best first, as reported in a [`Decision`].

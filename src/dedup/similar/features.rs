@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use super::kept;
 use super::lexicon::LemmaId;
 use super::tokens::{RawTok, WordIds, fnv32, raw_tokens, strip_title_decorations};
 use super::{MAX_INDEXED_KEYS, Matcher, NONE, OOV_BIT, TAG_CONCEPT};
@@ -43,6 +44,13 @@ pub(super) struct FeatInner {
     n_terms: u8,
     /// How many of the tokens come from the title.
     title_len: u8,
+    /// Length of the item's shape (see [`kept`]), packed four bytes to a word at the end of
+    /// `data`, and how many of its words are the title's.
+    shape_len: u8,
+    shape_title: u8,
+    /// A hash of the title's numbers in order (0 without any): a spinner keeps numbers, so a
+    /// pair whose titles' numbers differ is never a spin by shape ("Nets 96, Bobcats 89").
+    pub(super) title_numbers: u32,
     /// Whether the item has summary text (headline tickers have none).
     pub(super) has_summary: bool,
     /// Bit i set: token i is an anchor (number, name, word the thesaurus does not know).
@@ -74,7 +82,22 @@ impl FeatInner {
 
     /// The alternative lemmas, as flattened (position, lemma) pairs.
     fn alt_pairs(&self) -> &[u32] {
-        &self.data[usize::from(self.n_terms)..]
+        &self.data[usize::from(self.n_terms)..self.data.len() - self.shape_words()]
+    }
+
+    /// Words of `data` the packed shape takes.
+    fn shape_words(&self) -> usize {
+        usize::from(self.shape_len).div_ceil(4)
+    }
+
+    /// The shape's bytes and how many are the title's (see [`kept`]).
+    pub(super) fn shape(&self) -> (impl Iterator<Item = u8> + '_, usize) {
+        let words = &self.data[self.data.len() - self.shape_words()..];
+        let bytes = words
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .take(usize::from(self.shape_len));
+        (bytes, usize::from(self.shape_title))
     }
 
     /// Number of tokens.
@@ -189,10 +212,19 @@ impl Matcher {
         }
         let n_terms = toks.len() as u8;
         toks.extend(alts.iter().flat_map(|&(pos, id)| [u32::from(pos), id]));
+        let (shape, shape_title) = kept::shape(&t_raw, &s_raw);
+        toks.extend(shape.chunks(4).map(|c| {
+            let mut w = [0u8; 4];
+            w[..c.len()].copy_from_slice(c);
+            u32::from_le_bytes(w)
+        }));
         let mut inner = FeatInner {
             data: toks.into_boxed_slice(),
             n_terms,
             title_len: title_len as u8,
+            shape_len: shape.len() as u8,
+            shape_title: shape_title as u8,
+            title_numbers: kept::numbers(&t_raw),
             has_summary,
             anchors,
             prep: None,
@@ -212,6 +244,9 @@ impl Matcher {
             data: inner.data.clone(),
             n_terms: inner.n_terms,
             title_len: inner.title_len,
+            shape_len: inner.shape_len,
+            shape_title: inner.shape_title,
+            title_numbers: inner.title_numbers,
             has_summary: inner.has_summary,
             anchors: inner.anchors,
             prep: None,

@@ -1,7 +1,8 @@
 //! The spin-robust matcher (dedup layer 4, "similar"): near-duplicate and spun-copy matching of
 //! news items over a sliding time window, and the layer that keeps that window in step with the
 //! database. It owns text features, a time-windowed candidate index, synonym-aware verification,
-//! chain-free online clustering, learned substitutions and the WordNet-derived lexicon.
+//! shape (kept-in-place) verification, chain-free online clustering, learned substitutions and
+//! the WordNet-derived lexicon.
 //!
 //! Article spinners swap words for thesaurus synonyms chosen sense-blind ("Ukraine ready to meet
 //! Russia" -> "Ukraine prepared to satisfy Russia"), so hashes of words fail. Instead:
@@ -21,6 +22,12 @@
 //!   cut summary still matches) and penalises inserted or deleted words: a spinner substitutes
 //!   word for word, while two reports of one event say similar things in other words and orders.
 //!   (`score`)
+//! * A spin through a thesaurus we do not know shares no synonym with its original, but it keeps
+//!   the number and order of words, and names, numbers and function words in place. When the
+//!   word scores fall short, the pair's shapes (a byte per word, function words included) are
+//!   aligned within a narrow band; a pair that keeps more of its words in place than two reports
+//!   of one event share counts as a spin. Titles alone need the same length, and titles whose
+//!   numbers differ never match by shape. (`kept`)
 //! * Clustering never merges on one edge: a new item joins a story only when its best member
 //!   matches strongly and the story's representative and most other members agree, and never a
 //!   story that already has an item from the same source. (`cluster`)
@@ -46,6 +53,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 mod cluster;
 mod features;
 mod index;
+mod kept;
 mod layer;
 mod learn;
 mod lexicon;
@@ -121,6 +129,11 @@ pub struct Params {
     pub learn_min_count: u32,
     /// Size of the pseudo-corpus behind the IDF prior used while few items have been seen.
     pub prior_docs: f32,
+    /// Shape evidence (see `kept`) at which a pair with summaries counts as a spin whatever its
+    /// words: more of the text's words kept in place than two reports of one event share.
+    pub kept_full: f32,
+    /// The same for titles alone, which are shorter and need more (and the same length).
+    pub kept_title: f32,
 }
 
 impl Default for Params {
@@ -149,6 +162,8 @@ impl Default for Params {
             prior_docs: 500.0,
             learn_threshold: 0.8,
             learn_min_count: 3,
+            kept_full: 0.47,
+            kept_title: 0.6,
         }
     }
 }

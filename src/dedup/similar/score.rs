@@ -3,7 +3,8 @@
 
 use std::borrow::Cow;
 
-use super::features::{Features, merge_masks};
+use super::features::{FeatInner, Features, merge_masks};
+use super::kept::{self, Kept};
 use super::{FxMap, Matcher, OOV_BIT};
 
 /// Scores of one pair of items (see [`Matcher::compare`]).
@@ -23,6 +24,9 @@ pub struct PairScore {
     /// Whether the pair can be judged at all: with a title-only side, both titles need
     /// `min_title_words` content words.
     pub comparable: bool,
+    /// How much of its shape the pair keeps in place (see `kept`), when the word scores alone
+    /// fell short and the shape was compared; 0 otherwise.
+    pub kept: f32,
 }
 
 /// Pre-computed view of the new item, to verify many candidates against it cheaply.
@@ -446,6 +450,14 @@ impl Matcher {
             if score >= p.member_threshold {
                 score = score.min(self.gapped(probe, rows, bw, ta, tb, p.gap_cost) / (wa + wb));
             }
+            let mut kept = 0.0;
+            if title_ok && score < p.title_threshold {
+                let k = shape_kept(&a.0, &b.0);
+                if k.title_shape_usable() {
+                    kept = k.title;
+                    score = score.max(self.kept_score(kept, p.kept_title, p.title_threshold));
+                }
+            }
             return PairScore {
                 title,
                 full: title,
@@ -453,6 +465,7 @@ impl Matcher {
                 score,
                 title_only,
                 comparable: title_ok,
+                kept,
             };
         }
         // A copy may cut the summary ("..."): compare the shorter text with the same-length
@@ -477,6 +490,17 @@ impl Matcher {
             let gf = self.gapped(probe, rows, bw, na, nb, p.gap_cost) / (wfa + wfb);
             score = share * gt + (1.0 - share) * gf;
         }
+        let mut kept = 0.0;
+        if score < p.full_threshold {
+            let k = shape_kept(&a.0, &b.0);
+            if k.text.is_some() {
+                kept = k.combined();
+                score = score.max(self.kept_score(kept, p.kept_full, p.full_threshold));
+            } else if title_ok && k.title_shape_usable() {
+                kept = k.title;
+                score = score.max(self.kept_score(kept, p.kept_title, p.full_threshold));
+            }
+        }
         PairScore {
             title,
             full,
@@ -484,7 +508,22 @@ impl Matcher {
             score,
             title_only,
             comparable: true,
+            kept,
         }
+    }
+
+    /// The pair score that shape evidence `kept` stands for: `pass` (the threshold for the
+    /// pair's kind) at `kept_threshold`, rising one for one above it, and falling five times
+    /// faster below it, so that only a little under the threshold still counts as a member's
+    /// agreement (`Params::member_threshold`) and a chance match of function words counts as
+    /// nothing.
+    fn kept_score(&self, kept: f32, kept_threshold: f32, pass: f32) -> f32 {
+        let s = if kept >= kept_threshold {
+            pass + (kept - kept_threshold)
+        } else {
+            pass - 5.0 * (kept_threshold - kept)
+        };
+        s.clamp(0.0, 1.0)
     }
 
     /// Scores two feature sets against each other with the current IDF statistics.
@@ -492,4 +531,25 @@ impl Matcher {
         let probe = self.probe(a);
         self.score_pair(&probe, b, &mut Scratch::default())
     }
+}
+
+/// How much of its shape a pair keeps in place; nothing when their titles' numbers differ, which
+/// a spinner never changes.
+fn shape_kept(a: &FeatInner, b: &FeatInner) -> Kept {
+    if a.title_numbers != b.title_numbers {
+        return Kept::default();
+    }
+    let buf = |f: &FeatInner| {
+        let (bytes, title) = f.shape();
+        let mut out = [0u8; kept::SHAPE_TITLE + kept::SHAPE_TEXT];
+        let mut n = 0;
+        for (slot, b) in out.iter_mut().zip(bytes) {
+            *slot = b;
+            n += 1;
+        }
+        (out, n, title)
+    };
+    let (sa, na, ta) = buf(a);
+    let (sb, nb, tb) = buf(b);
+    kept::compare(&sa[..na], ta, &sb[..nb], tb)
 }

@@ -312,3 +312,108 @@ fn one_shared_number_does_not_make_a_candidate_of_a_template_item() {
     };
     assert!(verified(loose) > 0);
 }
+
+/// Written the way a spinner with a thesaurus no lexicon knows works: unrelated substitutes, and
+/// the names, numbers, function words and skipped words left in place.
+const HARBOUR: (&str, &str) = (
+    "Harbour authority delays vote on new container terminal",
+    "The Port of Lisbon authority said on Tuesday it would delay a vote on the 400 million euro \
+     container terminal until March, after fishermen and residents of the Alcantara district \
+     protested against the plan.",
+);
+const HARBOUR_BLIND: (&str, &str) = (
+    "Harbour pilgrimage delays vote on new sandwich terminal",
+    "The Port of Lisbon mattress said on Tuesday it would harvest a ribbon on the 400 million euro \
+     pencil cathedral until March, after violinists and tenants of the Alcantara meadow \
+     whistled against the blanket.",
+);
+/// The next story about the same terminal: the same names and much of the vocabulary, other words
+/// in other places.
+const HARBOUR_NEXT: (&str, &str) = (
+    "Lisbon approves container terminal after harbour vote",
+    "Lisbon's port authority approved the 400 million euro container terminal on Friday by seven \
+     votes to two, ending months of protests by fishermen and residents in the Alcantara district.",
+);
+
+/// A matcher whose shape rule (see `kept`) never fires.
+fn without_shapes() -> Params {
+    Params {
+        kept_full: 2.0,
+        kept_title: 2.0,
+        ..Params::default()
+    }
+}
+
+/// Like [`window`], with other parameters.
+fn window_with(params: Params, stories: &[(&str, &str)]) -> (Matcher, i64) {
+    let mut m = Matcher::new(params);
+    let mut id = 0;
+    for (t, s) in FILLER.iter().chain(stories) {
+        id += 1;
+        let f = m.features(t, s);
+        m.insert(id, id, 1, 1_000 + id, f);
+    }
+    (m, id)
+}
+
+#[test]
+fn a_blind_spin_joins_by_what_it_kept_in_place() {
+    // The words alone do not make it a copy: its substitutes are no synonyms.
+    let (m, _) = window_with(without_shapes(), &[HARBOUR]);
+    assert_eq!(joins(&m, HARBOUR_BLIND), None);
+    let (m, last) = window(&[HARBOUR]);
+    let f = m.features(HARBOUR_BLIND.0, HARBOUR_BLIND.1);
+    let d = m.decide(2, 2_000, &f);
+    assert_eq!(d.story_id, Some(last), "{}", d.reason);
+    assert!(d.reason.contains("kept in place"), "{}", d.reason);
+}
+
+#[test]
+fn a_blind_spun_headline_joins_only_at_the_same_length() {
+    let title = |t: &'static str| (t, "");
+    let original =
+        title("Harbour authority in Lisbon delays the vote on its new container terminal");
+    let spun = title("Harbour pilgrimage in Lisbon delays the ribbon on its new sandwich terminal");
+    let (m, _) = window_with(without_shapes(), &[original]);
+    assert_eq!(joins(&m, spun), None);
+    let (m, last) = window(&[original]);
+    assert_eq!(joins(&m, spun), Some(last));
+    // One word more, and the words kept in place no longer say it is the same headline.
+    assert_eq!(
+        joins(
+            &m,
+            title(
+                "Harbour pilgrimage in Lisbon delays the ribbon on its new sandwich terminal plan"
+            )
+        ),
+        None
+    );
+}
+
+#[test]
+fn a_headline_with_other_numbers_is_no_spin_by_shape() {
+    let (m, _) = window(&[]);
+    let f = |t: &str| m.features(t, "");
+    let original =
+        f("Harbour authority in Lisbon delays the vote on its 2 new terminals for a year");
+    let same = m.compare(
+        &original,
+        &f("Lantern pilgrimage in Lisbon noodles the ribbon on its 2 new cathedrals for a year"),
+    );
+    assert!(same.kept >= 0.6, "{same:?}");
+    // A spinner keeps numbers: the same shape with another number is another story.
+    let other = m.compare(
+        &original,
+        &f("Lantern pilgrimage in Lisbon noodles the ribbon on its 3 new cathedrals for a year"),
+    );
+    assert_eq!(other.kept, 0.0, "{other:?}");
+    assert!(other.score < same.score, "{other:?} {same:?}");
+}
+
+#[test]
+fn a_follow_up_with_the_same_names_stays_apart() {
+    let (m, _) = window(&[HARBOUR]);
+    assert_eq!(joins(&m, HARBOUR_NEXT), None);
+    let (m, _) = window(&[HARBOUR_BLIND]);
+    assert_eq!(joins(&m, HARBOUR_NEXT), None);
+}
