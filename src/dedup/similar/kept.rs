@@ -16,9 +16,9 @@
 use super::tokens::{RawTok, fnv32};
 
 /// Words of the title kept in the shape.
-pub(super) const SHAPE_TITLE: usize = 24;
+pub(super) const SHAPE_TITLE: usize = 20;
 /// Words of the summary kept in the shape (a cut copy keeps the lead).
-pub(super) const SHAPE_TEXT: usize = 40;
+pub(super) const SHAPE_TEXT: usize = 28;
 /// How far (in words) the alignment may drift from the diagonal: a spinner's phrase swap
 /// ("only if" -> "provided that") shifts the rest by a word.
 const BAND: usize = 3;
