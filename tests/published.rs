@@ -332,13 +332,23 @@ fn executable(html: &str) -> Option<String> {
 }
 
 /// The titles and bylines of the hostile feeds as a reader must see them: markup stripped from HTML text
-/// (entity-escaped markup too, decoded once), plain text (`type="text"`, JSON Feed) kept as written.
+/// (entity-escaped markup too, decoded once), plain text (`type="text"`, JSON Feed) kept as written (in
+/// JSON Feed with each `<` that opens a tag as `＜`: `HOSTILE_TITLES_JSON`).
 const HOSTILE_TITLES: &[&str] = &[
     "Minister resigns over leaked memo",
     "Flood barriers hold as river peaks",
     "Council approves budget after long debate",
     "History of the <blink> tag",
     "Why <script> tags in titles are text",
+    "Harbour strike enters third week",
+];
+/// `HOSTILE_TITLES` in the JSON Feed, which has no escape for a `<` that opens a tag and publishes `＜`.
+const HOSTILE_TITLES_JSON: &[&str] = &[
+    "Minister resigns over leaked memo",
+    "Flood barriers hold as river peaks",
+    "Council approves budget after long debate",
+    "History of the ＜blink> tag",
+    "Why ＜script> tags in titles are text",
     "Harbour strike enters third week",
 ];
 const HOSTILE_AUTHORS: &[&str] = &["Mallory", "Mallory Evans", "Eve Ross", "Oscar", "Trudy"];
@@ -352,12 +362,21 @@ const HOSTILE_SUMMARIES: &[&str] = &[
     "<img src=x onerror=alert(1)> is plain text in JSON Feed.",
     "Dockers rejected the offer.",
 ];
+/// `HOSTILE_SUMMARIES` in the JSON Feed: `＜` for each `<` that opens a tag, `5 < 6` as it is.
+const HOSTILE_SUMMARIES_JSON: &[&str] = &[
+    "The memo named three officials.",
+    "River levels peaked overnight. more data",
+    "The vote was narrow: 5 < 6 & all agreed.",
+    "Why ＜blink> and ＜marquee> died; 5 < 6.",
+    "＜img src=x onerror=alert(1)> is plain text in JSON Feed.",
+    "Dockers rejected the offer.",
+];
 
 /// Every case of issue 16's "plain-text fields carry markup", read from the published hostile section: an
 /// entity-escaped `<script>` in a source title (RSS), `&#x3C;script&#x3E;` in a description (RSS and Atom
 /// summaries), markup in author names (RSS `author` and `dc:creator`, Atom `name`, JSON Feed), a `>`
 /// inside an attribute value (`alt="a > b"`), and Atom and JSON Feed plain text that reads as markup
-/// ("History of the <blink> tag" keeps its word).
+/// ("History of the <blink> tag" keeps its word; JSON Feed, which cannot escape it, says `＜blink>`).
 #[test]
 fn plain_text_is_plain_in_every_format_and_page() {
     let published = shared_fixture();
@@ -458,7 +477,7 @@ fn plain_text_is_plain_in_every_format_and_page() {
     check_set("Atom titles", &titles, HOSTILE_TITLES, &mut problems);
     check_set("Atom names", &authors, HOSTILE_AUTHORS, &mut problems);
 
-    // JSON Feed: title and names are plain text, content HTML is safe.
+    // JSON Feed: title and names are plain text in which no `<` opens a tag, content HTML is safe.
     let json: serde_json::Value = serde_json::from_str(&read("json")).unwrap();
     if json["title"] != HOSTILE_SECTION_SHOWN {
         problems.push(format!("JSON feed title {}", json["title"]));
@@ -480,12 +499,17 @@ fn plain_text_is_plain_in_every_format_and_page() {
             problems.push(format!("JSON content_html has {m}"));
         }
     }
-    check_set("JSON titles", &titles, HOSTILE_TITLES, &mut problems);
+    for text in titles.iter().chain(&authors).chain(&summaries) {
+        if has_markup(text) {
+            problems.push(format!("JSON plain text carries markup: {text:?}"));
+        }
+    }
+    check_set("JSON titles", &titles, HOSTILE_TITLES_JSON, &mut problems);
     check_set("JSON names", &authors, HOSTILE_AUTHORS, &mut problems);
     check_set(
         "JSON summaries",
         &summaries,
-        HOSTILE_SUMMARIES,
+        HOSTILE_SUMMARIES_JSON,
         &mut problems,
     );
 

@@ -212,8 +212,12 @@ fn plain_text_that_reads_as_markup_is_escaped_so_readers_see_the_text() {
         "{atom}"
     );
     assert!(atom.contains("<title>World</title>"), "{atom}");
-    // JSON Feed text is plain.
-    assert_eq!(json["items"][0]["title"], "History of the <blink> tag");
+    // JSON Feed text is plain, with `＜` for each `<` that would open a tag (JSON cannot escape it).
+    assert_eq!(json["items"][0]["title"], "History of the ＜blink> tag");
+    assert_eq!(
+        json["items"][0]["summary"],
+        "Why ＜script> tags & 1&1 are text"
+    );
 }
 
 #[test]
