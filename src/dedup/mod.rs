@@ -110,6 +110,8 @@ pub struct SourceRef {
     pub id: i64,
     /// Whether similarity may join its items to other stories.
     pub merge: bool,
+    /// Its `priority`: a story's original is its member from the highest-priority source.
+    pub priority: i32,
 }
 
 impl Decision {

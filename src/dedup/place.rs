@@ -188,7 +188,7 @@ impl Placer {
                 },
             ) = (f, &p)
             {
-                staged.push(SimilarLayer::stage(*item_id, *story_id, source.id, item, f));
+                staged.push(SimilarLayer::stage(*item_id, *story_id, source, item, f));
             }
             placed.push(p);
         }

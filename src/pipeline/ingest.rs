@@ -42,6 +42,7 @@ impl StoreJob {
         SourceRef {
             id: self.state.id,
             merge: self.state.merge,
+            priority: self.state.priority,
         }
     }
 }

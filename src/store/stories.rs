@@ -328,7 +328,7 @@ impl Store {
     /// start-up exactly as it was built.
     pub fn window_items(&self, since: i64) -> anyhow::Result<Vec<WindowItem>> {
         let mut stmt = self.conn.prepare(
-            "SELECT i.id, i.story_id, i.source_id, i.published, i.title, i.summary, s.merge
+            "SELECT i.id, i.story_id, i.source_id, i.published, i.title, i.summary, s.merge, s.priority
              FROM items i JOIN sources s ON s.id = i.source_id WHERE i.published >= ?1 ORDER BY i.id",
         )?;
         let rows = stmt.query_map([since], |r| {
@@ -340,6 +340,7 @@ impl Store {
                 title: r.get(4)?,
                 summary: r.get(5)?,
                 merge: r.get(6)?,
+                priority: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -220,17 +220,28 @@ impl Matcher {
         }
     }
 
-    /// A story's live members in insertion order (the representative first).
-    fn live_members(&self, story_id: i64) -> Vec<&Entry> {
-        self.stories
+    /// A story's live members, its lead first: the member from the highest-priority source, then the
+    /// earliest published, then the first stored, which is how the store picks the original it
+    /// publishes. The order is a function of the members alone, never of the order they arrived in,
+    /// so the agreement rule asks the same of a new item whichever copy happened to come first.
+    pub(super) fn live_members(&self, story_id: i64) -> Vec<&Entry> {
+        let mut members: Vec<&Entry> = self
+            .stories
             .get(&story_id)
             .map(|m| m.iter().filter_map(|&q| self.entry(q)).collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        members.sort_by(|a, b| {
+            b.priority
+                .cmp(&a.priority)
+                .then(a.published.cmp(&b.published))
+                .then(a.item_id.cmp(&b.item_id))
+        });
+        members
     }
 
-    /// The agreement (no-chaining) rule: besides `matched`, the representative and a majority of
-    /// the other comparable members (up to `max_members_checked`) must also match, so one strong
-    /// edge cannot pull an item into a story.
+    /// The agreement (no-chaining) rule: besides `matched`, the story's lead and a majority of the
+    /// other comparable members (up to `max_members_checked`, lead first) must also match, so one
+    /// strong edge cannot pull an item into a story.
     fn agreement(
         &self,
         probe: &Probe,

@@ -48,6 +48,8 @@ pub struct WindowItem {
     pub summary: String,
     /// Whether its source allows similarity merging.
     pub merge: bool,
+    /// Its source's priority.
+    pub priority: i32,
 }
 
 /// An item placed in the current feed, to add to the window once its feed commits.
@@ -55,6 +57,7 @@ pub struct Staged {
     item_id: i64,
     story_id: i64,
     source_id: i64,
+    priority: i32,
     published: i64,
     features: Features,
 }
@@ -79,6 +82,7 @@ impl SimilarLayer {
                 item_id: w.item_id,
                 story_id: w.story_id,
                 source_id: w.source_id,
+                priority: w.priority,
                 published: w.published,
                 features,
             });
@@ -133,14 +137,15 @@ impl SimilarLayer {
     pub fn stage(
         item_id: i64,
         story_id: i64,
-        source_id: i64,
+        source: SourceRef,
         item: &NormalizedItem,
         features: Features,
     ) -> Staged {
         Staged {
             item_id,
             story_id,
-            source_id,
+            source_id: source.id,
+            priority: source.priority,
             published: item.published.timestamp(),
             features,
         }
@@ -148,8 +153,14 @@ impl SimilarLayer {
 
     /// Adds a committed item to the window and drops items that fell out of it.
     pub fn add(&mut self, s: Staged) {
-        self.matcher
-            .insert(s.item_id, s.story_id, s.source_id, s.published, s.features);
+        self.matcher.insert_ranked(
+            s.item_id,
+            s.story_id,
+            s.source_id,
+            s.priority,
+            s.published,
+            s.features,
+        );
         if s.published > self.newest {
             self.newest = s.published;
             self.matcher.evict_before(self.newest - self.window_secs);

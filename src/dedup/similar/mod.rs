@@ -212,6 +212,8 @@ struct Entry {
     item_id: i64,
     story_id: i64,
     source_id: i64,
+    /// Its source's priority (the story's lead is its member from the highest).
+    priority: i32,
     published: i64,
     f: Features,
     /// Substitutions learned when this item joined its story: (earlier member's sequence

@@ -417,3 +417,23 @@ fn a_follow_up_with_the_same_names_stays_apart() {
     let (m, _) = window(&[HARBOUR_BLIND]);
     assert_eq!(joins(&m, HARBOUR_NEXT), None);
 }
+
+#[test]
+fn the_lead_a_new_item_must_match_is_the_original_whatever_came_first() {
+    let mut m = Matcher::new(Params::default());
+    let f = |m: &Matcher, x: (&str, &str)| m.features(x.0, x.1);
+    // The farm's copy arrives first, and claims an earlier time; the wire's original joins it.
+    let copy = f(&m, HARBOUR_BLIND);
+    m.insert_ranked(1, 7, 21, 0, 900, copy);
+    let original = f(&m, HARBOUR);
+    m.insert_ranked(2, 7, 20, 10, 1_000, original);
+    let lead = |m: &Matcher| m.live_members(7).first().map(|e| e.item_id);
+    assert_eq!(lead(&m), Some(2), "priority first");
+    // At equal priority the earliest published leads, not the first stored.
+    let mut m = Matcher::new(Params::default());
+    let a = f(&m, HARBOUR);
+    m.insert_ranked(1, 7, 21, 0, 1_000, a);
+    let b = f(&m, HARBOUR_BLIND);
+    m.insert_ranked(2, 7, 20, 0, 900, b);
+    assert_eq!(lead(&m), Some(2));
+}

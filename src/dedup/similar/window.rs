@@ -27,12 +27,26 @@ impl Matcher {
         }
     }
 
-    /// Adds an item (after its story is known) to the window: IDF statistics, index, story.
+    /// Adds an item (after its story is known) to the window: IDF statistics, index, story. Its
+    /// source has priority 0.
     pub fn insert(
         &mut self,
         item_id: i64,
         story_id: i64,
         source_id: i64,
+        published: i64,
+        f: Features,
+    ) {
+        self.insert_ranked(item_id, story_id, source_id, 0, published, f);
+    }
+
+    /// [`Matcher::insert`] for an item whose source has `priority`.
+    pub fn insert_ranked(
+        &mut self,
+        item_id: i64,
+        story_id: i64,
+        source_id: i64,
+        priority: i32,
         published: i64,
         f: Features,
     ) {
@@ -62,6 +76,7 @@ impl Matcher {
             item_id,
             story_id,
             source_id,
+            priority,
             published,
             f,
             subs: subs.into_boxed_slice(),
