@@ -3,7 +3,7 @@
 
 Polls a dedup set N times, each time with the feed order and every feed's item order shuffled (seed 0..N-1)
 and one feed fetched at a time, then compares each run's partition (sets of member guids) with seed 0's. ORDER_DUMP=DIR keeps
-each partition as DIR/seedN.json.
+each partition as DIR/seedN.json; ORDER_KEEP=1 keeps each run's folder (feeds.toml, database) for `explain`.
 
 usage: benches/dedup_order.py BIN SET PORT N
 e.g.   benches/dedup_order.py target/release/wiredesk ../shared/dedup-unknown 8793 3
@@ -45,7 +45,10 @@ for seed in range(n):
     parts.append(part)
     if os.environ.get("ORDER_DUMP"):
         json.dump([sorted(x) for x in part], open(os.path.join(os.environ["ORDER_DUMP"], f"seed{seed}.json"), "w"))
-    shutil.rmtree(w)
+    if os.environ.get("ORDER_KEEP"):
+        print("kept", w)
+    else:
+        shutil.rmtree(w)
     print(f"seed {seed}: {len(part)} stories", flush=True)
 base = parts[0]
 for i, p in enumerate(parts[1:], 1):
