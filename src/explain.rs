@@ -256,7 +256,8 @@ fn founder_sentence(
     }
 }
 
-/// Why the representative is the original: the rule is highest source priority, then earliest published.
+/// Why the representative is the original: the rule is highest source priority, then the source's record
+/// as the origin of shared stories, then earliest published.
 fn why_original(story: &StoryView, priorities: &HashMap<i64, i32>) -> String {
     let rep = story.representative();
     if story.members.len() == 1 {
@@ -269,6 +270,14 @@ fn why_original(story: &StoryView, priorities: &HashMap<i64, i32>) -> String {
             "its source has the highest priority ({} against {best_other})",
             priority(rep)
         )
+    } else if story.members[1..]
+        .iter()
+        .any(|m| priority(m) == priority(rep) && m.published < rep.published)
+    {
+        // Only the sources' records (see the store's `OriginalCandidate`) put a later member first.
+        "its source is usually the original of the stories it shares, and the copy dated earlier comes \
+         from a source whose items are usually copies"
+            .into()
     } else {
         format!(
             "it was published first, at {}, among the copies from sources of the highest priority",

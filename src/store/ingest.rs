@@ -8,6 +8,37 @@ use super::sources::save_state;
 use crate::dedup::{self, ExactKeys, Ids, KeyMatch, Placement, StoredItem};
 use crate::normalize::{NormalizedItem, key64};
 
+/// A member of a story as the choice of its original sees it.
+struct OriginalCandidate {
+    item_id: i64,
+    source_id: i64,
+    priority: i32,
+    /// The source's record as the origin of the stories it shares: (originals + 1) / (shared + 2), so a
+    /// new source starts at one half (migration 0008).
+    record: f64,
+    published: i64,
+}
+
+impl OriginalCandidate {
+    /// How much better one record must be to count: a quarter, so that a handful of shared stories does
+    /// not decide.
+    const RECORD_MARGIN: f64 = 0.25;
+
+    /// Whether this member is a better original than `other`: a source of higher priority; at equal
+    /// priority a source with a clearly better record; otherwise the earlier publication time. The record
+    /// comes before the time because a content farm dates its copy before the wire's story, and a farm's
+    /// items are nearly always copies.
+    fn is_better_original_than(&self, other: &OriginalCandidate) -> bool {
+        if self.priority != other.priority {
+            return self.priority > other.priority;
+        }
+        if (self.record - other.record).abs() > Self::RECORD_MARGIN {
+            return self.record > other.record;
+        }
+        (self.published, self.item_id) < (other.published, other.item_id)
+    }
+}
+
 /// Several feeds written in one SQLite transaction (group commit). Committing many feeds at once writes
 /// each touched index page to the WAL once instead of once per feed.
 pub struct Batch<'c> {
@@ -222,38 +253,88 @@ impl FeedTx<'_> {
     }
 
     /// Inserts a new item into an existing story: the story's `updated` moves forward, and the item becomes
-    /// the representative if its source has a higher priority (or the same and it was published earlier).
+    /// the representative if it is the better original (see [`OriginalCandidate`]). Both sources' records
+    /// (migration 0008) count the shared story.
     fn insert_into_story(&self, new: &NewItem, item_id: i64, story_id: i64) -> anyhow::Result<()> {
-        self.insert_item(new, item_id, story_id)?;
-        let published = new.item.published.timestamp();
-        let better: bool = self
+        let (members, rep_source, current): (i64, Option<i64>, Option<i64>) = self
             .conn
             .prepare_cached(
-                "SELECT (ns.priority > rs.priority) OR (ns.priority = rs.priority AND ?3 < r.published)
-                 FROM stories s JOIN items r ON r.id = s.representative_item
-                 JOIN sources rs ON rs.id = r.source_id, sources ns
-                 WHERE s.id = ?1 AND ns.id = ?2",
+                "SELECT (SELECT count(*) FROM items WHERE story_id = ?1),
+                        (SELECT r.source_id FROM stories s JOIN items r ON r.id = s.representative_item
+                         WHERE s.id = ?1),
+                        (SELECT representative_item FROM stories WHERE id = ?1)",
             )?
-            .query_row(params![story_id, new.source_id, published], |r| r.get(0))
-            .optional()?
-            .unwrap_or(true);
-        if better {
-            self.conn
-                .prepare_cached(
-                    "UPDATE stories SET representative_item = ?2, published = ?3, updated = max(updated, ?4) WHERE id = ?1",
-                )?
-                .execute(params![story_id, item_id, published, new.now])?;
-            self.conn
-                .prepare_cached("UPDATE story_sections SET published = ?2 WHERE story_id = ?1")?
-                .execute(params![story_id, published])?;
-        } else {
-            self.conn
-                .prepare_cached("UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1")?
-                .execute(params![story_id, new.now])?;
+            .query_row(params![story_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        self.insert_item(new, item_id, story_id)?;
+        // The best original among all members: a record that has grown since the story was founded can
+        // now overrule a copy that claimed an earlier time.
+        let candidates: Vec<OriginalCandidate> = self
+            .conn
+            .prepare_cached(
+                "SELECT i.id, i.source_id, s.priority, (s.original_items + 1.0) / (s.shared_items + 2.0), i.published
+                 FROM items i JOIN sources s ON s.id = i.source_id WHERE i.story_id = ?1 ORDER BY i.id",
+            )?
+            .query_map(params![story_id], |r| {
+                Ok(OriginalCandidate {
+                    item_id: r.get(0)?,
+                    source_id: r.get(1)?,
+                    priority: r.get(2)?,
+                    record: r.get(3)?,
+                    published: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let start = candidates
+            .iter()
+            .find(|c| Some(c.item_id) == current)
+            .or(candidates.first());
+        let best = candidates.iter().fold(start, |best, c| match best {
+            Some(b) if !c.is_better_original_than(b) => Some(b),
+            _ => Some(c),
+        });
+        // The records count the story once it is shared, after the choice: counted before, the story's
+        // founder would get credit for the very story it competes for.
+        let count = |sql: &str, source: i64| -> anyhow::Result<()> {
+            self.conn.prepare_cached(sql)?.execute(params![source])?;
+            Ok(())
+        };
+        const SHARED: &str = "UPDATE sources SET shared_items = shared_items + 1 WHERE id = ?1";
+        const ORIGINAL: &str =
+            "UPDATE sources SET original_items = original_items + 1 WHERE id = ?1";
+        const NOT_ORIGINAL: &str = "UPDATE sources SET original_items = original_items - 1 WHERE id = ?1 AND original_items > 0";
+        count(SHARED, new.source_id)?;
+        if members == 1
+            && let Some(founder) = rep_source
+        {
+            count(SHARED, founder)?;
+            count(ORIGINAL, best.map_or(founder, |b| b.source_id))?;
+        } else if let (Some(best), Some(old)) = (best, rep_source)
+            && Some(best.item_id) != current
+        {
+            count(NOT_ORIGINAL, old)?;
+            count(ORIGINAL, best.source_id)?;
+        }
+        match best {
+            Some(best) if Some(best.item_id) != current => {
+                self.conn
+                    .prepare_cached(
+                        "UPDATE stories SET representative_item = ?2, published = ?3, updated = max(updated, ?4) WHERE id = ?1",
+                    )?
+                    .execute(params![story_id, best.item_id, best.published, new.now])?;
+                self.conn
+                    .prepare_cached("UPDATE story_sections SET published = ?2 WHERE story_id = ?1")?
+                    .execute(params![story_id, best.published])?;
+            }
+            _ => {
+                self.conn
+                    .prepare_cached("UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1")?
+                    .execute(params![story_id, new.now])?;
+            }
         }
         Ok(())
     }
 
+    /// Inserts an item row.
     fn insert_item(&self, new: &NewItem, item_id: i64, story_id: i64) -> anyhow::Result<()> {
         let i = new.item;
         self.conn

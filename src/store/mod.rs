@@ -41,6 +41,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0005_poll_history.sql")),
     M::up(include_str!("../../migrations/0006_item_authors.sql")),
     M::up(include_str!("../../migrations/0007_section_routes.sql")),
+    M::up(include_str!("../../migrations/0008_source_record.sql")),
 ];
 
 /// How long a connection waits for the write lock before a statement fails with "database is locked".
@@ -489,6 +490,128 @@ mod tests {
         );
         assert_eq!(s.published, 1_000);
         assert_eq!(s.members.len(), 2);
+    }
+
+    #[test]
+    fn a_source_that_usually_copies_does_not_become_the_original_by_dating_its_copy_earlier() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO sources (url, name) VALUES ('https://farm.example/f', 'Farm');
+                 INSERT INTO sources (url, name) VALUES ('https://wire.example/f', 'Wire');
+                 INSERT INTO source_sections (source_id, section) VALUES (1, 'world'), (2, 'world');",
+            )
+            .unwrap();
+        let (farm, wire) = (row(&store, 1), row(&store, 2));
+        // Four stories the wire published and the farm copied later: the wire's record is 5 in 6, the
+        // farm's 1 in 6.
+        for k in 0..4i64 {
+            write(
+                &mut store,
+                &wire,
+                &[(test_item(&format!("w{k}"), 1_000 + k), None)],
+                5_000,
+            );
+            write(
+                &mut store,
+                &farm,
+                &[(test_item(&format!("f{k}"), 1_100 + k), Some(k + 1))],
+                5_000,
+            );
+        }
+        let record = |store: &Store, id: i64| -> (i64, i64) {
+            store
+                .conn
+                .query_row(
+                    "SELECT original_items, shared_items FROM sources WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+        };
+        assert_eq!(record(&store, 2), (4, 4));
+        assert_eq!(record(&store, 1), (0, 4));
+        // The farm's next copy claims an earlier time than the wire's story and arrives first.
+        write(
+            &mut store,
+            &farm,
+            &[(test_item("f-early", 900), None)],
+            6_000,
+        );
+        write(
+            &mut store,
+            &wire,
+            &[(test_item("w-late", 1_000), Some(5))],
+            6_000,
+        );
+        let stories = store.section_stories("world", 10).unwrap();
+        let s = stories
+            .iter()
+            .find(|s| s.members.len() == 2 && s.published <= 1_000)
+            .unwrap();
+        assert_eq!(
+            s.representative().source_name,
+            "Wire",
+            "the record outranks the claimed time"
+        );
+        assert_eq!(s.published, 1_000);
+        assert_eq!(
+            s.guid,
+            crate::dedup::story_guid("https://farm.example/f", "f-early"),
+            "the GUID stays"
+        );
+        assert_eq!(record(&store, 2), (5, 5));
+        assert_eq!(record(&store, 1), (0, 5));
+        // Between sources of equal standing the earlier time still decides.
+        let third = {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO sources (url, name) VALUES ('https://other.example/f', 'Other')",
+                    [],
+                )
+                .unwrap();
+            store
+                .conn
+                .execute(
+                    "INSERT INTO source_sections (source_id, section) VALUES (3, 'world')",
+                    [],
+                )
+                .unwrap();
+            row(&store, 3)
+        };
+        let fourth = {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO sources (url, name) VALUES ('https://more.example/f', 'More')",
+                    [],
+                )
+                .unwrap();
+            store
+                .conn
+                .execute(
+                    "INSERT INTO source_sections (source_id, section) VALUES (4, 'world')",
+                    [],
+                )
+                .unwrap();
+            row(&store, 4)
+        };
+        write(&mut store, &third, &[(test_item("o", 3_000), None)], 7_000);
+        write(
+            &mut store,
+            &fourth,
+            &[(test_item("m", 2_500), Some(6))],
+            7_000,
+        );
+        let stories = store.section_stories("world", 10).unwrap();
+        let s = stories
+            .iter()
+            .find(|s| s.members.iter().any(|m| m.source_name == "More"))
+            .unwrap();
+        assert_eq!(s.representative().source_name, "More");
     }
 
     #[test]
