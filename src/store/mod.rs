@@ -565,40 +565,25 @@ mod tests {
         assert_eq!(record(&store, 2), (5, 5));
         assert_eq!(record(&store, 1), (0, 5));
         // Between sources of equal standing the earlier time still decides.
-        let third = {
+        let add_source = |id: i64, url: &str, name: &str| {
             store
                 .conn
                 .execute(
-                    "INSERT INTO sources (url, name) VALUES ('https://other.example/f', 'Other')",
-                    [],
+                    "INSERT INTO sources (url, name) VALUES (?1, ?2)",
+                    [url, name],
                 )
                 .unwrap();
             store
                 .conn
                 .execute(
-                    "INSERT INTO source_sections (source_id, section) VALUES (3, 'world')",
-                    [],
+                    "INSERT INTO source_sections (source_id, section) VALUES (?1, 'world')",
+                    [id],
                 )
                 .unwrap();
-            row(&store, 3)
+            row(&store, id)
         };
-        let fourth = {
-            store
-                .conn
-                .execute(
-                    "INSERT INTO sources (url, name) VALUES ('https://more.example/f', 'More')",
-                    [],
-                )
-                .unwrap();
-            store
-                .conn
-                .execute(
-                    "INSERT INTO source_sections (source_id, section) VALUES (4, 'world')",
-                    [],
-                )
-                .unwrap();
-            row(&store, 4)
-        };
+        let third = add_source(3, "https://other.example/f", "Other");
+        let fourth = add_source(4, "https://more.example/f", "More");
         write(&mut store, &third, &[(test_item("o", 3_000), None)], 7_000);
         write(
             &mut store,

@@ -29,14 +29,7 @@ const FILLER: &[(&str, &str)] = &[
 
 /// A matcher holding the filler plus `stories` (each its own story, source 1).
 fn window(stories: &[(&str, &str)]) -> (Matcher, i64) {
-    let mut m = Matcher::new(Params::default());
-    let mut id = 0;
-    for (t, s) in FILLER.iter().chain(stories) {
-        id += 1;
-        let f = m.features(t, s);
-        m.insert(id, id, 1, 1_000 + id, f);
-    }
-    (m, id)
+    window_with(Params::default(), stories)
 }
 
 /// Story the copy joins when decided from another source, if any.
@@ -344,7 +337,7 @@ fn without_shapes() -> Params {
     }
 }
 
-/// Like [`window`], with other parameters.
+/// [`window`] with other parameters.
 fn window_with(params: Params, stories: &[(&str, &str)]) -> (Matcher, i64) {
     let mut m = Matcher::new(params);
     let mut id = 0;
