@@ -256,19 +256,14 @@ impl FeedTx<'_> {
     /// the representative if it is the better original (see [`OriginalCandidate`]). Both sources' records
     /// (migration 0008) count the shared story.
     fn insert_into_story(&self, new: &NewItem, item_id: i64, story_id: i64) -> anyhow::Result<()> {
-        let (members, rep_source, current): (i64, Option<i64>, Option<i64>) = self
-            .conn
-            .prepare_cached(
-                "SELECT (SELECT count(*) FROM items WHERE story_id = ?1),
-                        (SELECT r.source_id FROM stories s JOIN items r ON r.id = s.representative_item
-                         WHERE s.id = ?1),
-                        (SELECT representative_item FROM stories WHERE id = ?1)",
-            )?
-            .query_row(params![story_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         self.insert_item(new, item_id, story_id)?;
-        // The best original among all members: a record that has grown since the story was founded can
-        // now overrule a copy that claimed an earlier time.
-        let candidates: Vec<OriginalCandidate> = self
+        let current: i64 = self
+            .conn
+            .prepare_cached("SELECT representative_item FROM stories WHERE id = ?1")?
+            .query_row(params![story_id], |r| r.get(0))?;
+        // Every member, the new one included: a record that has grown since the story was founded can now
+        // overrule a copy that claimed an earlier time.
+        let members: Vec<OriginalCandidate> = self
             .conn
             .prepare_cached(
                 "SELECT i.id, i.source_id, s.priority, (s.original_items + 1.0) / (s.shared_items + 2.0), i.published
@@ -284,13 +279,17 @@ impl FeedTx<'_> {
                 })
             })?
             .collect::<Result<_, _>>()?;
-        let start = candidates
-            .iter()
-            .find(|c| Some(c.item_id) == current)
-            .or(candidates.first());
-        let best = candidates.iter().fold(start, |best, c| match best {
-            Some(b) if !c.is_better_original_than(b) => Some(b),
-            _ => Some(c),
+        let Some(rep) = members.iter().find(|m| m.item_id == current) else {
+            anyhow::bail!(
+                "story {story_id}: its representative item {current} is not one of its members"
+            );
+        };
+        let best = members.iter().fold(rep, |best, m| {
+            if m.is_better_original_than(best) {
+                m
+            } else {
+                best
+            }
         });
         // The records count the story once it is shared, after the choice: counted before, the story's
         // founder would get credit for the very story it competes for.
@@ -303,33 +302,27 @@ impl FeedTx<'_> {
             "UPDATE sources SET original_items = original_items + 1 WHERE id = ?1";
         const NOT_ORIGINAL: &str = "UPDATE sources SET original_items = original_items - 1 WHERE id = ?1 AND original_items > 0";
         count(SHARED, new.source_id)?;
-        if members == 1
-            && let Some(founder) = rep_source
-        {
-            count(SHARED, founder)?;
-            count(ORIGINAL, best.map_or(founder, |b| b.source_id))?;
-        } else if let (Some(best), Some(old)) = (best, rep_source)
-            && Some(best.item_id) != current
-        {
-            count(NOT_ORIGINAL, old)?;
+        if members.len() == 2 {
+            // The story was the founder's alone until now.
+            count(SHARED, rep.source_id)?;
+            count(ORIGINAL, best.source_id)?;
+        } else if best.item_id != rep.item_id {
+            count(NOT_ORIGINAL, rep.source_id)?;
             count(ORIGINAL, best.source_id)?;
         }
-        match best {
-            Some(best) if Some(best.item_id) != current => {
-                self.conn
-                    .prepare_cached(
-                        "UPDATE stories SET representative_item = ?2, published = ?3, updated = max(updated, ?4) WHERE id = ?1",
-                    )?
-                    .execute(params![story_id, best.item_id, best.published, new.now])?;
-                self.conn
-                    .prepare_cached("UPDATE story_sections SET published = ?2 WHERE story_id = ?1")?
-                    .execute(params![story_id, best.published])?;
-            }
-            _ => {
-                self.conn
-                    .prepare_cached("UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1")?
-                    .execute(params![story_id, new.now])?;
-            }
+        if best.item_id != rep.item_id {
+            self.conn
+                .prepare_cached(
+                    "UPDATE stories SET representative_item = ?2, published = ?3, updated = max(updated, ?4) WHERE id = ?1",
+                )?
+                .execute(params![story_id, best.item_id, best.published, new.now])?;
+            self.conn
+                .prepare_cached("UPDATE story_sections SET published = ?2 WHERE story_id = ?1")?
+                .execute(params![story_id, best.published])?;
+        } else {
+            self.conn
+                .prepare_cached("UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1")?
+                .execute(params![story_id, new.now])?;
         }
         Ok(())
     }
