@@ -90,14 +90,19 @@ impl FeatInner {
         usize::from(self.shape_len).div_ceil(4)
     }
 
-    /// The shape's bytes and how many are the title's (see [`kept`]).
-    pub(super) fn shape(&self) -> (impl Iterator<Item = u8> + '_, usize) {
+    /// The shape (see [`kept`]), unpacked: its bytes in a buffer, how many there are and how many
+    /// are the title's.
+    pub(super) fn shape(&self) -> ([u8; kept::SHAPE_LEN], usize, usize) {
+        let mut out = [0u8; kept::SHAPE_LEN];
         let words = &self.data[self.data.len() - self.shape_words()..];
-        let bytes = words
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .take(usize::from(self.shape_len));
-        (bytes, usize::from(self.shape_title))
+        for (chunk, w) in out.chunks_mut(4).zip(words) {
+            chunk.copy_from_slice(&w.to_le_bytes()[..chunk.len()]);
+        }
+        (
+            out,
+            usize::from(self.shape_len),
+            usize::from(self.shape_title),
+        )
     }
 
     /// Number of tokens.

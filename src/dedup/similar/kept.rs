@@ -19,6 +19,8 @@ use super::tokens::{RawTok, fnv32};
 pub(super) const SHAPE_TITLE: usize = 20;
 /// Words of the summary kept in the shape (a cut copy keeps the lead).
 pub(super) const SHAPE_TEXT: usize = 28;
+/// The longest shape.
+pub(super) const SHAPE_LEN: usize = SHAPE_TITLE + SHAPE_TEXT;
 /// How far (in words) the alignment may drift from the diagonal: a spinner's phrase swap
 /// ("only if" -> "provided that") shifts the rest by a word.
 const BAND: usize = 3;
@@ -67,66 +69,46 @@ fn kept_in_place(a: &[u8], b: &[u8]) -> usize {
     if na == 0 || nb == 0 {
         return 0;
     }
-    // Row i holds columns i-BAND ..= i+BAND: (score, matches) with ties broken by more matches.
+    // Row i holds columns i-BAND ..= i+BAND as (score, matches): tuples order by score, then by more
+    // matches, so `max` picks the better path. Cells outside the matrix stay far below any real score.
     const WIDTH: usize = 2 * BAND + 1;
-    let width = WIDTH;
     let mut prev = [(NEG, 0i32); WIDTH];
     let mut cur = [(NEG, 0i32); WIDTH];
     let col = |i: usize, k: usize| (i + k).checked_sub(BAND);
     // Row 0: only leading gaps in `b`.
     for (k, cell) in prev.iter_mut().enumerate() {
-        if let Some(j) = col(0, k)
-            && j <= nb
-        {
+        if let Some(j) = col(0, k).filter(|&j| j <= nb) {
             *cell = (-(j as i32), 0);
         }
     }
     let mut best = (0i32, 0i32);
-    let consider = |best: &mut (i32, i32), c: (i32, i32)| {
-        if c.0 > best.0 || (c.0 == best.0 && c.1 > best.1) {
-            *best = c;
-        }
-    };
     for i in 1..=na {
-        for k in 0..width {
-            cur[k] = (NEG, 0);
-            let Some(j) = col(i, k) else { continue };
-            if j > nb {
-                continue;
-            }
-            if j == 0 {
-                cur[k] = (-(i as i32), 0);
-                continue;
-            }
-            let mut c = (NEG, 0);
-            let mut take = |x: (i32, i32)| {
-                if x.0 > c.0 || (x.0 == c.0 && x.1 > c.1) {
-                    c = x;
+        for k in 0..WIDTH {
+            cur[k] = match col(i, k) {
+                None => (NEG, 0),
+                Some(j) if j > nb => (NEG, 0),
+                Some(0) => (-(i as i32), 0),
+                Some(j) => {
+                    let same = i32::from(a[i - 1] == b[j - 1]);
+                    let (s, m) = prev[k];
+                    // Diagonal: same k in the previous row; up (skip a word of `a`): column j is k + 1
+                    // in the previous row; left (skip a word of `b`): column j - 1 in this row.
+                    let mut c = (s + same, m + same);
+                    if k + 1 < WIDTH {
+                        c = c.max((prev[k + 1].0 - 1, prev[k + 1].1));
+                    }
+                    if k > 0 {
+                        c = c.max((cur[k - 1].0 - 1, cur[k - 1].1));
+                    }
+                    if j == nb {
+                        best = best.max(c);
+                    }
+                    c
                 }
             };
-            // Diagonal: same k in the previous row.
-            let (s, m) = prev[k];
-            if s > NEG {
-                let same = i32::from(a[i - 1] == b[j - 1]);
-                take((s + same, m + same));
-            }
-            // Up (skip a word of `a`): column j in the previous row is k + 1 there.
-            if k + 1 < width && prev[k + 1].0 > NEG {
-                take((prev[k + 1].0 - 1, prev[k + 1].1));
-            }
-            // Left (skip a word of `b`): column j - 1 in this row.
-            if k > 0 && cur[k - 1].0 > NEG {
-                take((cur[k - 1].0 - 1, cur[k - 1].1));
-            }
-            cur[k] = c;
-            if j == nb {
-                consider(&mut best, c);
-            }
         }
         if i == na {
-            for &c in &cur {
-                consider(&mut best, c);
-            }
+            best = cur.iter().fold(best, |b, &c| b.max(c));
         }
         std::mem::swap(&mut prev, &mut cur);
     }

@@ -455,7 +455,7 @@ impl Matcher {
                 let k = shape_kept(&a.0, &b.0);
                 if k.title_shape_usable() {
                     kept = k.title;
-                    score = score.max(self.kept_score(kept, p.kept_title, p.title_threshold));
+                    score = score.max(kept_score(kept, p.kept_title, p.title_threshold));
                 }
             }
             return PairScore {
@@ -495,10 +495,10 @@ impl Matcher {
             let k = shape_kept(&a.0, &b.0);
             if k.text.is_some() {
                 kept = k.combined();
-                score = score.max(self.kept_score(kept, p.kept_full, p.full_threshold));
+                score = score.max(kept_score(kept, p.kept_full, p.full_threshold));
             } else if title_ok && k.title_shape_usable() {
                 kept = k.title;
-                score = score.max(self.kept_score(kept, p.kept_title, p.full_threshold));
+                score = score.max(kept_score(kept, p.kept_title, p.full_threshold));
             }
         }
         PairScore {
@@ -510,20 +510,6 @@ impl Matcher {
             comparable: true,
             kept,
         }
-    }
-
-    /// The pair score that shape evidence `kept` stands for: `pass` (the threshold for the
-    /// pair's kind) at `kept_threshold`, rising one for one above it, and falling five times
-    /// faster below it, so that only a little under the threshold still counts as a member's
-    /// agreement (`Params::member_threshold`) and a chance match of function words counts as
-    /// nothing.
-    fn kept_score(&self, kept: f32, kept_threshold: f32, pass: f32) -> f32 {
-        let s = if kept >= kept_threshold {
-            pass + (kept - kept_threshold)
-        } else {
-            pass - 5.0 * (kept_threshold - kept)
-        };
-        s.clamp(0.0, 1.0)
     }
 
     /// Scores two feature sets against each other with the current IDF statistics.
@@ -539,17 +525,21 @@ fn shape_kept(a: &FeatInner, b: &FeatInner) -> Kept {
     if a.title_numbers != b.title_numbers {
         return Kept::default();
     }
-    let buf = |f: &FeatInner| {
-        let (bytes, title) = f.shape();
-        let mut out = [0u8; kept::SHAPE_TITLE + kept::SHAPE_TEXT];
-        let mut n = 0;
-        for (slot, b) in out.iter_mut().zip(bytes) {
-            *slot = b;
-            n += 1;
-        }
-        (out, n, title)
-    };
-    let (sa, na, ta) = buf(a);
-    let (sb, nb, tb) = buf(b);
+    let (sa, na, ta) = a.shape();
+    let (sb, nb, tb) = b.shape();
     kept::compare(&sa[..na], ta, &sb[..nb], tb)
+}
+
+/// The pair score that shape evidence `kept` stands for: `pass` (the threshold for the
+/// pair's kind) at `kept_threshold`, rising one for one above it, and falling five times
+/// faster below it, so that only a little under the threshold still counts as a member's
+/// agreement (`Params::member_threshold`) and a chance match of function words counts as
+/// nothing.
+fn kept_score(kept: f32, kept_threshold: f32, pass: f32) -> f32 {
+    let s = if kept >= kept_threshold {
+        pass + (kept - kept_threshold)
+    } else {
+        pass - 5.0 * (kept_threshold - kept)
+    };
+    s.clamp(0.0, 1.0)
 }
