@@ -112,6 +112,20 @@ pub struct SourceRef {
     pub merge: bool,
     /// Its `priority`: a story's original is its member from the highest-priority source.
     pub priority: i32,
+    /// A hash of its feed URL ([`source_key`]), from which its items' canonical order keys follow.
+    pub key: u64,
+}
+
+/// The hash of a source's feed URL that its items' [`order_key`]s start from.
+pub fn source_key(url: &str) -> u64 {
+    crate::normalize::key64(url) as u64
+}
+
+/// An item's place in the canonical order after its publication time: a hash of its source's URL and its
+/// guid. It depends on nothing that arrival order changes (row ids, config order), so items settle into
+/// the same stories whatever order they were polled in.
+pub fn order_key(source_key: u64, guid: &str) -> u64 {
+    crate::normalize::key64(&format!("{source_key:016x}\n{guid}")) as u64
 }
 
 impl Decision {

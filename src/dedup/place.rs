@@ -3,7 +3,7 @@
 //! it can place feed *n+1* on one thread while the store writes feed *n* on another.
 
 use super::exact::Verdict;
-use super::similar::{Features, Params, SimilarLayer, Staged, WindowItem};
+use super::similar::{Features, Params, Settled, SimilarLayer, Staged, WindowItem};
 use super::{Decision, Layer, SourceRef};
 use crate::config::DedupConfig;
 use crate::normalize::NormalizedItem;
@@ -184,15 +184,44 @@ impl Placer {
             if let (
                 Some(f),
                 Placement::Insert {
-                    item_id, story_id, ..
+                    item_id,
+                    story_id,
+                    decision,
+                    ..
                 },
             ) = (f, &p)
             {
-                staged.push(SimilarLayer::stage(*item_id, *story_id, source, item, f));
+                let pinned_to = match decision.layer {
+                    Layer::SameUrl | Layer::SameText => {
+                        decision.candidates.first().map_or(0, |c| c.item_id)
+                    }
+                    Layer::Similar | Layer::New => 0,
+                };
+                staged.push(SimilarLayer::stage(
+                    *item_id, *story_id, source, item, pinned_to, f,
+                ));
             }
             placed.push(p);
         }
         (placed, staged)
+    }
+
+    /// Whether items were placed since the window last settled (see [`SimilarLayer::settle`]).
+    pub(crate) fn needs_settle(&self) -> bool {
+        self.window.as_ref().is_some_and(SimilarLayer::needs_settle)
+    }
+
+    /// Settles the window: decides again, in canonical order, every item from the earliest one placed
+    /// since the last settle, and returns the items whose story changed. Stories it founds take ids from
+    /// `next_story` on.
+    pub(crate) fn settle(&mut self, next_story: &mut i64) -> Settled {
+        match &mut self.window {
+            Some(window) => window.settle(|| {
+                *next_story += 1;
+                *next_story - 1
+            }),
+            None => Settled::default(),
+        }
     }
 
     /// Adds a stored feed's new items to the window, so that later entries can join them.

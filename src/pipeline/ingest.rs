@@ -43,6 +43,7 @@ impl StoreJob {
             id: self.state.id,
             merge: self.state.merge,
             priority: self.state.priority,
+            key: dedup::source_key(&self.state.url),
         }
     }
 }
@@ -206,6 +207,41 @@ impl Ingester {
             c.committed();
         }
         Ok(Some(reports))
+    }
+
+    /// Settles the similarity window when items were placed since it last settled (see
+    /// `dedup::similar::settle`) and writes what moved. Returns the sections whose feeds changed.
+    pub(crate) fn settle(
+        &mut self,
+        now: i64,
+    ) -> anyhow::Result<std::collections::BTreeSet<String>> {
+        if !self.placer.needs_settle() {
+            return Ok(Default::default());
+        }
+        let started = std::time::Instant::now();
+        let mut next_story = self.store.next_story_id()?;
+        let through_item = self.store.last_item_id()?;
+        let settled = self.placer.settle(&mut next_story);
+        match self
+            .store
+            .write_settled(&settled.moved, &self.router, through_item, now)
+        {
+            Ok(sections) => {
+                tracing::info!(
+                    decided = settled.decided,
+                    moved = settled.moved.len(),
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "stories settled in canonical order"
+                );
+                Ok(sections)
+            }
+            Err(e) => {
+                // The window already holds the settled stories; it is loaded again from the store, and the
+                // items are settled again, when next needed.
+                self.placer.forget_window();
+                Err(e)
+            }
+        }
     }
 
     fn load_window(&mut self) -> anyhow::Result<()> {

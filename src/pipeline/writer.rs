@@ -292,6 +292,7 @@ impl WriterThread {
                 Ok(Some(job)) => job,
                 Ok(None) => break,
                 Err(_idle) => {
+                    self.settle();
                     if self.probed.elapsed() >= PROBE_EVERY {
                         self.probe();
                     }
@@ -320,6 +321,7 @@ impl WriterThread {
                 self.store(feeds);
             }
             if let Some(reply) = close {
+                self.settle();
                 self.checkpoint_and_stop();
                 let _ = reply.send(());
                 break;
@@ -457,6 +459,7 @@ impl WriterThread {
                 let _ = reply.send(synced);
             }
             Job::Routed { reply } => {
+                self.settle();
                 if self.reroute.is_none() {
                     let _ = reply.send(
                         std::mem::take(&mut self.rerouted_sections)
@@ -544,6 +547,20 @@ impl WriterThread {
                 tracing::warn!("routing stored stories again failed, retrying: {e:#}");
                 std::thread::sleep(RETRY_FIRST);
             }
+        }
+    }
+
+    /// Settles the stories placed since the last settle, once no polled feed waits (see
+    /// `dedup::similar::settle`), and has the sections that changed published again. A failure is logged
+    /// and costs nothing else: the items stay unsettled and are settled again later.
+    fn settle(&mut self) {
+        match self.ingester.settle(Utc::now().timestamp()) {
+            Ok(changed) if changed.is_empty() => {}
+            Ok(changed) => {
+                self.rerouted_sections.extend(changed);
+                self.rerouted.send_modify(|n| *n += 1);
+            }
+            Err(e) => tracing::warn!("settling stories failed; trying again later: {e:#}"),
         }
     }
 

@@ -9,14 +9,35 @@ use crate::dedup::{self, ExactKeys, Ids, KeyMatch, Placement, StoredItem};
 use crate::normalize::{NormalizedItem, key64};
 
 /// A member of a story as the choice of its original sees it.
-struct OriginalCandidate {
-    item_id: i64,
-    source_id: i64,
+pub(super) struct OriginalCandidate {
+    pub(super) item_id: i64,
+    pub(super) source_id: i64,
     priority: i32,
     /// The source's record as the origin of the stories it shares: (originals + 1) / (shared + 2), so a
     /// new source starts at one half (migration 0008).
     record: f64,
-    published: i64,
+    pub(super) published: i64,
+}
+
+/// A story's members as the choice of its original sees them, in insertion order.
+pub(super) fn original_candidates(
+    conn: &Connection,
+    story_id: i64,
+) -> rusqlite::Result<Vec<OriginalCandidate>> {
+    conn.prepare_cached(
+        "SELECT i.id, i.source_id, s.priority, (s.original_items + 1.0) / (s.shared_items + 2.0), i.published
+         FROM items i JOIN sources s ON s.id = i.source_id WHERE i.story_id = ?1 ORDER BY i.id",
+    )?
+    .query_map(params![story_id], |r| {
+        Ok(OriginalCandidate {
+            item_id: r.get(0)?,
+            source_id: r.get(1)?,
+            priority: r.get(2)?,
+            record: r.get(3)?,
+            published: r.get(4)?,
+        })
+    })?
+    .collect()
 }
 
 impl OriginalCandidate {
@@ -28,7 +49,7 @@ impl OriginalCandidate {
     /// priority a source with a clearly better record; otherwise the earlier publication time. The record
     /// comes before the time because a content farm dates its copy before the wire's story, and a farm's
     /// items are nearly always copies.
-    fn is_better_original_than(&self, other: &OriginalCandidate) -> bool {
+    pub(super) fn is_better_original_than(&self, other: &OriginalCandidate) -> bool {
         if self.priority != other.priority {
             return self.priority > other.priority;
         }
@@ -263,22 +284,7 @@ impl FeedTx<'_> {
             .query_row(params![story_id], |r| r.get(0))?;
         // Every member, the new one included: a record that has grown since the story was founded can now
         // overrule a copy that claimed an earlier time.
-        let members: Vec<OriginalCandidate> = self
-            .conn
-            .prepare_cached(
-                "SELECT i.id, i.source_id, s.priority, (s.original_items + 1.0) / (s.shared_items + 2.0), i.published
-                 FROM items i JOIN sources s ON s.id = i.source_id WHERE i.story_id = ?1 ORDER BY i.id",
-            )?
-            .query_map(params![story_id], |r| {
-                Ok(OriginalCandidate {
-                    item_id: r.get(0)?,
-                    source_id: r.get(1)?,
-                    priority: r.get(2)?,
-                    record: r.get(3)?,
-                    published: r.get(4)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+        let members = original_candidates(self.conn, story_id)?;
         let Some(rep) = members.iter().find(|m| m.item_id == current) else {
             anyhow::bail!(
                 "story {story_id}: its representative item {current} is not one of its members"

@@ -11,6 +11,7 @@ mod history;
 mod ingest;
 mod overview;
 mod routes;
+mod settle;
 mod sources;
 mod stats;
 mod stories;
@@ -42,6 +43,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0006_item_authors.sql")),
     M::up(include_str!("../../migrations/0007_section_routes.sql")),
     M::up(include_str!("../../migrations/0008_source_record.sql")),
+    M::up(include_str!("../../migrations/0009_settled.sql")),
 ];
 
 /// How long a connection waits for the write lock before a statement fails with "database is locked".
@@ -182,6 +184,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 mod tests {
     use super::*;
     use crate::normalize::NormalizedItem;
+    use rusqlite::OptionalExtension;
 
     /// A minimal item with a link, published at `published` (unix secs).
     fn test_item(guid: &str, published: i64) -> NormalizedItem {
@@ -490,6 +493,124 @@ mod tests {
         );
         assert_eq!(s.published, 1_000);
         assert_eq!(s.members.len(), 2);
+    }
+
+    #[test]
+    fn settled_moves_found_empty_and_recount_stories() {
+        use crate::dedup::similar::Moved;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO sources (url, name) VALUES ('https://wire.example/f', 'Wire');
+                 INSERT INTO sources (url, name) VALUES ('https://farm.example/f', 'Farm');
+                 INSERT INTO sources (url, name) VALUES ('https://blog.example/f', 'Blog');
+                 INSERT INTO source_sections (source_id, section) VALUES (1, 'a'), (2, 'a'), (3, 'b');",
+            )
+            .unwrap();
+        let (wire, farm, blog) = (row(&store, 1), row(&store, 2), row(&store, 3));
+        // Online: the farm's copy (item 2) founded story 2 before the wire's original (item 1, story 1),
+        // and the blog's item (3) joined the farm's story.
+        write(&mut store, &wire, &[(test_item("w", 1_000), None)], 5_000);
+        write(&mut store, &farm, &[(test_item("f", 1_100), None)], 5_000);
+        write(
+            &mut store,
+            &blog,
+            &[(test_item("b", 1_200), Some(2))],
+            5_000,
+        );
+        let guid_of = |store: &Store, story: i64| -> Option<String> {
+            store
+                .conn
+                .query_row("SELECT guid FROM stories WHERE id = ?1", [story], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .unwrap()
+        };
+        let story_one = guid_of(&store, 1).unwrap();
+        // Settled: the farm's copy joins the wire's story, and the blog's item is a story of its own.
+        let next = store.next_story_id().unwrap();
+        assert_eq!(next, 3);
+        let moved = [
+            Moved {
+                item_id: 2,
+                from: 2,
+                to: 1,
+                decision: None,
+            },
+            Moved {
+                item_id: 3,
+                from: 2,
+                to: next,
+                decision: None,
+            },
+        ];
+        let router = crate::route::Router::new(&config_with(
+            dir.path(),
+            "[[sources]]\nname = \"Wire\"\nurl = \"https://wire.example/f\"\nsections = [\"a\"]\n\
+             [[sources]]\nname = \"Farm\"\nurl = \"https://farm.example/f\"\nsections = [\"a\"]\n\
+             [[sources]]\nname = \"Blog\"\nurl = \"https://blog.example/f\"\nsections = [\"b\"]\n",
+        ));
+        let through = store.last_item_id().unwrap();
+        let changed = store
+            .write_settled(&moved, &router, through, 6_000)
+            .unwrap();
+        assert_eq!(changed.into_iter().collect::<Vec<_>>(), vec!["a", "b"]);
+        let stories_of = |store: &Store| -> Vec<(i64, i64)> {
+            let mut stmt = store
+                .conn
+                .prepare("SELECT id, story_id FROM items ORDER BY id")
+                .unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(stories_of(&store), vec![(1, 1), (2, 1), (3, 3)]);
+        assert_eq!(
+            guid_of(&store, 1),
+            Some(story_one),
+            "a story keeps its GUID"
+        );
+        assert_eq!(guid_of(&store, 2), None, "a story settling emptied is gone");
+        assert_eq!(
+            guid_of(&store, 3),
+            Some(crate::dedup::story_guid("https://blog.example/f", "b")),
+            "a story settling founded is named after its founder"
+        );
+        let sections = |story: i64| -> Vec<String> {
+            let mut stmt = store
+                .conn
+                .prepare("SELECT section FROM story_sections WHERE story_id = ?1 ORDER BY section")
+                .unwrap();
+            stmt.query_map([story], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(
+            (sections(1), sections(2), sections(3)),
+            (vec!["a".to_string()], vec![], vec!["b".to_string()])
+        );
+        // The records count what the stories are now: the wire is the original of the one shared story.
+        let records: Vec<(i64, i64)> = {
+            let mut stmt = store
+                .conn
+                .prepare("SELECT original_items, shared_items FROM sources ORDER BY id")
+                .unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(records, vec![(1, 1), (0, 1), (0, 0)]);
+        let settled: i64 = store
+            .conn
+            .query_row("SELECT through_item FROM settled", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(settled, 3);
     }
 
     #[test]

@@ -328,10 +328,18 @@ impl Store {
     /// start-up exactly as it was built.
     pub fn window_items(&self, since: i64) -> anyhow::Result<Vec<WindowItem>> {
         let mut stmt = self.conn.prepare(
-            "SELECT i.id, i.story_id, i.source_id, i.published, i.title, i.summary, s.merge, s.priority
-             FROM items i JOIN sources s ON s.id = i.source_id WHERE i.published >= ?1 ORDER BY i.id",
+            "SELECT i.id, i.story_id, i.source_id, i.published, i.title, i.summary, s.merge, s.priority,
+                    s.url, i.guid,
+                    CASE WHEN d.layer IN ('same-url', 'same-text')
+                         THEN json_extract(d.candidates, '$[0].item_id') END,
+                    i.id > (SELECT through_item FROM settled)
+             FROM items i JOIN sources s ON s.id = i.source_id
+             LEFT JOIN dedup_decisions d ON d.item_id = i.id
+             WHERE i.published >= ?1 ORDER BY i.id",
         )?;
         let rows = stmt.query_map([since], |r| {
+            let url: String = r.get(8)?;
+            let guid: String = r.get(9)?;
             Ok(WindowItem {
                 item_id: r.get(0)?,
                 story_id: r.get(1)?,
@@ -341,6 +349,9 @@ impl Store {
                 summary: r.get(5)?,
                 merge: r.get(6)?,
                 priority: r.get(7)?,
+                order_key: crate::dedup::order_key(crate::dedup::source_key(&url), &guid),
+                pinned_to: r.get::<_, Option<i64>>(10)?.unwrap_or(0),
+                unsettled: r.get(11)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -176,7 +176,7 @@ impl Matcher {
             .collect()
     }
 
-    /// Scores the candidates against the probe, best first (ties: lower item id first).
+    /// Scores the candidates against the probe, best first (ties: canonical order key).
     fn verify<'m>(
         &'m self,
         probe: &Probe,
@@ -191,7 +191,7 @@ impl Matcher {
         scored.sort_by(|x, y| {
             y.0.score
                 .total_cmp(&x.0.score)
-                .then(x.1.item_id.cmp(&y.1.item_id))
+                .then(x.1.order_key.cmp(&y.1.order_key))
         });
         scored
     }
@@ -221,7 +221,7 @@ impl Matcher {
     }
 
     /// A story's live members, its lead first: the member from the highest-priority source, then the
-    /// earliest published, then the first stored, which is how the store picks the original it
+    /// earliest published (then the canonical order key), much as the store picks the original it
     /// publishes. The order is a function of the members alone, never of the order they arrived in,
     /// so the agreement rule asks the same of a new item whichever copy happened to come first.
     pub(super) fn live_members(&self, story_id: i64) -> Vec<&Entry> {
@@ -234,7 +234,7 @@ impl Matcher {
             b.priority
                 .cmp(&a.priority)
                 .then(a.published.cmp(&b.published))
-                .then(a.item_id.cmp(&b.item_id))
+                .then(a.order_key.cmp(&b.order_key))
         });
         members
     }

@@ -21,7 +21,7 @@ impl Matcher {
         scratch: &mut Scratch,
     ) -> Vec<usize> {
         let p = &self.params;
-        let skip_len = ((self.live as f32 * p.posting_skip_share) as usize).max(p.posting_scan_cap);
+        let skip_len = ((self.docs as f32 * p.posting_skip_share) as usize).max(p.posting_scan_cap);
         // Rank the keys by list length from the dense length arrays, and look up only the lists
         // that will be read: most keys of an item are common words and concepts.
         let mut ranked: Vec<(usize, u64, f32)> = self
@@ -39,7 +39,7 @@ impl Matcher {
             .iter()
             .filter_map(|&(_, k, share)| Some((share, self.postings.get(&k)?)))
             .collect();
-        let n = self.live as f32 + 1.0;
+        let n = self.docs as f32 + 1.0;
         let (votes, voted) = (&mut scratch.votes, &mut scratch.voted);
         if votes.len() < self.entries.len() {
             votes.resize(self.entries.len(), 0.0);

@@ -2,7 +2,7 @@
 //! step with the database. It is rebuilt from stored items at start (in insertion order, so it decides
 //! exactly as before the restart) and fed each feed's items as that feed's savepoint commits.
 
-use super::{Features, Matcher, Params};
+use super::{Features, Matcher, Params, Placed, Settled};
 use crate::dedup::{CandidateNote, Decision, Layer, SourceRef};
 use crate::normalize::NormalizedItem;
 
@@ -29,6 +29,9 @@ pub struct SimilarLayer {
     /// Newest publication time seen; the window ends here (item time, not wall time, so replays and
     /// backfills behave like live polling).
     newest: i64,
+    /// The canonical place (published, order key) of the earliest item added since the window last
+    /// settled: settling decides everything from there again.
+    unsettled: Option<(i64, u64)>,
 }
 
 /// A stored item as the window needs it, read back from the store at start.
@@ -50,6 +53,12 @@ pub struct WindowItem {
     pub merge: bool,
     /// Its source's priority.
     pub priority: i32,
+    /// Its canonical order key ([`crate::dedup::order_key`]).
+    pub order_key: u64,
+    /// The item an exact layer joined it to, or 0.
+    pub pinned_to: i64,
+    /// Stored after the window last settled, so still to be settled.
+    pub unsettled: bool,
 }
 
 /// An item placed in the current feed, to add to the window once its feed commits.
@@ -59,6 +68,8 @@ pub struct Staged {
     source_id: i64,
     priority: i32,
     published: i64,
+    order_key: u64,
+    pinned_to: i64,
     features: Features,
 }
 
@@ -69,14 +80,22 @@ impl SimilarLayer {
             window_secs: params.window_secs,
             matcher: Matcher::new(params),
             newest: i64::MIN,
+            unsettled: None,
         }
     }
 
-    /// A window holding `items` (stored items of the window's span, oldest insertion first) from sources
-    /// that allow merging, added in insertion order so that it decides exactly as before a restart.
-    pub fn rebuild(items: Vec<WindowItem>, params: Params) -> Self {
+    /// A window holding `items` (stored items of the window's span) from sources that allow merging,
+    /// added in canonical order, which is the order a settled window holds them in; items stored since
+    /// the last settle are settled next.
+    pub fn rebuild(mut items: Vec<WindowItem>, params: Params) -> Self {
         let mut layer = SimilarLayer::new(params);
-        for w in items.into_iter().filter(|w| w.merge) {
+        items.retain(|w| w.merge);
+        items.sort_by_key(|w| (w.published, w.order_key, w.item_id));
+        let unsettled = items
+            .iter()
+            .find(|w| w.unsettled)
+            .map(|w| (w.published, w.order_key));
+        for w in items {
             let features = layer.matcher.features(&w.title, &w.summary);
             layer.add(Staged {
                 item_id: w.item_id,
@@ -84,9 +103,12 @@ impl SimilarLayer {
                 source_id: w.source_id,
                 priority: w.priority,
                 published: w.published,
+                order_key: w.order_key,
+                pinned_to: w.pinned_to,
                 features,
             });
         }
+        layer.unsettled = unsettled;
         layer
     }
 
@@ -110,6 +132,72 @@ impl SimilarLayer {
         let d = self
             .matcher
             .decide(source.id, item.published.timestamp(), features);
+        Self::decision(&d)
+    }
+
+    /// An item to add once its feed commits; `pinned_to` is the item an exact layer joined it to, or 0.
+    pub fn stage(
+        item_id: i64,
+        story_id: i64,
+        source: SourceRef,
+        item: &NormalizedItem,
+        pinned_to: i64,
+        features: Features,
+    ) -> Staged {
+        Staged {
+            item_id,
+            story_id,
+            source_id: source.id,
+            priority: source.priority,
+            published: item.published.timestamp(),
+            order_key: crate::dedup::order_key(source.key, &item.guid),
+            pinned_to,
+            features,
+        }
+    }
+
+    /// Adds a committed item to the window and drops items that fell out of it.
+    pub fn add(&mut self, s: Staged) {
+        let place = (s.published, s.order_key);
+        if self.unsettled.is_none_or(|u| place < u) {
+            self.unsettled = Some(place);
+        }
+        self.matcher.insert_placed(
+            Placed {
+                item_id: s.item_id,
+                story_id: s.story_id,
+                source_id: s.source_id,
+                priority: s.priority,
+                published: s.published,
+                order_key: s.order_key,
+                pinned_to: s.pinned_to,
+            },
+            s.features,
+        );
+        if s.published > self.newest {
+            self.newest = s.published;
+            self.matcher.evict_before(self.newest - self.window_secs);
+        }
+    }
+}
+
+impl SimilarLayer {
+    /// Whether items were added since the window last settled.
+    pub fn needs_settle(&self) -> bool {
+        self.unsettled.is_some()
+    }
+
+    /// Decides every item from the earliest unsettled one on again, in canonical order (see `settle`), and
+    /// returns what moved, with decisions in the pipeline's terms. New stories take ids from `new_story`.
+    pub fn settle(&mut self, new_story: impl FnMut() -> i64) -> Settled {
+        let Some(since) = self.unsettled.take() else {
+            return Settled::default();
+        };
+        self.matcher.settle(since, new_story)
+    }
+
+    /// A matcher decision as the pipeline records it.
+    pub fn decision(d: &super::Decision) -> Decision {
         Decision {
             story_id: d.story_id,
             layer: if d.story_id.is_some() {
@@ -118,7 +206,7 @@ impl SimilarLayer {
                 Layer::New
             },
             score: f64::from(d.score),
-            reason: d.reason,
+            reason: d.reason.clone(),
             candidates: d
                 .candidates
                 .iter()
@@ -130,40 +218,6 @@ impl SimilarLayer {
                     full_score: f64::from(c.full_score),
                 })
                 .collect(),
-        }
-    }
-
-    /// An item to add once its feed commits.
-    pub fn stage(
-        item_id: i64,
-        story_id: i64,
-        source: SourceRef,
-        item: &NormalizedItem,
-        features: Features,
-    ) -> Staged {
-        Staged {
-            item_id,
-            story_id,
-            source_id: source.id,
-            priority: source.priority,
-            published: item.published.timestamp(),
-            features,
-        }
-    }
-
-    /// Adds a committed item to the window and drops items that fell out of it.
-    pub fn add(&mut self, s: Staged) {
-        self.matcher.insert_ranked(
-            s.item_id,
-            s.story_id,
-            s.source_id,
-            s.priority,
-            s.published,
-            s.features,
-        );
-        if s.published > self.newest {
-            self.newest = s.published;
-            self.matcher.evict_before(self.newest - self.window_secs);
         }
     }
 }

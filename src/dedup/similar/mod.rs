@@ -31,6 +31,10 @@
 //! * Clustering never merges on one edge: a new item joins a story only when its best member
 //!   matches strongly and the story's representative and most other members agree, and never a
 //!   story that already has an item from the same source. (`cluster`)
+//! * An item is decided as it arrives, against what the window holds then; the window then settles:
+//!   the items from the earliest one placed since the last settle on are decided again in the
+//!   canonical order (publication time, then a hash of source URL and guid), so the same items in
+//!   any arrival order form the same stories. (`settle`)
 //! * Confidently aligned story members teach the matcher word substitutions its thesaurus lacks
 //!   (a farm's own thesaurus); a substitution counts once several live item pairs show it.
 //!   (`learn`)
@@ -42,10 +46,11 @@
 //! deterministic hasher and the [`Matcher`]'s state. Each child module adds the `Matcher`
 //! methods of one concept; the state's fields are private to this module and its children.
 //!
-//! Decisions are deterministic: maps are only looked up, never iterated, ties break by item id,
-//! and everything a decision uses (document frequencies, index, stories, learned substitutions)
-//! is a function of the live items and their insertion order. A matcher rebuilt by re-inserting
-//! the live items in order therefore decides exactly like the one it replaces.
+//! Decisions are deterministic: maps are only looked up, never iterated, ties break by the
+//! canonical order key, and everything a decision uses (document frequencies, index, stories,
+//! learned substitutions) is a function of the live items and their insertion order. A settled
+//! window holds its items in canonical order, so a matcher rebuilt by re-inserting them in that
+//! order decides exactly like the one it replaces.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -58,6 +63,7 @@ mod layer;
 mod learn;
 mod lexicon;
 mod score;
+mod settle;
 mod tokens;
 mod window;
 
@@ -69,6 +75,7 @@ pub use features::Features;
 pub use layer::{FeatureExtractor, SimilarLayer, Staged, WindowItem};
 pub use lexicon::Lexicon;
 pub use score::PairScore;
+pub use settle::{Moved, Placed, Settled};
 
 /// Tunable thresholds and limits of the matcher.
 #[derive(Clone, Debug)]
@@ -215,6 +222,12 @@ struct Entry {
     /// Its source's priority (the story's lead is its member from the highest).
     priority: i32,
     published: i64,
+    /// Its place in the canonical order, after `published`: a hash of its source's URL and its guid, so
+    /// that ties break the same way whatever order items arrived in (see `settle`).
+    order_key: u64,
+    /// The item an exact layer (same URL, same text) joined it to, or 0: such an item goes where that
+    /// item goes and is never decided by similarity.
+    pinned_to: i64,
     f: Features,
     /// Substitutions learned when this item joined its story: (earlier member's sequence
     /// number, substitution key). Each is withdrawn when either item leaves the window.
@@ -231,6 +244,9 @@ pub struct Matcher {
     base: u64,
     /// Items in the window.
     live: usize,
+    /// Items counted in the document frequencies: the live ones, and while settling also those taken
+    /// out to be decided again (IDF is the whole window's, whatever point of it is being decided).
+    docs: usize,
     /// Eviction order: (published, seq).
     by_time: BTreeSet<(i64, u64)>,
     /// Candidate index: key -> sequence numbers (mod 2^32) in insertion order; evicted ones
@@ -273,6 +289,7 @@ impl Matcher {
             entries: VecDeque::new(),
             base: 0,
             live: 0,
+            docs: 0,
             by_time: BTreeSet::new(),
             postings: FxMap::default(),
             term_lens: vec![0; Lexicon::shipped().len()],

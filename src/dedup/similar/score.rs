@@ -168,7 +168,7 @@ impl Matcher {
 
     /// IDF weight of a term, with a frequency-class prior so an empty window is sane.
     fn idf(&self, term: u32) -> f32 {
-        let n = self.live as f32 + self.params.prior_docs;
+        let n = self.docs as f32 + self.params.prior_docs;
         let df = self.df_of(term) as f32;
         // SemCor tag counts c suggest a document share of about c / 5750 for 40-word items.
         let prior = if term < OOV_BIT {

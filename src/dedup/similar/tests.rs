@@ -430,3 +430,102 @@ fn the_lead_a_new_item_must_match_is_the_original_whatever_came_first() {
     m.insert_ranked(2, 7, 20, 0, 900, b);
     assert_eq!(lead(&m), Some(2));
 }
+
+/// A second spin of [`HARBOUR`], through a thesaurus a lexicon knows.
+const HARBOUR_SPUN: (&str, &str) = (
+    "Harbour authority postpones ballot on new container terminal",
+    "The Port of Lisbon authority said on Tuesday it would postpone a ballot on the 400 million euro \
+     container terminal until March, after fishermen and residents of the Alcantara district \
+     objected against the proposal.",
+);
+
+/// One item of an arrival-order test: id, source, publication time, title and summary.
+type Arrival<'a> = (i64, i64, i64, (&'a str, &'a str));
+
+/// Places `items` online in `order` (decide, then insert, as the pipeline does), settles the window, and
+/// returns the partition (sorted sets of item ids) before and after settling.
+fn online_then_settled(items: &[Arrival], order: &[usize]) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
+    let mut m = Matcher::new(Params::default());
+    let mut next_story = 100;
+    for (k, (t, s)) in FILLER.iter().enumerate() {
+        let f = m.features(t, s);
+        let id = k as i64 + 1;
+        m.insert(id, id, 1, 500 + id, f);
+    }
+    for &k in order {
+        let (id, source, published, (t, s)) = items[k];
+        let f = m.features(t, s);
+        let story = m.decide(source, published, &f).story_id.unwrap_or_else(|| {
+            next_story += 1;
+            next_story
+        });
+        m.insert_placed(
+            Placed {
+                item_id: id,
+                story_id: story,
+                source_id: source,
+                priority: 0,
+                published,
+                order_key: crate::dedup::order_key(source as u64, &format!("item-{id}")),
+                pinned_to: 0,
+            },
+            f,
+        );
+    }
+    let partition = |m: &Matcher| -> Vec<Vec<i64>> {
+        let mut stories: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+        for e in m.entries.iter().flatten().filter(|e| e.item_id >= 10) {
+            stories.entry(e.story_id).or_default().push(e.item_id);
+        }
+        let mut p: Vec<Vec<i64>> = stories.into_values().collect();
+        p.iter_mut().for_each(|s| s.sort_unstable());
+        p.sort();
+        p
+    };
+    let online = partition(&m);
+    let earliest = items.iter().map(|i| i.2).min().expect("items");
+    let settled = m.settle((earliest, 0), || {
+        next_story += 1;
+        next_story
+    });
+    assert_eq!(settled.decided, items.len(), "every item is decided again");
+    (online, partition(&m))
+}
+
+#[test]
+fn settling_gives_one_partition_whatever_the_arrival_order() {
+    // Two copies of the harbour story from one farm (source 21): online, whichever arrives first joins
+    // the wire's story and the same-source rule keeps the other out; settled, the earlier copy does.
+    let items: [Arrival; 6] = [
+        (10, 20, 1_000, HARBOUR),
+        (11, 21, 1_100, HARBOUR_BLIND),
+        (12, 21, 1_200, HARBOUR_SPUN),
+        (13, 22, 1_300, HARBOUR_NEXT),
+        (14, 20, 1_050, UKRAINE),
+        (15, 23, 1_150, UKRAINE_SPUN),
+    ];
+    let orders: [[usize; 6]; 5] = [
+        [0, 1, 2, 3, 4, 5],
+        [2, 1, 0, 5, 4, 3],
+        [3, 2, 1, 0, 5, 4],
+        [1, 2, 3, 5, 0, 4],
+        [5, 3, 0, 4, 2, 1],
+    ];
+    let runs: Vec<_> = orders
+        .iter()
+        .map(|o| online_then_settled(&items, o))
+        .collect();
+    let online: std::collections::BTreeSet<&Vec<Vec<i64>>> = runs.iter().map(|r| &r.0).collect();
+    assert!(
+        online.len() > 1,
+        "arrival order should matter online: {online:?}"
+    );
+    for (o, (_, settled)) in orders.iter().zip(&runs) {
+        assert_eq!(settled, &runs[0].1, "order {o:?}");
+    }
+    // The canonical answer: the earlier farm copy joins the wire's story, the follow-up stays apart.
+    assert_eq!(
+        runs[0].1,
+        vec![vec![10, 11], vec![12], vec![13], vec![14, 15]]
+    );
+}

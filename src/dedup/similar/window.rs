@@ -2,7 +2,7 @@
 //! teaches) and evicting items that fell out of the time window.
 
 use super::features::Features;
-use super::{Entry, Matcher, Members, OOV_BIT, TAG_CONCEPT};
+use super::{Entry, Matcher, Members, OOV_BIT, Placed, TAG_CONCEPT};
 
 impl Matcher {
     /// The live entry with sequence number `seq`, if any.
@@ -40,7 +40,7 @@ impl Matcher {
         self.insert_ranked(item_id, story_id, source_id, 0, published, f);
     }
 
-    /// [`Matcher::insert`] for an item whose source has `priority`.
+    /// [`Matcher::insert`] for an item whose source has `priority`; its order key is its id.
     pub fn insert_ranked(
         &mut self,
         item_id: i64,
@@ -50,13 +50,50 @@ impl Matcher {
         published: i64,
         f: Features,
     ) {
-        for &t in Self::terms(&f).iter() {
+        self.insert_placed(
+            Placed {
+                item_id,
+                story_id,
+                source_id,
+                priority,
+                published,
+                order_key: item_id as u64,
+                pinned_to: 0,
+            },
+            f,
+        );
+    }
+
+    /// Adds a placed item to the window.
+    pub fn insert_placed(&mut self, p: Placed, f: Features) {
+        self.count_terms(&f, true);
+        self.insert_indexed(p, f);
+    }
+
+    /// Adds (or withdraws) an item's terms to the document frequencies.
+    pub(super) fn count_terms(&mut self, f: &Features, add: bool) {
+        for &t in Self::terms(f).iter() {
             if t < OOV_BIT {
-                self.df_lex[self.lex.index(t)] += 1;
-            } else {
+                let c = &mut self.df_lex[self.lex.index(t)];
+                *c = if add { *c + 1 } else { c.saturating_sub(1) };
+            } else if add {
                 *self.df.entry(t).or_insert(0) += 1;
+            } else if let Some(c) = self.df.get_mut(&t) {
+                *c -= 1;
+                if *c == 0 {
+                    self.df.remove(&t);
+                }
             }
         }
+        if add {
+            self.docs += 1;
+        } else {
+            self.docs -= 1;
+        }
+    }
+
+    /// Adds an item to the index and its story, leaving the document frequencies as they are.
+    pub(super) fn insert_indexed(&mut self, p: Placed, f: Features) {
         let seq = self.base + self.entries.len() as u64;
         for &(k, _) in self.index_keys(&f).iter() {
             let list = self.postings.entry(k).or_default();
@@ -70,19 +107,21 @@ impl Matcher {
             self.set_posting_len(k, len);
         }
         self.live += 1;
-        let subs = self.learn(story_id, &f);
+        let subs = self.learn(p.story_id, &f);
         let f = Self::compact(&f);
         self.entries.push_back(Some(Entry {
-            item_id,
-            story_id,
-            source_id,
-            priority,
-            published,
+            item_id: p.item_id,
+            story_id: p.story_id,
+            source_id: p.source_id,
+            priority: p.priority,
+            published: p.published,
+            order_key: p.order_key,
+            pinned_to: p.pinned_to,
             f,
             subs: subs.into_boxed_slice(),
         }));
-        self.by_time.insert((published, seq));
-        self.stories.entry(story_id).or_default().push(seq);
+        self.by_time.insert((p.published, seq));
+        self.stories.entry(p.story_id).or_default().push(seq);
     }
 
     /// Drops items published before `cutoff` from the window.
@@ -92,81 +131,87 @@ impl Matcher {
                 break;
             }
             self.by_time.pop_first();
-            let Some(e) = self.entries[(seq - self.base) as usize].take() else {
-                continue;
-            };
-            self.live -= 1;
-            for &t in Self::terms(&e.f).iter() {
-                if t < OOV_BIT {
-                    self.df_lex[self.lex.index(t)] -= 1;
-                } else if let Some(c) = self.df.get_mut(&t) {
-                    *c -= 1;
-                    if *c == 0 {
-                        self.df.remove(&t);
-                    }
+            self.remove(seq);
+        }
+    }
+
+    /// Takes the item with sequence number `seq` out of the window: its statistics, postings, story
+    /// membership and what it taught. Returns it, if it was live.
+    pub(super) fn remove(&mut self, seq: u64) -> Option<Entry> {
+        let e = self.remove_indexed(seq)?;
+        self.count_terms(&e.f, false);
+        Some(e)
+    }
+
+    /// [`Matcher::remove`], leaving the document frequencies as they are.
+    pub(super) fn remove_indexed(&mut self, seq: u64) -> Option<Entry> {
+        let e = self
+            .entries
+            .get_mut(seq.checked_sub(self.base)? as usize)?
+            .take()?;
+        self.by_time.remove(&(e.published, seq));
+        self.live -= 1;
+        // Lists are in insertion order, so evicted items usually sit at the front; an item
+        // evicted out of order is found by binary search (offsets from `base` ascend).
+        let (base, entries) = (self.base as u32, &self.entries);
+        let dead = |s: u32| {
+            let k = s.wrapping_sub(base) as usize;
+            k >= entries.len() || entries[k].is_none()
+        };
+        let off = seq.wrapping_sub(self.base) as u32;
+        let keys = self.index_keys(&e.f);
+        let mut lens = Vec::with_capacity(keys.len());
+        for &(key, _) in keys.iter() {
+            if let Some(list) = self.postings.get_mut(&key) {
+                while list.front().is_some_and(|&s| dead(s)) {
+                    list.pop_front();
                 }
-            }
-            // Lists are in insertion order, so evicted items usually sit at the front; an item
-            // evicted out of order is found by binary search (offsets from `base` ascend).
-            let (base, entries) = (self.base as u32, &self.entries);
-            let dead = |s: u32| {
-                let k = s.wrapping_sub(base) as usize;
-                k >= entries.len() || entries[k].is_none()
-            };
-            let off = seq.wrapping_sub(self.base) as u32;
-            let keys = self.index_keys(&e.f);
-            let mut lens = Vec::with_capacity(keys.len());
-            for &(key, _) in keys.iter() {
-                if let Some(list) = self.postings.get_mut(&key) {
-                    while list.front().is_some_and(|&s| dead(s)) {
-                        list.pop_front();
-                    }
-                    // Only an item evicted out of order can still be in the list.
-                    if list.front().is_some_and(|&s| s.wrapping_sub(base) < off)
-                        && let Ok(i) = list.binary_search_by_key(&off, |&s| s.wrapping_sub(base))
-                    {
-                        list.remove(i);
-                    }
-                    let len = list.len() as u32;
-                    if len == 0 {
-                        self.postings.remove(&key);
-                    }
-                    lens.push((key, len));
-                }
-            }
-            for (key, len) in lens {
-                self.set_posting_len(key, len);
-            }
-            if let Some(st) = self.stories.get_mut(&e.story_id) {
-                st.retain(|m| *m != seq);
-                if st.is_empty() {
-                    self.stories.remove(&e.story_id);
-                }
-            }
-            // Withdraw what this item taught, and what later members learned from it.
-            let mut withdrawn: Vec<u64> = e.subs.iter().map(|x| x.1).collect();
-            let members: Members = self.stories.get(&e.story_id).cloned().unwrap_or_default();
-            for m in members {
-                let k = m.wrapping_sub(self.base) as usize;
-                if let Some(Some(x)) = self.entries.get_mut(k)
-                    && x.subs.iter().any(|&(partner, _)| partner == seq)
+                // Only an item evicted out of order can still be in the list.
+                if list.front().is_some_and(|&s| s.wrapping_sub(base) < off)
+                    && let Ok(i) = list.binary_search_by_key(&off, |&s| s.wrapping_sub(base))
                 {
-                    withdrawn.extend(
-                        x.subs
-                            .iter()
-                            .filter(|&&(partner, _)| partner == seq)
-                            .map(|x| x.1),
-                    );
-                    x.subs = x.subs.iter().copied().filter(|x| x.0 != seq).collect();
+                    list.remove(i);
                 }
+                let len = list.len() as u32;
+                if len == 0 {
+                    self.postings.remove(&key);
+                }
+                lens.push((key, len));
             }
-            for key in withdrawn {
-                self.count_sub(key, -1);
+        }
+        for (key, len) in lens {
+            self.set_posting_len(key, len);
+        }
+        if let Some(st) = self.stories.get_mut(&e.story_id) {
+            st.retain(|m| *m != seq);
+            if st.is_empty() {
+                self.stories.remove(&e.story_id);
             }
+        }
+        // Withdraw what this item taught, and what later members learned from it.
+        let mut withdrawn: Vec<u64> = e.subs.iter().map(|x| x.1).collect();
+        let members: Members = self.stories.get(&e.story_id).cloned().unwrap_or_default();
+        for m in members {
+            let k = m.wrapping_sub(self.base) as usize;
+            if let Some(Some(x)) = self.entries.get_mut(k)
+                && x.subs.iter().any(|&(partner, _)| partner == seq)
+            {
+                withdrawn.extend(
+                    x.subs
+                        .iter()
+                        .filter(|&&(partner, _)| partner == seq)
+                        .map(|x| x.1),
+                );
+                x.subs = x.subs.iter().copied().filter(|x| x.0 != seq).collect();
+            }
+        }
+        for key in withdrawn {
+            self.count_sub(key, -1);
         }
         while let Some(None) = self.entries.front() {
             self.entries.pop_front();
             self.base += 1;
         }
+        Some(e)
     }
 }

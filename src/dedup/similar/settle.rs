@@ -1,0 +1,207 @@
+//! Settling: making the window's stories one answer whatever order their items arrived in.
+//!
+//! Online, an item is decided against what the window holds when it arrives, so the same items polled in
+//! another order can form other stories: a copy that arrives before its original founds a story of its
+//! own, and whether a later copy agrees with "the story" depends on which copies came first. Settling
+//! decides the items again in the *canonical order* (publication time, then a hash of the source's URL and
+//! the item's guid), against a window that holds exactly the items before each one in that order.
+//!
+//! The items taken out stay counted in the document frequencies while they are decided again, so
+//! every decision weighs words by the whole window, as a decision online late in a poll does: the
+//! earliest items of the span are not judged by a near-empty window.
+//!
+//! The window keeps the invariant that its settled items were inserted in canonical order. Items placed
+//! since the last settle all come at or after the earliest of them, so settling takes out every item from
+//! that point on, and inserts them again one by one in canonical order, each decided afresh. The result is
+//! a function of the live items alone: any arrival order that ends with the same items settles to the same
+//! stories. Only items whose story changed are reported, for the store to move.
+//!
+//! Items an exact layer placed (same URL, same text) are not decided by similarity: each group of them
+//! goes where its canonically first member goes, and a group tied to an item outside the settled span
+//! stays in that item's story.
+
+use super::features::Features;
+use super::{Entry, FxMap, Matcher};
+
+/// An item as the window stores it: where it sits and what its canonical place is.
+#[derive(Clone, Copy, Debug)]
+pub struct Placed {
+    /// Item row id.
+    pub item_id: i64,
+    /// Its story.
+    pub story_id: i64,
+    /// Its source.
+    pub source_id: i64,
+    /// Its source's priority.
+    pub priority: i32,
+    /// Publication time.
+    pub published: i64,
+    /// Its place in the canonical order after `published` (see [`super::super::order_key`]).
+    pub order_key: u64,
+    /// The item an exact layer joined it to, or 0.
+    pub pinned_to: i64,
+}
+
+/// An item whose story changed when the window settled.
+#[derive(Clone, Debug)]
+pub struct Moved {
+    /// The item.
+    pub item_id: i64,
+    /// The story it was in.
+    pub from: i64,
+    /// The story it is in now: an existing one, or one `new_story` handed out.
+    pub to: i64,
+    /// The decision that put it there (None: it followed the item an exact layer joined it to).
+    pub decision: Option<super::Decision>,
+}
+
+/// What a settle did.
+#[derive(Debug, Default)]
+pub struct Settled {
+    /// Items decided again.
+    pub decided: usize,
+    /// Items whose story changed.
+    pub moved: Vec<Moved>,
+}
+
+/// Items placed together by exact layers within the settled span: each joins its canonically first
+/// member's story. A union-find whose root is always the member first in canonical order.
+struct Groups(Vec<usize>);
+
+impl Groups {
+    fn root(&mut self, mut i: usize) -> usize {
+        while self.0[i] != i {
+            self.0[i] = self.0[self.0[i]];
+            i = self.0[i];
+        }
+        i
+    }
+    fn join(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.root(a), self.root(b));
+        let (lo, hi) = (a.min(b), a.max(b));
+        self.0[hi] = lo;
+    }
+}
+
+impl Matcher {
+    /// Settles every live item at or after `since` in the canonical order (see the module doc), handing
+    /// out ids for stories it founds from `new_story`. Returns what moved.
+    pub fn settle(&mut self, since: (i64, u64), mut new_story: impl FnMut() -> i64) -> Settled {
+        let seqs: Vec<u64> = self
+            .by_time
+            .range((since.0, 0)..)
+            .map(|&(_, seq)| seq)
+            .collect();
+        let mut taken: Vec<Entry> = Vec::new();
+        for seq in seqs {
+            if self
+                .entry(seq)
+                .is_some_and(|e| (e.published, e.order_key) >= since)
+            {
+                taken.extend(self.remove_indexed(seq));
+            }
+        }
+        taken.sort_by_key(|e| (e.published, e.order_key, e.item_id));
+        let at: FxMap<i64, usize> = taken
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.item_id, i))
+            .collect();
+        let mut groups = Groups((0..taken.len()).collect());
+        // A group tied to an item outside the span stays in the story it is in (its first such tie's).
+        let mut anchored: Vec<Option<i64>> = vec![None; taken.len()];
+        for (i, e) in taken.iter().enumerate() {
+            if e.pinned_to != 0
+                && let Some(&j) = at.get(&e.pinned_to)
+            {
+                groups.join(i, j);
+            }
+        }
+        for (i, e) in taken.iter().enumerate() {
+            if e.pinned_to != 0 && !at.contains_key(&e.pinned_to) {
+                let r = groups.root(i);
+                anchored[r].get_or_insert(e.story_id);
+            }
+        }
+        let mut settled = Settled {
+            decided: 0,
+            moved: Vec::new(),
+        };
+        let mut story_of: Vec<i64> = vec![0; taken.len()];
+        for (i, e) in taken.into_iter().enumerate() {
+            let r = groups.root(i);
+            let (story, decision) = if r != i {
+                (story_of[r], None)
+            } else if let Some(s) = anchored[r] {
+                (s, None)
+            } else {
+                settled.decided += 1;
+                let d = self.decide(e.source_id, e.published, &e.f);
+                let story = match d.story_id {
+                    Some(s) => s,
+                    // A story keeps its id while one of its items still founds it; the others that
+                    // leave get new ones.
+                    None if !self.stories.contains_key(&e.story_id) => e.story_id,
+                    None => new_story(),
+                };
+                (story, Some(d))
+            };
+            story_of[i] = story;
+            if story != e.story_id {
+                settled.moved.push(Moved {
+                    item_id: e.item_id,
+                    from: e.story_id,
+                    to: story,
+                    decision,
+                });
+            }
+            self.reinsert(e, story);
+        }
+        self.repack_if_sparse();
+        settled
+    }
+
+    /// Puts a taken entry back, in `story`, learning again from its new story's members. Its terms
+    /// never left the document frequencies.
+    fn reinsert(&mut self, e: Entry, story: i64) {
+        let f: Features = e.f;
+        self.insert_indexed(
+            Placed {
+                item_id: e.item_id,
+                story_id: story,
+                source_id: e.source_id,
+                priority: e.priority,
+                published: e.published,
+                order_key: e.order_key,
+                pinned_to: e.pinned_to,
+            },
+            f,
+        );
+    }
+
+    /// Settling leaves the slots of the items it took out empty until eviction reaches them; when they
+    /// outnumber the live items, the window is rebuilt in its (canonical) order, which frees them and
+    /// decides nothing.
+    fn repack_if_sparse(&mut self) {
+        if self.entries.len() <= 2 * self.live + 1024 {
+            return;
+        }
+        let entries = std::mem::take(&mut self.entries);
+        let mut fresh = Matcher::new(self.params.clone());
+        for e in entries.into_iter().flatten() {
+            fresh.insert_placed(
+                Placed {
+                    item_id: e.item_id,
+                    story_id: e.story_id,
+                    source_id: e.source_id,
+                    priority: e.priority,
+                    published: e.published,
+                    order_key: e.order_key,
+                    pinned_to: e.pinned_to,
+                },
+                e.f,
+            );
+        }
+        *self = fresh;
+    }
+}
