@@ -66,8 +66,19 @@ async fn poll(dir: &Path, db: &Path, names: &[String], wires: &[String]) {
     assert!(summary.failures.is_empty(), "{:?}", summary.failures);
 }
 
-/// The stories stored in the database `db` (configured by `db.toml`).
+/// The stories stored in the database `db` (configured by `db.toml`), whose published GUIDs must be
+/// unique (a story settling founds is not named like the one its founder left).
 fn partition(db: &Path) -> Partition {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let shared_guids: i64 = conn
+        .query_row(
+            "SELECT count(*) - count(DISTINCT guid) FROM stories",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(shared_guids, 0, "stories share a GUID");
+    drop(conn);
     let out = Command::new(env!("CARGO_BIN_EXE_wiredesk"))
         .args(["stories", "--json", "--config"])
         .arg(db.with_extension("toml"))

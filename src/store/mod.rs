@@ -577,9 +577,17 @@ mod tests {
         assert_eq!(guid_of(&store, 2), None, "a story settling emptied is gone");
         assert_eq!(
             guid_of(&store, 3),
-            Some(crate::dedup::story_guid("https://blog.example/f", "b")),
-            "a story settling founded is named after its founder"
+            Some(crate::dedup::story_guid(
+                "https://blog.example/f",
+                "b\nsettled into story 3"
+            )),
+            "a story settling founded is named after its founder and its id"
         );
+        let guids: i64 = store
+            .conn
+            .query_row("SELECT count(DISTINCT guid) FROM stories", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(guids, 2);
         let sections = |story: i64| -> Vec<String> {
             let mut stmt = store
                 .conn

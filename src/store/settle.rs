@@ -128,8 +128,9 @@ fn count_shared(conn: &Connection, story: i64, sign: i64) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// A row for a story settling founded, with `founder` as its first original; its GUID follows from the
-/// founder like any story's.
+/// A row for a story settling founded, with `founder` as its first original. Its GUID follows from the
+/// founder and the story's id: the founder's own name may still be taken by the story it founded online,
+/// which keeps its GUID when the founder leaves it.
 fn found_story(conn: &Connection, story: i64, founder: i64, now: i64) -> anyhow::Result<()> {
     let (url, guid, published, first_seen): (String, String, i64, i64) = conn
         .prepare_cached(
@@ -143,7 +144,7 @@ fn found_story(conn: &Connection, story: i64, founder: i64, now: i64) -> anyhow:
     )?
     .execute(params![
         story,
-        crate::dedup::story_guid(&url, &guid),
+        crate::dedup::story_guid(&url, &format!("{guid}\nsettled into story {story}")),
         founder,
         published,
         first_seen,
