@@ -16,7 +16,24 @@ pub(super) struct OriginalCandidate {
     /// The source's record as the origin of the stories it shares: (originals + 1) / (shared + 2), so a
     /// new source starts at one half (migration 0008).
     record: f64,
-    pub(super) published: i64,
+    published: i64,
+}
+
+/// Makes `best` the story's original, whose link, title and time the story publishes, and moves the
+/// story's `updated` forward.
+pub(super) fn set_original(
+    conn: &Connection,
+    story_id: i64,
+    best: &OriginalCandidate,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE stories SET representative_item = ?2, published = ?3, updated = max(updated, ?4) WHERE id = ?1",
+    )?
+    .execute(params![story_id, best.item_id, best.published, now])?;
+    conn.prepare_cached("UPDATE story_sections SET published = ?2 WHERE story_id = ?1")?
+        .execute(params![story_id, best.published])?;
+    Ok(())
 }
 
 /// A story's members as the choice of its original sees them, in insertion order.
@@ -49,7 +66,21 @@ impl OriginalCandidate {
     /// priority a source with a clearly better record; otherwise the earlier publication time. The record
     /// comes before the time because a content farm dates its copy before the wire's story, and a farm's
     /// items are nearly always copies.
-    pub(super) fn is_better_original_than(&self, other: &OriginalCandidate) -> bool {
+    /// The best original among `members`: `current` stays unless another member is better.
+    pub(super) fn best<'a>(
+        current: &'a OriginalCandidate,
+        members: &'a [OriginalCandidate],
+    ) -> &'a OriginalCandidate {
+        members.iter().fold(current, |best, m| {
+            if m.is_better_original_than(best) {
+                m
+            } else {
+                best
+            }
+        })
+    }
+
+    fn is_better_original_than(&self, other: &OriginalCandidate) -> bool {
         if self.priority != other.priority {
             return self.priority > other.priority;
         }
@@ -290,13 +321,7 @@ impl FeedTx<'_> {
                 "story {story_id}: its representative item {current} is not one of its members"
             );
         };
-        let best = members.iter().fold(rep, |best, m| {
-            if m.is_better_original_than(best) {
-                m
-            } else {
-                best
-            }
-        });
+        let best = OriginalCandidate::best(rep, &members);
         // The records count the story once it is shared, after the choice: counted before, the story's
         // founder would get credit for the very story it competes for.
         let count = |sql: &str, source: i64| -> anyhow::Result<()> {
@@ -317,14 +342,7 @@ impl FeedTx<'_> {
             count(ORIGINAL, best.source_id)?;
         }
         if best.item_id != rep.item_id {
-            self.conn
-                .prepare_cached(
-                    "UPDATE stories SET representative_item = ?2, published = ?3, updated = max(updated, ?4) WHERE id = ?1",
-                )?
-                .execute(params![story_id, best.item_id, best.published, new.now])?;
-            self.conn
-                .prepare_cached("UPDATE story_sections SET published = ?2 WHERE story_id = ?1")?
-                .execute(params![story_id, best.published])?;
+            set_original(self.conn, story_id, best, new.now)?;
         } else {
             self.conn
                 .prepare_cached("UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1")?

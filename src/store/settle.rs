@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Store;
-use super::ingest::{OriginalCandidate, original_candidates};
+use super::ingest::{OriginalCandidate, original_candidates, set_original};
 use crate::dedup::similar::Moved;
 use crate::dedup::similar::SimilarLayer;
 
@@ -170,18 +170,6 @@ fn choose_original(
         .iter()
         .find(|m| Some(m.item_id) == current)
         .unwrap_or(&members[0]);
-    let best = members.iter().fold(start, |best, m| {
-        if m.is_better_original_than(best) {
-            m
-        } else {
-            best
-        }
-    });
-    conn.prepare_cached(
-        "UPDATE stories SET representative_item = ?2, published = ?3, updated = max(updated, ?4) WHERE id = ?1",
-    )?
-    .execute(params![story, best.item_id, best.published, now])?;
-    conn.prepare_cached("UPDATE story_sections SET published = ?2 WHERE story_id = ?1")?
-        .execute(params![story, best.published])?;
+    set_original(conn, story, OriginalCandidate::best(start, members), now)?;
     Ok(())
 }
