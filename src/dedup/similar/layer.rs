@@ -63,13 +63,7 @@ pub struct WindowItem {
 
 /// An item placed in the current feed, to add to the window once its feed commits.
 pub struct Staged {
-    item_id: i64,
-    story_id: i64,
-    source_id: i64,
-    priority: i32,
-    published: i64,
-    order_key: u64,
-    pinned_to: i64,
+    placed: Placed,
     features: Features,
 }
 
@@ -98,13 +92,15 @@ impl SimilarLayer {
         for w in items {
             let features = layer.matcher.features(&w.title, &w.summary);
             layer.add(Staged {
-                item_id: w.item_id,
-                story_id: w.story_id,
-                source_id: w.source_id,
-                priority: w.priority,
-                published: w.published,
-                order_key: w.order_key,
-                pinned_to: w.pinned_to,
+                placed: Placed {
+                    item_id: w.item_id,
+                    story_id: w.story_id,
+                    source_id: w.source_id,
+                    priority: w.priority,
+                    published: w.published,
+                    order_key: w.order_key,
+                    pinned_to: w.pinned_to,
+                },
                 features,
             });
         }
@@ -145,37 +141,29 @@ impl SimilarLayer {
         features: Features,
     ) -> Staged {
         Staged {
-            item_id,
-            story_id,
-            source_id: source.id,
-            priority: source.priority,
-            published: item.published.timestamp(),
-            order_key: crate::dedup::order_key(source.key, &item.guid),
-            pinned_to,
+            placed: Placed {
+                item_id,
+                story_id,
+                source_id: source.id,
+                priority: source.priority,
+                published: item.published.timestamp(),
+                order_key: crate::dedup::order_key(source.key, &item.guid),
+                pinned_to,
+            },
             features,
         }
     }
 
     /// Adds a committed item to the window and drops items that fell out of it.
     pub fn add(&mut self, s: Staged) {
-        let place = (s.published, s.order_key);
+        let published = s.placed.published;
+        let place = (published, s.placed.order_key);
         if self.unsettled.is_none_or(|u| place < u) {
             self.unsettled = Some(place);
         }
-        self.matcher.insert_placed(
-            Placed {
-                item_id: s.item_id,
-                story_id: s.story_id,
-                source_id: s.source_id,
-                priority: s.priority,
-                published: s.published,
-                order_key: s.order_key,
-                pinned_to: s.pinned_to,
-            },
-            s.features,
-        );
-        if s.published > self.newest {
-            self.newest = s.published;
+        self.matcher.insert_placed(s.placed, s.features);
+        if published > self.newest {
+            self.newest = published;
             self.matcher.evict_before(self.newest - self.window_secs);
         }
     }

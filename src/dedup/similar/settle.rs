@@ -20,7 +20,6 @@
 //! goes where its canonically first member goes, and a group tied to an item outside the settled span
 //! stays in that item's story.
 
-use super::features::Features;
 use super::{Entry, FxMap, Matcher};
 
 /// An item as the window stores it: where it sits and what its canonical place is.
@@ -164,19 +163,11 @@ impl Matcher {
     /// Puts a taken entry back, in `story`, learning again from its new story's members. Its terms
     /// never left the document frequencies.
     fn reinsert(&mut self, e: Entry, story: i64) {
-        let f: Features = e.f;
-        self.insert_indexed(
-            Placed {
-                item_id: e.item_id,
-                story_id: story,
-                source_id: e.source_id,
-                priority: e.priority,
-                published: e.published,
-                order_key: e.order_key,
-                pinned_to: e.pinned_to,
-            },
-            f,
-        );
+        let placed = Placed {
+            story_id: story,
+            ..e.placed()
+        };
+        self.insert_indexed(placed, e.f);
     }
 
     /// Settling leaves the slots of the items it took out empty until eviction reaches them; when they
@@ -189,19 +180,23 @@ impl Matcher {
         let entries = std::mem::take(&mut self.entries);
         let mut fresh = Matcher::new(self.params.clone());
         for e in entries.into_iter().flatten() {
-            fresh.insert_placed(
-                Placed {
-                    item_id: e.item_id,
-                    story_id: e.story_id,
-                    source_id: e.source_id,
-                    priority: e.priority,
-                    published: e.published,
-                    order_key: e.order_key,
-                    pinned_to: e.pinned_to,
-                },
-                e.f,
-            );
+            fresh.insert_placed(e.placed(), e.f);
         }
         *self = fresh;
+    }
+}
+
+impl Entry {
+    /// Where the entry sits, as it was inserted.
+    fn placed(&self) -> Placed {
+        Placed {
+            item_id: self.item_id,
+            story_id: self.story_id,
+            source_id: self.source_id,
+            priority: self.priority,
+            published: self.published,
+            order_key: self.order_key,
+            pinned_to: self.pinned_to,
+        }
     }
 }
