@@ -9,15 +9,7 @@ use std::process::Command;
 async fn score_dev_set() -> serde_json::Value {
     let dev = common::shared_dir().join("dedup-dev");
     let (addr, names) = common::serve_feed_dir(&dev.join("feeds")).await;
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dev.join("manifest.json")).unwrap()).unwrap();
-    let wires: Vec<String> = manifest["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["kind"] == "wire")
-        .map(|s| s["id"].as_str().unwrap().to_string())
-        .collect();
+    let wires = common::wire_ids(&dev);
     let sources: Vec<common::SourceSpec> = names
         .iter()
         .map(|n| {

@@ -123,15 +123,7 @@ fn difference(a: &Partition, b: &Partition) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_arrival_order_gives_the_same_stories() {
     let set = common::shared_dir().join("dedup-unknown");
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(set.join("manifest.json")).unwrap()).unwrap();
-    let wires: Vec<String> = manifest["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["kind"] == "wire")
-        .map(|s| s["id"].as_str().unwrap().to_string())
-        .collect();
+    let wires = common::wire_ids(&set);
     let mut names: Vec<String> = std::fs::read_dir(set.join("feeds"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

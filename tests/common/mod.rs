@@ -170,6 +170,20 @@ async fn serve_one(State(state): State<Files>, request: Request) -> Response {
 /// A source line for [`config_toml`]: (name, url, sections, priority).
 pub type SourceSpec = (String, String, Vec<String>, i32);
 
+/// The ids of a dedup set's wire sources (`kind = "wire"` in its `manifest.json`), which the set's tests
+/// give a higher `priority`.
+pub fn wire_ids(set: &Path) -> Vec<String> {
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(set.join("manifest.json")).unwrap()).unwrap();
+    manifest["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "wire")
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// A feeds.toml for tests: retention off (the corpora are old), database in `db`. It ends with a `[fetch]`
 /// table that opts in exactly the loopback addresses the sources use (wiredesk refuses non-public
 /// addresses by default), so a caller may append more `[fetch]` keys, and further tables after them.
