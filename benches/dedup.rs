@@ -23,7 +23,7 @@ use std::collections::{HashMap, VecDeque};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::{Duration, Instant};
 
-use wiredesk::dedup::similar::{Lexicon, Matcher, Params};
+use wiredesk::dedup::similar::{Lexicon, Matcher, Params, WindowMemory};
 
 /// xorshift64*: deterministic and dependency-free.
 struct Rng(u64);
@@ -279,6 +279,8 @@ struct Row {
     full_p50: f64,
     full_p99: f64,
     rss_mb: f64,
+    /// The matcher's own estimate of the window's heap, after the fill.
+    memory: WindowMemory,
     verified: f64,
     copy_recall: f64,
     wrong: usize,
@@ -315,6 +317,7 @@ fn run(n: usize, measure: usize) -> Row {
     }
     let fill_s = t0.elapsed().as_secs_f64();
     let rss = rss_mb() - rss0;
+    let memory = m.memory();
     let (mut full, mut di) = (Vec::with_capacity(measure), Vec::with_capacity(measure));
     let mut parts = [0f64; 4];
     let (mut verified, mut copies, mut found, mut wrong) = (0usize, 0usize, 0usize, 0usize);
@@ -376,6 +379,7 @@ fn run(n: usize, measure: usize) -> Row {
         full_p50: pct(&mut full, 0.5),
         full_p99: pct(&mut full, 0.99),
         rss_mb: rss,
+        memory,
         verified: verified as f64 / k,
         copy_recall: found as f64 / copies.max(1) as f64,
         wrong,
@@ -447,6 +451,40 @@ fn main() {
     println!("|---:|---:|---:|");
     for r in &rows {
         println!("| {} | {:.0} | {} |", r.n, r.settle_ps, r.settle_moved);
+    }
+    println!(
+        "\nWhat the window holds after the fill, as the matcher estimates it (bytes per live item; fixed: MB sized by the lexicon):\n"
+    );
+    println!(
+        "| window | entries | features | taught | postings | by time | stories | terms | total per item | fixed (MB) | total (MB) |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        let m = &r.memory;
+        let per = |b: usize| b as f64 / m.items.max(1) as f64;
+        println!(
+            "| {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} |",
+            r.n,
+            per(m.entries),
+            per(m.features),
+            per(m.taught),
+            per(m.postings),
+            per(m.by_time),
+            per(m.stories),
+            per(m.terms),
+            m.per_item(),
+            m.fixed as f64 / 1e6,
+            m.total() as f64 / 1e6,
+        );
+    }
+    for r in &rows {
+        let m = &r.memory;
+        println!(
+            "\nwindow {}: {} posting lists, {:.1} postings per item",
+            r.n,
+            m.lists,
+            m.postings_held as f64 / m.items.max(1) as f64
+        );
     }
     if rows.len() > 1 {
         println!(

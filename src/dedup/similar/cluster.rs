@@ -1,7 +1,7 @@
 //! Clustering: whether a new item joins a story, under the no-chaining agreement rule and the
 //! same-source rule.
 
-use super::features::Features;
+use super::features::{FeatInner, Features};
 use super::score::{PairScore, Probe, Scratch};
 use super::{Entry, Matcher};
 
@@ -77,6 +77,11 @@ impl Matcher {
 
     /// Decides whether a new item joins an existing story; deterministic for a given window.
     pub fn decide(&self, source_id: i64, published: i64, f: &Features) -> Decision {
+        self.decide_inner(source_id, published, &f.0)
+    }
+
+    /// [`Matcher::decide`] on features as the window holds them.
+    pub(super) fn decide_inner(&self, source_id: i64, published: i64, f: &FeatInner) -> Decision {
         // Reuse this thread's buffers: allocating and growing them per decision showed up as a
         // tenth of the cost. Their contents never outlive one decision.
         thread_local! {
@@ -97,7 +102,7 @@ impl Matcher {
         &self,
         source_id: i64,
         published: i64,
-        f: &Features,
+        f: &FeatInner,
         scratch: &mut Scratch,
     ) -> Decision {
         let found = self.candidate_entries(published, f, scratch);
@@ -167,7 +172,7 @@ impl Matcher {
     fn candidate_entries(
         &self,
         published: i64,
-        f: &Features,
+        f: &FeatInner,
         scratch: &mut Scratch,
     ) -> Vec<&Entry> {
         self.candidates(published, f, scratch)

@@ -14,7 +14,7 @@ use super::{MAX_INDEXED_KEYS, Matcher, NONE, OOV_BIT, TAG_CONCEPT};
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Tok<'a> {
     term: u32,
-    /// (position, lemma) pairs, flattened.
+    /// Its alternative lemmas, packed as [`ALT_POS_SHIFT`] describes.
     alts: &'a [u32],
 }
 
@@ -25,7 +25,7 @@ impl Tok<'_> {
     }
     /// The term and the alternative lemmas.
     pub(super) fn ids(&self) -> impl Iterator<Item = u32> + '_ {
-        std::iter::once(self.term).chain(self.alts.chunks_exact(2).map(|a| a[1]))
+        std::iter::once(self.term).chain(self.alts.iter().map(|&a| a & ALT_LEMMA_MASK))
     }
     /// The ids that are thesaurus lemmas.
     pub(super) fn lemmas(&self) -> impl Iterator<Item = LemmaId> + '_ {
@@ -33,43 +33,102 @@ impl Tok<'_> {
     }
 }
 
-/// What [`Features`] share: the tokens, flags and (until compacted) the per-item tables.
+/// Words of [`FeatInner::data`] before the tokens: the lengths, the title's numbers and the anchor mask.
+const HEADER_WORDS: usize = 4;
+/// An alternative lemma is stored in one word, its token's position (below 64) in the top bits:
+/// lemma ids are offsets into the lexicon's block table, far below 2^26 (the lexicon checks it).
+const ALT_POS_SHIFT: u32 = 26;
+/// The lemma bits of a packed alternative.
+const ALT_LEMMA_MASK: u32 = (1 << ALT_POS_SHIFT) - 1;
+/// The largest lemma id an alternative can hold.
+pub(super) const MAX_ALT_LEMMA: u32 = ALT_LEMMA_MASK;
+
+/// An item's features: its tokens, flags and shape in one allocation, and (until the item enters the
+/// window) the tables deciding and inserting it need.
 #[derive(Debug)]
 pub(super) struct FeatInner {
-    /// The term id of each content token (the title's first), then the alternative lemmas of
-    /// ambiguous tokens as (token position, lemma) pairs by position. The window holds hundreds of
-    /// thousands of items, so a token takes 4 bytes and all of them share one allocation.
+    /// One allocation, since the window holds hundreds of thousands of items:
+    /// * a header of [`HEADER_WORDS`]: token count, title tokens, shape length and the shape's title
+    ///   words (a byte each); a hash of the title's numbers in order (0 without any: a spinner keeps
+    ///   numbers, so a pair whose titles' numbers differ is never a spin by shape, "Nets 96, Bobcats 89");
+    ///   and the anchor mask (bit i set: token i is a number, a name or a word the thesaurus does not
+    ///   know), low word first;
+    /// * the term id of each content token (the title's first, at most 64);
+    /// * the alternative lemmas of ambiguous tokens by position, packed (see [`ALT_POS_SHIFT`]);
+    /// * the item's shape (see [`kept`]), four bytes to a word.
     data: Box<[u32]>,
-    /// How many tokens `data` starts with (at most 64).
-    n_terms: u8,
-    /// How many of the tokens come from the title.
-    title_len: u8,
-    /// Length of the item's shape (see [`kept`]), packed four bytes to a word at the end of
-    /// `data`, and how many of its words are the title's.
-    shape_len: u8,
-    shape_title: u8,
-    /// A hash of the title's numbers in order (0 without any): a spinner keeps numbers, so a
-    /// pair whose titles' numbers differ is never a spin by shape ("Nets 96, Bobcats 89").
-    pub(super) title_numbers: u32,
-    /// Whether the item has summary text (headline tickers have none).
-    pub(super) has_summary: bool,
-    /// Bit i set: token i is an anchor (number, name, word the thesaurus does not know).
-    pub(super) anchors: u64,
     /// What deciding and inserting the item need, computed with the features on the poll tasks'
-    /// threads instead of the single writer's. Items in the window keep only the tokens.
+    /// threads instead of the single writer's. Items in the window keep only `data`.
     pub(super) prep: Option<Box<Prep>>,
 }
 
 impl FeatInner {
+    /// Packs an item's parts into one allocation.
+    fn pack(
+        terms: &[u32],
+        alts: &[(u8, u32)],
+        title_len: usize,
+        shape: &[u8],
+        shape_title: usize,
+        title_numbers: u32,
+        anchors: u64,
+    ) -> FeatInner {
+        let mut data =
+            Vec::with_capacity(HEADER_WORDS + terms.len() + alts.len() + shape.len().div_ceil(4));
+        data.push(u32::from_le_bytes([
+            terms.len() as u8,
+            title_len as u8,
+            shape.len() as u8,
+            shape_title as u8,
+        ]));
+        data.push(title_numbers);
+        data.push(anchors as u32);
+        data.push((anchors >> 32) as u32);
+        data.extend_from_slice(terms);
+        data.extend(
+            alts.iter()
+                .map(|&(pos, id)| u32::from(pos) << ALT_POS_SHIFT | id),
+        );
+        data.extend(shape.chunks(4).map(|c| {
+            let mut w = [0u8; 4];
+            w[..c.len()].copy_from_slice(c);
+            u32::from_le_bytes(w)
+        }));
+        FeatInner {
+            data: data.into_boxed_slice(),
+            prep: None,
+        }
+    }
+
+    /// The header's four length bytes: tokens, title tokens, shape, shape's title words.
+    fn lens(&self) -> [u8; 4] {
+        self.data[0].to_le_bytes()
+    }
+
+    /// A hash of the title's numbers in order (0 without any).
+    pub(super) fn title_numbers(&self) -> u32 {
+        self.data[1]
+    }
+
+    /// Bit i set: token i is an anchor (number, name, word the thesaurus does not know).
+    pub(super) fn anchors(&self) -> u64 {
+        u64::from(self.data[2]) | u64::from(self.data[3]) << 32
+    }
+
+    /// Whether the item has summary text (headline tickers have none): tokens beyond the title's.
+    pub(super) fn has_summary(&self) -> bool {
+        self.len() > self.title_len()
+    }
+
     /// The tokens in order.
     pub(super) fn toks(&self) -> impl Iterator<Item = Tok<'_>> + Clone + '_ {
-        let mut rest = self.alt_pairs();
+        let mut rest = self.alts();
         self.terms().iter().enumerate().map(move |(i, &term)| {
             let n = rest
-                .chunks_exact(2)
-                .take_while(|a| a[0] as usize == i)
+                .iter()
+                .take_while(|&&a| (a >> ALT_POS_SHIFT) as usize == i)
                 .count();
-            let (alts, tail) = rest.split_at(2 * n);
+            let (alts, tail) = rest.split_at(n);
             rest = tail;
             Tok { term, alts }
         })
@@ -77,17 +136,17 @@ impl FeatInner {
 
     /// The term id of each token.
     pub(super) fn terms(&self) -> &[u32] {
-        &self.data[..usize::from(self.n_terms)]
+        &self.data[HEADER_WORDS..HEADER_WORDS + self.len()]
     }
 
-    /// The alternative lemmas, as flattened (position, lemma) pairs.
-    fn alt_pairs(&self) -> &[u32] {
-        &self.data[usize::from(self.n_terms)..self.data.len() - self.shape_words()]
+    /// The packed alternative lemmas.
+    fn alts(&self) -> &[u32] {
+        &self.data[HEADER_WORDS + self.len()..self.data.len() - self.shape_words()]
     }
 
     /// Words of `data` the packed shape takes.
     fn shape_words(&self) -> usize {
-        usize::from(self.shape_len).div_ceil(4)
+        usize::from(self.lens()[2]).div_ceil(4)
     }
 
     /// The shape (see [`kept`]), unpacked: its bytes in a buffer, how many there are and how many
@@ -98,21 +157,31 @@ impl FeatInner {
         for (chunk, w) in out.chunks_mut(4).zip(words) {
             chunk.copy_from_slice(&w.to_le_bytes()[..chunk.len()]);
         }
-        (
-            out,
-            usize::from(self.shape_len),
-            usize::from(self.shape_title),
-        )
+        let [_, _, len, title] = self.lens();
+        (out, usize::from(len), usize::from(title))
     }
 
     /// Number of tokens.
     pub(super) fn len(&self) -> usize {
-        usize::from(self.n_terms)
+        usize::from(self.lens()[0])
     }
 
     /// Number of tokens from the title.
     pub(super) fn title_len(&self) -> usize {
-        usize::from(self.title_len)
+        usize::from(self.lens()[1])
+    }
+
+    /// The same tokens without the deciding tables: what the window keeps of an item.
+    pub(super) fn compact(self) -> FeatInner {
+        FeatInner {
+            data: self.data,
+            prep: None,
+        }
+    }
+
+    /// Heap bytes a window entry's features take (see [`super::memory`]).
+    pub(super) fn heap_bytes(&self) -> usize {
+        super::memory::alloc_bytes(self.data.len() * 4)
     }
 }
 
@@ -142,15 +211,27 @@ impl Features {
     }
     /// True when the item has no content token at all.
     pub fn is_empty(&self) -> bool {
-        self.0.n_terms == 0
+        self.0.len() == 0
     }
     /// Whether the item has summary text.
     pub fn has_summary(&self) -> bool {
-        self.0.has_summary
+        self.0.has_summary()
     }
     /// Number of anchor tokens (numbers, names, words the thesaurus does not know).
     pub fn anchors(&self) -> usize {
-        self.0.anchors.count_ones() as usize
+        self.0.anchors().count_ones() as usize
+    }
+
+    /// The features themselves, taken over when no one else holds them; otherwise a copy of their
+    /// tokens (whose tables are computed again when needed).
+    pub(super) fn into_inner(self) -> FeatInner {
+        match Arc::try_unwrap(self.0) {
+            Ok(inner) => inner,
+            Err(shared) => FeatInner {
+                data: shared.data.clone(),
+                prep: None,
+            },
+        }
     }
 }
 
@@ -180,7 +261,6 @@ impl Matcher {
         let mut toks: Vec<u32> = Vec::new();
         let mut alts: Vec<(u8, u32)> = Vec::new();
         let mut title_len = 0;
-        let mut has_summary = false;
         let mut anchors = 0u64;
         for (part, raw) in [(0, &t_raw), (1, &s_raw)] {
             for r in raw.iter() {
@@ -202,7 +282,6 @@ impl Matcher {
                         r.number || r.lower.len() >= 3,
                     ),
                 };
-                has_summary |= part == 1;
                 if r.all_caps || (r.capital && !r.sentence_start && !(part == 0 && title_case)) {
                     anchor = true;
                 }
@@ -215,25 +294,16 @@ impl Matcher {
                 title_len = toks.len();
             }
         }
-        let n_terms = toks.len() as u8;
-        toks.extend(alts.iter().flat_map(|&(pos, id)| [u32::from(pos), id]));
         let (shape, shape_title) = kept::shape(&t_raw, &s_raw);
-        toks.extend(shape.chunks(4).map(|c| {
-            let mut w = [0u8; 4];
-            w[..c.len()].copy_from_slice(c);
-            u32::from_le_bytes(w)
-        }));
-        let mut inner = FeatInner {
-            data: toks.into_boxed_slice(),
-            n_terms,
-            title_len: title_len as u8,
-            shape_len: shape.len() as u8,
-            shape_title: shape_title as u8,
-            title_numbers: kept::numbers(&t_raw),
-            has_summary,
+        let mut inner = FeatInner::pack(
+            &toks,
+            &alts,
+            title_len,
+            &shape,
+            shape_title,
+            kept::numbers(&t_raw),
             anchors,
-            prep: None,
-        };
+        );
         inner.prep = Some(Box::new(Prep {
             keys: self.compute_index_keys(&inner).into_boxed_slice(),
             terms: Self::compute_terms(&inner).into_boxed_slice(),
@@ -242,27 +312,11 @@ impl Matcher {
         Features(Arc::new(inner))
     }
 
-    /// What the window keeps of an item: its tokens, without the tables only deciding needs.
-    pub(super) fn compact(f: &Features) -> Features {
-        let inner = &f.0;
-        Features(Arc::new(FeatInner {
-            data: inner.data.clone(),
-            n_terms: inner.n_terms,
-            title_len: inner.title_len,
-            shape_len: inner.shape_len,
-            shape_title: inner.shape_title,
-            title_numbers: inner.title_numbers,
-            has_summary: inner.has_summary,
-            anchors: inner.anchors,
-            prep: None,
-        }))
-    }
-
     /// Distinct term ids of an item, sorted (for document frequencies).
-    pub(super) fn terms(f: &Features) -> Cow<'_, [u32]> {
-        match &f.0.prep {
+    pub(super) fn terms(f: &FeatInner) -> Cow<'_, [u32]> {
+        match &f.prep {
             Some(p) => Cow::Borrowed(&p.terms),
-            None => Cow::Owned(Self::compute_terms(&f.0)),
+            None => Cow::Owned(Self::compute_terms(f)),
         }
     }
 
@@ -276,8 +330,7 @@ impl Matcher {
 
     /// (id, mask of tokens having it) for every lemma and term id of an item, sorted by id.
     pub(super) fn compute_ids(inner: &FeatInner) -> Vec<(u32, u64)> {
-        let mut ids: Vec<(u32, u64)> =
-            Vec::with_capacity(inner.len() + inner.alt_pairs().len() / 2);
+        let mut ids: Vec<(u32, u64)> = Vec::with_capacity(inner.len() + inner.alts().len());
         for (i, t) in inner.toks().enumerate() {
             ids.extend(t.ids().map(|id| (id, 1u64 << i)));
         }
@@ -290,10 +343,10 @@ impl Matcher {
     /// key comes with its vote share: 2 for an anchor (spinners rarely change those), 1 for
     /// another term, and 1/k for each of the k concept keys of a word, so that a polysemous
     /// word does not outvote the rest of the title.
-    pub(super) fn index_keys<'f>(&self, f: &'f Features) -> Cow<'f, [(u64, f32)]> {
-        match &f.0.prep {
+    pub(super) fn index_keys<'f>(&self, f: &'f FeatInner) -> Cow<'f, [(u64, f32)]> {
+        match &f.prep {
             Some(p) => Cow::Borrowed(&p.keys),
-            None => Cow::Owned(self.compute_index_keys(&f.0)),
+            None => Cow::Owned(self.compute_index_keys(f)),
         }
     }
 
@@ -304,10 +357,10 @@ impl Matcher {
             .enumerate()
             .filter(|&(i, _)| {
                 i < inner.title_len() + self.params.max_indexed_summary_words
-                    || inner.anchors & (1u64 << i) != 0
+                    || inner.anchors() & (1u64 << i) != 0
             })
             .map(|(i, t)| {
-                let anchor = inner.anchors & (1u64 << i) != 0;
+                let anchor = inner.anchors() & (1u64 << i) != 0;
                 (u64::from(t.term()), if anchor { 2.0 } else { 1.0 })
             })
             .collect();

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use super::features::Features;
+use super::features::FeatInner;
 use super::score::Scratch;
 use super::{Matcher, OOV_BIT, TAG_CONCEPT};
 
@@ -17,7 +17,7 @@ impl Matcher {
     pub(super) fn candidates(
         &self,
         published: i64,
-        f: &Features,
+        f: &FeatInner,
         scratch: &mut Scratch,
     ) -> Vec<usize> {
         let p = &self.params;
@@ -95,11 +95,11 @@ impl Matcher {
             .filter(|&(k, votes)| {
                 self.entries[k as usize].as_ref().is_some_and(|e| {
                     (e.published - published).abs() <= p.window_secs
-                        && (votes >= floor_full || !(f.0.has_summary && e.f.0.has_summary))
+                        && (votes >= floor_full || !(f.has_summary() && e.f.has_summary()))
                 })
             })
             .map(|x| x.0 as usize)
-            .take(if f.0.has_summary {
+            .take(if f.has_summary() {
                 p.max_verify_full
             } else {
                 p.max_verify

@@ -1,7 +1,7 @@
 //! Learning: word substitutions a farm makes that the thesaurus lacks, taught by confidently
 //! aligned story members and withdrawn when either item leaves the window.
 
-use super::features::Features;
+use super::features::FeatInner;
 use super::score::{Probe, prefix_len};
 use super::{FxMap, Matcher, Members, OOV_BIT};
 
@@ -28,9 +28,9 @@ impl Matcher {
     /// The alignment is unweighted and ignores what was learned before, so what an item pair
     /// teaches depends on the two items alone, and the learned state (the pairs of live items)
     /// is the same in a matcher rebuilt from the live items.
-    pub(super) fn learn(&mut self, story_id: i64, f: &Features) -> Vec<(u64, u64)> {
+    pub(super) fn learn(&mut self, story_id: i64, f: &FeatInner) -> Vec<(u64, u64)> {
         let mut out = Vec::new();
-        if self.params.learn_threshold > 1.0 || !f.0.has_summary {
+        if self.params.learn_threshold > 1.0 || !f.has_summary() {
             return out;
         }
         let members: Members = self.stories.get(&story_id).cloned().unwrap_or_default();
@@ -60,12 +60,12 @@ impl Matcher {
     /// that alignment matches at least `learn_threshold` of the compared tokens: aligned pairs
     /// of different, unrelated thesaurus words that are not anchors (names may be a farm's
     /// own, numbers never change).
-    fn substitutions(&self, probe: &Probe, b: &Features) -> Vec<(u32, u32)> {
+    fn substitutions(&self, probe: &Probe, b: &FeatInner) -> Vec<(u32, u32)> {
         let a = probe.f;
-        if !b.0.has_summary {
+        if !b.has_summary() {
             return Vec::new();
         }
-        let (la, lb) = (a.0.len(), b.0.len());
+        let (la, lb) = (a.len(), b.len());
         let (na, nb) = if la <= lb {
             (la, lb.min(prefix_len(la)))
         } else {
@@ -102,8 +102,8 @@ impl Matcher {
             let here = dp[j * w + i];
             let diag = if m & bit != 0 { 2.0 } else { 0.0 };
             if here == dp[(j - 1) * w + i - 1] + diag {
-                let (ta, tb) = (a.0.terms()[i - 1], b.0.terms()[j - 1]);
-                let anchor = a.0.anchors & bit != 0 || b.0.anchors & (1u64 << (j - 1)) != 0;
+                let (ta, tb) = (a.terms()[i - 1], b.terms()[j - 1]);
+                let anchor = a.anchors() & bit != 0 || b.anchors() & (1u64 << (j - 1)) != 0;
                 if m & bit == 0 && !anchor && ta < OOV_BIT && tb < OOV_BIT {
                     out.push((ta, tb));
                 }

@@ -216,6 +216,13 @@ impl Lexicon {
             }
             synset_bound = synset_bound.max((prev >> 1) as usize + 1);
         }
+        // Features pack a token's position beside an alternative lemma in one word.
+        if blocks.len() > super::features::MAX_ALT_LEMMA as usize {
+            return Err(format!(
+                "lexicon: {} block words, more than lemma ids can address",
+                blocks.len()
+            ));
+        }
         let mut exc: StrMap<Vec<(LemmaId, u8)>> = StrMap::default();
         for _ in 0..n_exc {
             let l = line(b, &mut at)?;

@@ -62,6 +62,7 @@ mod kept;
 mod layer;
 mod learn;
 mod lexicon;
+mod memory;
 mod score;
 mod settle;
 mod tokens;
@@ -74,6 +75,7 @@ pub use cluster::{Candidate, Decision};
 pub use features::Features;
 pub use layer::{FeatureExtractor, SimilarLayer, Staged, WindowItem};
 pub use lexicon::Lexicon;
+pub use memory::WindowMemory;
 pub use score::PairScore;
 pub use settle::{Moved, Placed, Settled};
 
@@ -228,10 +230,8 @@ struct Entry {
     /// The item an exact layer (same URL, same text) joined it to, or 0: such an item goes where that
     /// item goes and is never decided by similarity.
     pinned_to: i64,
-    f: Features,
-    /// Substitutions learned when this item joined its story: (earlier member's sequence
-    /// number, substitution key). Each is withdrawn when either item leaves the window.
-    subs: Box<[(u64, u64)]>,
+    /// Its features, without the tables only deciding needs.
+    f: features::FeatInner,
 }
 
 /// The online near-duplicate matcher over a sliding time window.
@@ -263,6 +263,10 @@ pub struct Matcher {
     df_lex: Vec<u32>,
     /// Story -> its live members' sequence numbers in insertion order (first = representative).
     stories: FxMap<i64, Members>,
+    /// Item (sequence number) -> the substitutions learned when it joined its story: (earlier member's
+    /// sequence number, substitution key). Each is withdrawn when either item leaves the window. Most
+    /// items teach nothing, so this lives beside the entries, not in them.
+    taught: FxMap<u64, Box<[(u64, u64)]>>,
     /// Learned substitution (smaller term << 32 | larger term) -> live item pairs showing it.
     learned: FxMap<u64, u32>,
     /// Term -> terms it has a usable learned substitution with (count at least
@@ -297,6 +301,7 @@ impl Matcher {
             df: FxMap::default(),
             df_lex: vec![0; Lexicon::shipped().len()],
             stories: FxMap::default(),
+            taught: FxMap::default(),
             learned: FxMap::default(),
             partners: FxMap::default(),
         }

@@ -31,7 +31,7 @@ pub struct PairScore {
 
 /// Pre-computed view of the new item, to verify many candidates against it cheaply.
 pub(super) struct Probe<'a> {
-    pub(super) f: &'a Features,
+    pub(super) f: &'a FeatInner,
     /// IDF weight per token.
     w: Vec<f32>,
     /// (lemma or term id, mask of probe tokens having it), sorted by id.
@@ -181,24 +181,24 @@ impl Matcher {
     }
 
     /// IDF weight per token of `f`.
-    fn weights(&self, f: &Features) -> Vec<f32> {
-        f.0.terms().iter().map(|&t| self.idf(t)).collect()
+    fn weights(&self, f: &FeatInner) -> Vec<f32> {
+        f.terms().iter().map(|&t| self.idf(t)).collect()
     }
 
     /// The probe of `f`, learned substitutions included.
-    pub(super) fn probe<'a>(&self, f: &'a Features) -> Probe<'a> {
+    pub(super) fn probe<'a>(&self, f: &'a FeatInner) -> Probe<'a> {
         self.probe_with(f, true)
     }
 
     /// The probe of `f`; `learned` adds learned substitutions to the lexicon's relations.
-    pub(super) fn probe_with<'a>(&self, f: &'a Features, learned: bool) -> Probe<'a> {
+    pub(super) fn probe_with<'a>(&self, f: &'a FeatInner, learned: bool) -> Probe<'a> {
         self.warm(std::iter::once(f));
-        let n_keys: usize =
-            f.0.toks()
-                .map(|t| t.lemmas().map(|l| self.lex.keys(l).len()).sum::<usize>())
-                .sum();
+        let n_keys: usize = f
+            .toks()
+            .map(|t| t.lemmas().map(|l| self.lex.keys(l).len()).sum::<usize>())
+            .sum();
         let mut concepts = ConceptTable::with_capacity(n_keys);
-        for (i, t) in f.0.toks().enumerate() {
+        for (i, t) in f.toks().enumerate() {
             let bit = 1u64 << i;
             for l in t.lemmas() {
                 for &k in self.lex.keys(l) {
@@ -207,13 +207,13 @@ impl Matcher {
                 }
             }
         }
-        let ids = match &f.0.prep {
+        let ids = match &f.prep {
             Some(p) => Cow::Borrowed(&p.ids[..]),
-            None => Cow::Owned(Self::compute_ids(&f.0)),
+            None => Cow::Owned(Self::compute_ids(f)),
         };
         let mut subs: Vec<(u32, u64)> = Vec::new();
         if learned && !self.partners.is_empty() {
-            for (i, &t) in f.0.terms().iter().enumerate() {
+            for (i, &t) in f.terms().iter().enumerate() {
                 let Some(ps) = self.partners.get(&t) else {
                     continue;
                 };
@@ -236,13 +236,13 @@ impl Matcher {
     pub(super) fn match_rows(
         &self,
         probe: &Probe,
-        b: &Features,
+        b: &FeatInner,
         memo: &mut FxMap<u32, u64>,
         rows: &mut Vec<(u64, u64)>,
         need: usize,
     ) {
         rows.clear();
-        rows.extend(b.0.toks().take(need).map(|t| {
+        rows.extend(b.toks().take(need).map(|t| {
             let mut exact = 0u64;
             for id in t.ids() {
                 if let Ok(k) = probe.ids.binary_search_by_key(&id, |x| x.0) {
@@ -378,13 +378,13 @@ impl Matcher {
     /// their lemmas and their document frequencies) in one pass of independent loads. Scoring
     /// itself walks it in dependent steps (token, then lemma, then concepts), so each cache
     /// miss there would stall alone; here the misses of all tokens overlap.
-    pub(super) fn warm<'b>(&self, items: impl Iterator<Item = &'b Features> + Clone) {
+    pub(super) fn warm<'b>(&self, items: impl Iterator<Item = &'b FeatInner> + Clone) {
         let mut sink = 0u32;
         for f in items.clone() {
-            sink = sink.wrapping_add(f.0.len() as u32);
+            sink = sink.wrapping_add(f.len() as u32);
         }
         for f in items {
-            for t in f.0.toks() {
+            for t in f.toks() {
                 sink = sink.wrapping_add(self.df_of(t.term()));
                 for l in t.lemmas() {
                     sink = sink.wrapping_add(u32::from(self.lex.freq_class(l)));
@@ -400,14 +400,14 @@ impl Matcher {
     pub(super) fn score_pair(
         &self,
         probe: &Probe,
-        b: &Features,
+        b: &FeatInner,
         scratch: &mut Scratch,
     ) -> PairScore {
         // Only the candidate tokens the scores can use: its title against a title-only item,
         // else the prefix that is compared with the shorter text.
-        let (la, lb) = (probe.f.0.len(), b.0.len());
-        let need = if !probe.f.0.has_summary || !b.0.has_summary {
-            b.0.title_len()
+        let (la, lb) = (probe.f.len(), b.len());
+        let need = if !probe.f.has_summary() || !b.has_summary() {
+            b.title_len()
         } else if la <= lb {
             lb.min(prefix_len(la))
         } else {
@@ -417,7 +417,7 @@ impl Matcher {
         let mut bw = std::mem::take(&mut scratch.wb);
         bw.clear();
         bw.extend(
-            b.0.terms()
+            b.terms()
                 .iter()
                 .map(|&t| *scratch.idf.entry(t).or_insert_with(|| self.idf(t))),
         );
@@ -430,19 +430,19 @@ impl Matcher {
     fn score_rows(
         &self,
         probe: &Probe,
-        b: &Features,
+        b: &FeatInner,
         rows: &[(u64, u64)],
         bw: &[f32],
     ) -> PairScore {
         let p = &self.params;
         let a = probe.f;
         let wsum = |w: &[f32], n: usize| w[..n].iter().sum::<f32>().max(1e-6);
-        let (ta, tb) = (a.0.title_len(), b.0.title_len());
+        let (ta, tb) = (a.title_len(), b.title_len());
         let (ma, mb) = self.align(probe, rows, bw, ta, tb);
         let (wa, wb) = (wsum(&probe.w, ta), wsum(bw, tb));
         let title = (ma + mb) / (wa + wb);
         let title_ok = ta.min(tb) >= p.min_title_words;
-        let title_only = !a.0.has_summary || !b.0.has_summary;
+        let title_only = !a.has_summary() || !b.has_summary();
         if title_only {
             // Coverage of the shorter title, so an added word alone does not carry a match.
             let cov = if wa <= wb { ma / wa } else { mb / wb };
@@ -452,7 +452,7 @@ impl Matcher {
             }
             let mut kept = 0.0;
             if title_ok && score < p.title_threshold {
-                let k = shape_kept(&a.0, &b.0);
+                let k = shape_kept(a, b);
                 if k.title_shape_usable() {
                     kept = k.title;
                     score = score.max(kept_score(kept, p.kept_title, p.title_threshold));
@@ -470,7 +470,7 @@ impl Matcher {
         }
         // A copy may cut the summary ("..."): compare the shorter text with the same-length
         // prefix of the longer one, plus slack for an added word or a split connective.
-        let (la, lb) = (a.0.len(), b.0.len());
+        let (la, lb) = (a.len(), b.len());
         let (na, nb) = if la <= lb {
             (la, lb.min(prefix_len(la)))
         } else {
@@ -492,7 +492,7 @@ impl Matcher {
         }
         let mut kept = 0.0;
         if score < p.full_threshold {
-            let k = shape_kept(&a.0, &b.0);
+            let k = shape_kept(a, b);
             if k.text.is_some() {
                 kept = k.combined();
                 score = score.max(kept_score(kept, p.kept_full, p.full_threshold));
@@ -514,15 +514,15 @@ impl Matcher {
 
     /// Scores two feature sets against each other with the current IDF statistics.
     pub fn compare(&self, a: &Features, b: &Features) -> PairScore {
-        let probe = self.probe(a);
-        self.score_pair(&probe, b, &mut Scratch::default())
+        let probe = self.probe(&a.0);
+        self.score_pair(&probe, &b.0, &mut Scratch::default())
     }
 }
 
 /// How much of its shape a pair keeps in place; nothing when their titles' numbers differ, which
 /// a spinner never changes.
 fn shape_kept(a: &FeatInner, b: &FeatInner) -> Kept {
-    if a.title_numbers != b.title_numbers {
+    if a.title_numbers() != b.title_numbers() {
         return Kept::default();
     }
     let (sa, na, ta) = a.shape();

@@ -135,7 +135,7 @@ impl Matcher {
                 (s, None)
             } else {
                 settled.decided += 1;
-                let d = self.decide(e.source_id, e.published, &e.f);
+                let d = self.decide_inner(e.source_id, e.published, &e.f);
                 let story = match d.story_id {
                     Some(s) => s,
                     // A story keeps its id while one of its items still founds it; the others that
@@ -180,7 +180,7 @@ impl Matcher {
         let entries = std::mem::take(&mut self.entries);
         let mut fresh = Matcher::new(self.params.clone());
         for e in entries.into_iter().flatten() {
-            fresh.insert_placed(e.placed(), e.f);
+            fresh.insert_window(e.placed(), e.f);
         }
         *self = fresh;
     }

@@ -1,7 +1,7 @@
 //! The window's bookkeeping: adding an item (document frequencies, postings, story, what it
 //! teaches) and evicting items that fell out of the time window.
 
-use super::features::Features;
+use super::features::{FeatInner, Features};
 use super::{Entry, Matcher, Members, OOV_BIT, Placed, TAG_CONCEPT};
 
 impl Matcher {
@@ -66,12 +66,17 @@ impl Matcher {
 
     /// Adds a placed item to the window.
     pub fn insert_placed(&mut self, p: Placed, f: Features) {
+        self.insert_window(p, f.into_inner());
+    }
+
+    /// [`Matcher::insert_placed`] for features as the window holds them (or about to).
+    pub(super) fn insert_window(&mut self, p: Placed, f: FeatInner) {
         self.count_terms(&f, true);
         self.insert_indexed(p, f);
     }
 
     /// Adds (or withdraws) an item's terms to the document frequencies.
-    pub(super) fn count_terms(&mut self, f: &Features, add: bool) {
+    pub(super) fn count_terms(&mut self, f: &FeatInner, add: bool) {
         for &t in Self::terms(f).iter() {
             if t < OOV_BIT {
                 let c = &mut self.df_lex[self.lex.index(t)];
@@ -93,7 +98,7 @@ impl Matcher {
     }
 
     /// Adds an item to the index and its story, leaving the document frequencies as they are.
-    pub(super) fn insert_indexed(&mut self, p: Placed, f: Features) {
+    pub(super) fn insert_indexed(&mut self, p: Placed, f: FeatInner) {
         let seq = self.base + self.entries.len() as u64;
         for &(k, _) in self.index_keys(&f).iter() {
             let list = self.postings.entry(k).or_default();
@@ -108,7 +113,9 @@ impl Matcher {
         }
         self.live += 1;
         let subs = self.learn(p.story_id, &f);
-        let f = Self::compact(&f);
+        if !subs.is_empty() {
+            self.taught.insert(seq, subs.into_boxed_slice());
+        }
         self.entries.push_back(Some(Entry {
             item_id: p.item_id,
             story_id: p.story_id,
@@ -117,8 +124,7 @@ impl Matcher {
             published: p.published,
             order_key: p.order_key,
             pinned_to: p.pinned_to,
-            f,
-            subs: subs.into_boxed_slice(),
+            f: f.compact(),
         }));
         self.by_time.insert((p.published, seq));
         self.stories.entry(p.story_id).or_default().push(seq);
@@ -189,20 +195,27 @@ impl Matcher {
             }
         }
         // Withdraw what this item taught, and what later members learned from it.
-        let mut withdrawn: Vec<u64> = e.subs.iter().map(|x| x.1).collect();
+        let mut withdrawn: Vec<u64> = self
+            .taught
+            .remove(&seq)
+            .map(|subs| subs.iter().map(|x| x.1).collect())
+            .unwrap_or_default();
         let members: Members = self.stories.get(&e.story_id).cloned().unwrap_or_default();
         for m in members {
-            let k = m.wrapping_sub(self.base) as usize;
-            if let Some(Some(x)) = self.entries.get_mut(k)
-                && x.subs.iter().any(|&(partner, _)| partner == seq)
+            if let Some(subs) = self.taught.get_mut(&m)
+                && subs.iter().any(|&(partner, _)| partner == seq)
             {
                 withdrawn.extend(
-                    x.subs
-                        .iter()
+                    subs.iter()
                         .filter(|&&(partner, _)| partner == seq)
                         .map(|x| x.1),
                 );
-                x.subs = x.subs.iter().copied().filter(|x| x.0 != seq).collect();
+                let kept: Box<[(u64, u64)]> = subs.iter().copied().filter(|x| x.0 != seq).collect();
+                if kept.is_empty() {
+                    self.taught.remove(&m);
+                } else {
+                    *subs = kept;
+                }
             }
         }
         for key in withdrawn {
