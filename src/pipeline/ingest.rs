@@ -206,7 +206,21 @@ impl Ingester {
         if let Some(c) = &self.checkpointer {
             c.committed();
         }
+        self.truncate_log_if_asked();
         Ok(Some(reports))
+    }
+
+    /// Truncates the write-ahead log when the checkpoint thread asks for it; it asks again later when a
+    /// reader held the log.
+    pub(crate) fn truncate_log_if_asked(&self) {
+        if self
+            .checkpointer
+            .as_ref()
+            .is_some_and(Checkpointer::truncate_wanted)
+            && let Err(e) = self.store.truncate_log_now()
+        {
+            tracing::warn!("truncating the write-ahead log failed (tried again later): {e:#}");
+        }
     }
 
     /// Settles the similarity window when items were placed since it last settled (see

@@ -293,6 +293,7 @@ impl WriterThread {
                 Ok(None) => break,
                 Err(_idle) => {
                     self.settle();
+                    self.ingester.truncate_log_if_asked();
                     if self.probed.elapsed() >= PROBE_EVERY {
                         self.probe();
                     }
@@ -589,6 +590,11 @@ impl WriterThread {
             return;
         };
         if version != self.data_version {
+            tracing::debug!(
+                was = self.data_version,
+                now = version,
+                "another connection committed"
+            );
             self.data_version = version;
             self.ingester.forget_window();
             self.noticed.send_modify(|n| *n += 1);

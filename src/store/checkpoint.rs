@@ -4,10 +4,15 @@
 //! A reader that holds a snapshot (a long `wiredesk stories`, a backup) keeps the log from being copied back
 //! and reused, so it grows while the writer goes on. Once the reader lets go, the log must shrink back: every
 //! connection truncates the log file to [`WAL_SIZE_LIMIT`] when it restarts it (`journal_size_limit`), and
-//! this thread, whenever the file is larger than that, retries a truncating checkpoint every few seconds,
-//! without waiting on readers or the writer, until it succeeds.
+//! whenever the file is larger than that and this thread has copied all of it back, it asks the writer to
+//! truncate it (every few seconds until that is done). The writer does it on its own connection because a
+//! truncation by any other connection changes the writer's `data_version`, which is how the writer learns
+//! that another process wrote: a truncation from here made the writer drop and reload its similarity
+//! window and publish every section again, several times per heavy poll.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
@@ -21,7 +26,7 @@ const EVERY: Duration = Duration::from_millis(250);
 /// ingest keeps the log at a few MiB with the thread copying pages back as they commit.
 pub const WAL_SIZE_LIMIT: i64 = 32 << 20;
 
-/// While the log file is larger than [`WAL_SIZE_LIMIT`], how often the thread tries to truncate it.
+/// While the log file is larger than [`WAL_SIZE_LIMIT`], how often the thread asks for it to be truncated.
 const RETRY_TRUNCATE: Duration = Duration::from_secs(2);
 
 /// Log pages after which the writer checkpoints itself on commit (SQLite's autocheckpoint). The writer is the
@@ -32,6 +37,8 @@ pub(super) const WRITER_AUTOCHECKPOINT_PAGES: i64 = 16_384;
 /// Handle to the checkpoint thread; dropping it stops the thread.
 pub struct Checkpointer {
     wake: SyncSender<()>,
+    /// Set by the thread when the whole log is back in the database file and the file is oversized.
+    truncate: Arc<AtomicBool>,
 }
 
 impl Checkpointer {
@@ -45,15 +52,22 @@ impl Checkpointer {
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         let wal = wal_path(path);
         let (wake, woken) = sync_channel(1);
+        let truncate = Arc::new(AtomicBool::new(false));
+        let asks = truncate.clone();
         std::thread::Builder::new()
             .name("wiredesk-checkpoint".into())
-            .spawn(move || run(&conn, &wal, &woken))?;
-        Ok(Checkpointer { wake })
+            .spawn(move || run(&conn, &wal, &woken, &asks))?;
+        Ok(Checkpointer { wake, truncate })
     }
 
     /// Tells the thread that the writer committed; never blocks.
     pub fn committed(&self) {
         let _ = self.wake.try_send(());
+    }
+
+    /// Whether the thread asks the writer to truncate the log now (once per ask).
+    pub fn truncate_wanted(&self) -> bool {
+        self.truncate.swap(false, Ordering::Relaxed)
     }
 }
 
@@ -64,9 +78,9 @@ pub fn wal_path(db: &Path) -> PathBuf {
     PathBuf::from(wal)
 }
 
-/// Checkpoints after commits, at most once per [`EVERY`], and truncates an oversized log, until the handle
-/// is dropped.
-fn run(conn: &Connection, wal: &Path, woken: &Receiver<()>) {
+/// Checkpoints after commits, at most once per [`EVERY`], and asks for an oversized log to be truncated, until
+/// the handle is dropped.
+fn run(conn: &Connection, wal: &Path, woken: &Receiver<()>, truncate: &AtomicBool) {
     let oversized = || std::fs::metadata(wal).is_ok_and(|m| m.len() as i64 > WAL_SIZE_LIMIT);
     loop {
         let wait = if oversized() {
@@ -83,13 +97,8 @@ fn run(conn: &Connection, wal: &Path, woken: &Receiver<()>) {
         // PASSIVE: copies what no reader still needs and never waits for the writer or readers.
         match checkpoint(conn, "PASSIVE") {
             Ok((_, log, copied)) if log == copied && oversized() => {
-                // Everything is back in the database file: cut the log, unless a reader or the writer is
-                // busy with it right now (then the next round tries again).
-                match checkpoint(conn, "TRUNCATE") {
-                    Ok((0, _, _)) => tracing::debug!("the write-ahead log was truncated"),
-                    Ok(_) => {}
-                    Err(e) => tracing::debug!("truncating the write-ahead log must wait: {e}"),
-                }
+                // Everything is back in the database file: the writer may cut the log.
+                truncate.store(true, Ordering::Relaxed);
             }
             Ok((_, log, copied)) => tracing::trace!(log, copied, "checkpointed"),
             Err(e) => tracing::warn!("checkpoint failed (the writer's own checkpoints go on): {e}"),
@@ -143,7 +152,7 @@ mod tests {
     }
 
     #[test]
-    fn the_log_shrinks_back_once_a_long_reader_lets_go() {
+    fn the_log_shrinks_back_once_a_long_reader_lets_go_and_the_writer_sees_no_other_writer() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
         let writer = crate::store::Store::open(&path).unwrap();
@@ -172,18 +181,31 @@ mod tests {
         let wal_len = || std::fs::metadata(&wal).map_or(0, |m| m.len() as i64);
         let grown = wal_len();
         assert!(grown > WAL_SIZE_LIMIT, "the log grew to {grown} bytes only");
+        let version = writer.data_version().unwrap();
         reader.execute_batch("COMMIT").unwrap();
         drop(reader);
-        // No further write: the thread alone brings the log back.
+        // No further write: the thread asks, and the idle writer truncates (as its idle loop does).
         let deadline = Instant::now() + Duration::from_secs(30);
+        let mut asked = 0;
         while wal_len() > WAL_SIZE_LIMIT && Instant::now() < deadline {
+            if checkpointer.truncate_wanted() {
+                asked += 1;
+                writer.truncate_log_now().unwrap();
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
         let shrunk = wal_len();
         println!("the log grew to {grown} bytes under a reader and went back to {shrunk}");
         assert!(
             shrunk <= WAL_SIZE_LIMIT,
-            "still {shrunk} bytes 30 s after the reader left"
+            "still {shrunk} bytes 30 s after the reader left ({asked} asks)"
+        );
+        // A truncation by another connection would read as another process's commit, and make the
+        // daemon reload its window and publish everything again.
+        assert_eq!(
+            writer.data_version().unwrap(),
+            version,
+            "the writer saw its own checkpoints as another writer"
         );
     }
 }

@@ -31,6 +31,16 @@ impl Store {
         Ok(busy == 0)
     }
 
+    /// Truncates the log if no reader holds it right now, without waiting (see [`super::Checkpointer`]).
+    /// Returns whether it was truncated.
+    pub fn truncate_log_now(&self) -> anyhow::Result<bool> {
+        let truncated = self.checkpoint_truncate(std::time::Duration::ZERO)?;
+        if truncated {
+            tracing::debug!("the write-ahead log was truncated");
+        }
+        Ok(truncated)
+    }
+
     /// Writes a consistent copy of the database to `to` (`VACUUM INTO`: one read transaction, so the copy
     /// is the database as of its start, and writers go on meanwhile), compacted.
     pub fn copy_to(&self, to: &std::path::Path) -> anyhow::Result<()> {
