@@ -304,12 +304,19 @@ impl Matcher {
             kept::numbers(&t_raw),
             anchors,
         );
-        inner.prep = Some(Box::new(Prep {
-            keys: self.compute_index_keys(&inner).into_boxed_slice(),
-            terms: Self::compute_terms(&inner).into_boxed_slice(),
-            ids: Self::compute_ids(&inner).into_boxed_slice(),
-        }));
+        self.prepare(&mut inner);
         Features(Arc::new(inner))
+    }
+
+    /// Computes the tables deciding and inserting an item read, unless it has them.
+    pub(super) fn prepare(&self, inner: &mut FeatInner) {
+        if inner.prep.is_none() {
+            inner.prep = Some(Box::new(Prep {
+                keys: self.compute_index_keys(inner).into_boxed_slice(),
+                terms: Self::compute_terms(inner).into_boxed_slice(),
+                ids: Self::compute_ids(inner).into_boxed_slice(),
+            }));
+        }
     }
 
     /// Distinct term ids of an item, sorted (for document frequencies).

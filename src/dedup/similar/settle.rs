@@ -90,16 +90,12 @@ impl Matcher {
             .by_time
             .range((since.0, 0)..)
             .map(|&(_, seq)| seq)
+            .filter(|&seq| {
+                self.entry(seq)
+                    .is_some_and(|e| (e.published, e.order_key) >= since)
+            })
             .collect();
-        let mut taken: Vec<Entry> = Vec::new();
-        for seq in seqs {
-            if self
-                .entry(seq)
-                .is_some_and(|e| (e.published, e.order_key) >= since)
-            {
-                taken.extend(self.remove_indexed(seq));
-            }
-        }
+        let mut taken = self.remove_many_indexed(&seqs);
         taken.sort_by_key(|e| (e.published, e.order_key, e.item_id));
         let at: FxMap<i64, usize> = taken
             .iter()
@@ -127,7 +123,9 @@ impl Matcher {
             moved: Vec::new(),
         };
         let mut story_of: Vec<i64> = vec![0; taken.len()];
-        for (i, e) in taken.into_iter().enumerate() {
+        for (i, mut e) in taken.into_iter().enumerate() {
+            // Deciding and inserting the item both read its tables: computed once, for one item at a time.
+            self.prepare(&mut e.f);
             let r = groups.root(i);
             let (story, decision) = if r != i {
                 (story_of[r], None)

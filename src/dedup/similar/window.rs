@@ -151,12 +151,7 @@ impl Matcher {
 
     /// [`Matcher::remove`], leaving the document frequencies as they are.
     pub(super) fn remove_indexed(&mut self, seq: u64) -> Option<Entry> {
-        let e = self
-            .entries
-            .get_mut(seq.checked_sub(self.base)? as usize)?
-            .take()?;
-        self.by_time.remove(&(e.published, seq));
-        self.live -= 1;
+        let e = self.take_entry(seq)?;
         // Lists are in insertion order, so evicted items usually sit at the front; an item
         // evicted out of order is found by binary search (offsets from `base` ascend).
         let (base, entries) = (self.base as u32, &self.entries);
@@ -178,23 +173,78 @@ impl Matcher {
                 {
                     list.remove(i);
                 }
-                let len = list.len() as u32;
-                if len == 0 {
-                    self.postings.remove(&key);
-                }
-                lens.push((key, len));
+                lens.push((key, list.len() as u32));
             }
         }
+        self.set_lens(lens);
+        self.leave_story(seq, &e);
+        self.trim_front();
+        Some(e)
+    }
+
+    /// [`Matcher::remove_indexed`] for many items at once, as settling takes them out: each posting list
+    /// they are in is filtered once, where removing them one by one would search and shift every list once
+    /// per item in it (quadratic in a long list). Returns the live ones, in `seqs` order.
+    pub(super) fn remove_many_indexed(&mut self, seqs: &[u64]) -> Vec<Entry> {
+        let mut taken = Vec::with_capacity(seqs.len());
+        let mut keys: Vec<u64> = Vec::new();
+        for &seq in seqs {
+            let Some(e) = self.take_entry(seq) else {
+                continue;
+            };
+            keys.extend(self.index_keys(&e.f).iter().map(|&(k, _)| k));
+            self.leave_story(seq, &e);
+            taken.push(e);
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let (base, entries) = (self.base as u32, &self.entries);
+        let live = |s: &u32| {
+            let k = s.wrapping_sub(base) as usize;
+            k < entries.len() && entries[k].is_some()
+        };
+        let mut lens = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(list) = self.postings.get_mut(&key) {
+                list.retain(live);
+                lens.push((key, list.len() as u32));
+            }
+        }
+        self.set_lens(lens);
+        self.trim_front();
+        taken
+    }
+
+    /// Takes the live entry `seq` out of its slot and the eviction order.
+    fn take_entry(&mut self, seq: u64) -> Option<Entry> {
+        let e = self
+            .entries
+            .get_mut(seq.checked_sub(self.base)? as usize)?
+            .take()?;
+        self.by_time.remove(&(e.published, seq));
+        self.live -= 1;
+        Some(e)
+    }
+
+    /// Records posting lists' new lengths, dropping the lists left empty.
+    fn set_lens(&mut self, lens: Vec<(u64, u32)>) {
         for (key, len) in lens {
+            if len == 0 {
+                self.postings.remove(&key);
+            }
             self.set_posting_len(key, len);
         }
+    }
+
+    /// Takes the removed entry `seq` out of its story, withdrawing what it taught and what later members
+    /// learned from it.
+    fn leave_story(&mut self, seq: u64, e: &Entry) {
         if let Some(st) = self.stories.get_mut(&e.story_id) {
             st.retain(|m| *m != seq);
             if st.is_empty() {
                 self.stories.remove(&e.story_id);
             }
         }
-        // Withdraw what this item taught, and what later members learned from it.
         let mut withdrawn: Vec<u64> = self
             .taught
             .remove(&seq)
@@ -221,10 +271,13 @@ impl Matcher {
         for key in withdrawn {
             self.count_sub(key, -1);
         }
+    }
+
+    /// Drops the empty slots at the front of the entries.
+    fn trim_front(&mut self) {
         while let Some(None) = self.entries.front() {
             self.entries.pop_front();
             self.base += 1;
         }
-        Some(e)
     }
 }
