@@ -8,17 +8,28 @@ use crate::normalize::NormalizedItem;
 
 /// Computes text features away from the writer thread. Features depend only on the lexicon and the
 /// parameters, never on the window, so an empty matcher computes exactly what the live one would.
-pub struct FeatureExtractor(Matcher);
+///
+/// The matcher, and with it the lexicon (about 10 MB), is only built for the first new item: a cycle in
+/// which every feed is unchanged never needs it.
+pub struct FeatureExtractor {
+    params: Params,
+    matcher: std::sync::OnceLock<Matcher>,
+}
 
 impl FeatureExtractor {
     /// An extractor for matchers built with `params`.
     pub fn new(params: Params) -> Self {
-        FeatureExtractor(Matcher::new(params))
+        FeatureExtractor {
+            params,
+            matcher: std::sync::OnceLock::new(),
+        }
     }
 
     /// Text features of an item.
     pub fn features(&self, item: &NormalizedItem) -> Features {
-        self.0.features(&item.title, &item.summary)
+        self.matcher
+            .get_or_init(|| Matcher::new(self.params.clone()))
+            .features(&item.title, &item.summary)
     }
 }
 
