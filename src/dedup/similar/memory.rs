@@ -115,7 +115,8 @@ impl Matcher {
             items: self.live,
             lists: self.postings.len(),
             postings_held: self.postings.values().map(VecDeque::len).sum(),
-            entries: self.entries.capacity() * size_of::<Option<Entry>>(),
+            entries: self.entries.capacity() * size_of::<Option<Entry>>()
+                + table_bytes::<u64, i64>(self.pinned.capacity()),
             features,
             taught,
             postings,

@@ -227,9 +227,6 @@ struct Entry {
     /// Its place in the canonical order, after `published`: a hash of its source's URL and its guid, so
     /// that ties break the same way whatever order items arrived in (see `settle`).
     order_key: u64,
-    /// The item an exact layer (same URL, same text) joined it to, or 0: such an item goes where that
-    /// item goes and is never decided by similarity.
-    pinned_to: i64,
     /// Its features, without the tables only deciding needs.
     f: features::FeatInner,
 }
@@ -267,6 +264,9 @@ pub struct Matcher {
     /// sequence number, substitution key). Each is withdrawn when either item leaves the window. Most
     /// items teach nothing, so this lives beside the entries, not in them.
     taught: FxMap<u64, Box<[(u64, u64)]>>,
+    /// Item (sequence number) -> the item an exact layer (same URL, same text) joined it to: such an item
+    /// goes where that item goes and is never decided by similarity. Few are, so not in the entries.
+    pinned: FxMap<u64, i64>,
     /// Learned substitution (smaller term << 32 | larger term) -> live item pairs showing it.
     learned: FxMap<u64, u32>,
     /// Term -> terms it has a usable learned substitution with (count at least
@@ -302,6 +302,7 @@ impl Matcher {
             df_lex: vec![0; Lexicon::shipped().len()],
             stories: FxMap::default(),
             taught: FxMap::default(),
+            pinned: FxMap::default(),
             learned: FxMap::default(),
             partners: FxMap::default(),
         }

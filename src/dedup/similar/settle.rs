@@ -96,24 +96,24 @@ impl Matcher {
             })
             .collect();
         let mut taken = self.remove_many_indexed(&seqs);
-        taken.sort_by_key(|e| (e.published, e.order_key, e.item_id));
+        taken.sort_by_key(|(e, _)| (e.published, e.order_key, e.item_id));
         let at: FxMap<i64, usize> = taken
             .iter()
             .enumerate()
-            .map(|(i, e)| (e.item_id, i))
+            .map(|(i, (e, _))| (e.item_id, i))
             .collect();
         let mut groups = Groups((0..taken.len()).collect());
         // A group tied to an item outside the span stays in the story it is in (its first such tie's).
         let mut anchored: Vec<Option<i64>> = vec![None; taken.len()];
-        for (i, e) in taken.iter().enumerate() {
-            if e.pinned_to != 0
-                && let Some(&j) = at.get(&e.pinned_to)
+        for (i, &(_, pinned_to)) in taken.iter().enumerate() {
+            if pinned_to != 0
+                && let Some(&j) = at.get(&pinned_to)
             {
                 groups.join(i, j);
             }
         }
-        for (i, e) in taken.iter().enumerate() {
-            if e.pinned_to != 0 && !at.contains_key(&e.pinned_to) {
+        for (i, (e, pinned_to)) in taken.iter().enumerate() {
+            if *pinned_to != 0 && !at.contains_key(pinned_to) {
                 let r = groups.root(i);
                 anchored[r].get_or_insert(e.story_id);
             }
@@ -123,7 +123,7 @@ impl Matcher {
             moved: Vec::new(),
         };
         let mut story_of: Vec<i64> = vec![0; taken.len()];
-        for (i, mut e) in taken.into_iter().enumerate() {
+        for (i, (mut e, pinned_to)) in taken.into_iter().enumerate() {
             // Deciding and inserting the item both read its tables: computed once, for one item at a time.
             self.prepare(&mut e.f);
             let r = groups.root(i);
@@ -152,7 +152,7 @@ impl Matcher {
                     decision,
                 });
             }
-            self.reinsert(e, story);
+            self.reinsert(e, pinned_to, story);
         }
         self.repack_if_sparse();
         settled
@@ -160,10 +160,10 @@ impl Matcher {
 
     /// Puts a taken entry back, in `story`, learning again from its new story's members. Its terms
     /// never left the document frequencies.
-    fn reinsert(&mut self, e: Entry, story: i64) {
+    fn reinsert(&mut self, e: Entry, pinned_to: i64, story: i64) {
         let placed = Placed {
             story_id: story,
-            ..e.placed()
+            ..e.placed(pinned_to)
         };
         self.insert_indexed(placed, e.f);
     }
@@ -175,18 +175,21 @@ impl Matcher {
         if self.entries.len() <= 2 * self.live + 1024 {
             return;
         }
-        let entries = std::mem::take(&mut self.entries);
+        let (entries, base) = (std::mem::take(&mut self.entries), self.base);
         let mut fresh = Matcher::new(self.params.clone());
-        for e in entries.into_iter().flatten() {
-            fresh.insert_window(e.placed(), e.f);
+        for (k, e) in entries.into_iter().enumerate() {
+            if let Some(e) = e {
+                let pinned_to = self.pinned.get(&(base + k as u64)).copied().unwrap_or(0);
+                fresh.insert_window(e.placed(pinned_to), e.f);
+            }
         }
         *self = fresh;
     }
 }
 
 impl Entry {
-    /// Where the entry sits, as it was inserted.
-    fn placed(&self) -> Placed {
+    /// Where the entry sits, as it was inserted, with the item an exact layer joined it to (or 0).
+    fn placed(&self, pinned_to: i64) -> Placed {
         Placed {
             item_id: self.item_id,
             story_id: self.story_id,
@@ -194,7 +197,7 @@ impl Entry {
             priority: self.priority,
             published: self.published,
             order_key: self.order_key,
-            pinned_to: self.pinned_to,
+            pinned_to,
         }
     }
 }

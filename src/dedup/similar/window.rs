@@ -116,6 +116,9 @@ impl Matcher {
         if !subs.is_empty() {
             self.taught.insert(seq, subs.into_boxed_slice());
         }
+        if p.pinned_to != 0 {
+            self.pinned.insert(seq, p.pinned_to);
+        }
         self.entries.push_back(Some(Entry {
             item_id: p.item_id,
             story_id: p.story_id,
@@ -123,7 +126,6 @@ impl Matcher {
             priority: p.priority,
             published: p.published,
             order_key: p.order_key,
-            pinned_to: p.pinned_to,
             f: f.compact(),
         }));
         self.by_time.insert((p.published, seq));
@@ -151,7 +153,7 @@ impl Matcher {
 
     /// [`Matcher::remove`], leaving the document frequencies as they are.
     pub(super) fn remove_indexed(&mut self, seq: u64) -> Option<Entry> {
-        let e = self.take_entry(seq)?;
+        let (e, _) = self.take_entry(seq)?;
         // Lists are in insertion order, so evicted items usually sit at the front; an item
         // evicted out of order is found by binary search (offsets from `base` ascend).
         let (base, entries) = (self.base as u32, &self.entries);
@@ -184,17 +186,18 @@ impl Matcher {
 
     /// [`Matcher::remove_indexed`] for many items at once, as settling takes them out: each posting list
     /// they are in is filtered once, where removing them one by one would search and shift every list once
-    /// per item in it (quadratic in a long list). Returns the live ones, in `seqs` order.
-    pub(super) fn remove_many_indexed(&mut self, seqs: &[u64]) -> Vec<Entry> {
+    /// per item in it (quadratic in a long list). Returns the live ones, in `seqs` order, each with the item
+    /// an exact layer joined it to (or 0).
+    pub(super) fn remove_many_indexed(&mut self, seqs: &[u64]) -> Vec<(Entry, i64)> {
         let mut taken = Vec::with_capacity(seqs.len());
         let mut keys: Vec<u64> = Vec::new();
         for &seq in seqs {
-            let Some(e) = self.take_entry(seq) else {
+            let Some((e, pinned_to)) = self.take_entry(seq) else {
                 continue;
             };
             keys.extend(self.index_keys(&e.f).iter().map(|&(k, _)| k));
             self.leave_story(seq, &e);
-            taken.push(e);
+            taken.push((e, pinned_to));
         }
         keys.sort_unstable();
         keys.dedup();
@@ -215,15 +218,17 @@ impl Matcher {
         taken
     }
 
-    /// Takes the live entry `seq` out of its slot and the eviction order.
-    fn take_entry(&mut self, seq: u64) -> Option<Entry> {
+    /// Takes the live entry `seq` out of its slot and the eviction order; with it, the item an exact layer
+    /// joined it to (or 0).
+    fn take_entry(&mut self, seq: u64) -> Option<(Entry, i64)> {
         let e = self
             .entries
             .get_mut(seq.checked_sub(self.base)? as usize)?
             .take()?;
         self.by_time.remove(&(e.published, seq));
         self.live -= 1;
-        Some(e)
+        let pinned_to = self.pinned.remove(&seq).unwrap_or(0);
+        Some((e, pinned_to))
     }
 
     /// Records posting lists' new lengths, dropping the lists left empty.
