@@ -425,22 +425,32 @@ impl FeedTx<'_> {
         decision: &dedup::Decision,
         now: i64,
     ) -> anyhow::Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT OR REPLACE INTO dedup_decisions (item_id, story_id, layer, score, reason, candidates, decided_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                item_id,
-                story_id,
-                decision.layer,
-                decision.score,
-                decision.reason,
-                serde_json::to_string(&decision.candidates)?,
-                now
-            ])?;
-        Ok(())
+        record_decision(self.conn, item_id, story_id, decision, now)
     }
+}
+
+/// Records (or replaces) why an item sits in its story: ingest and settling both explain their moves here.
+pub(super) fn record_decision(
+    conn: &Connection,
+    item_id: i64,
+    story_id: i64,
+    decision: &dedup::Decision,
+    now: i64,
+) -> anyhow::Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO dedup_decisions (item_id, story_id, layer, score, reason, candidates, decided_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        item_id,
+        story_id,
+        decision.layer,
+        decision.score,
+        decision.reason,
+        serde_json::to_string(&decision.candidates)?,
+        now
+    ])?;
+    Ok(())
 }
 
 /// The `authors` column: every byline as JSON, or NULL when there is none.

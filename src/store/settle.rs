@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Store;
-use super::ingest::{OriginalCandidate, original_candidates, set_original};
+use super::ingest::{OriginalCandidate, original_candidates, record_decision, set_original};
 use crate::dedup::similar::Moved;
 use crate::dedup::similar::SimilarLayer;
 
@@ -60,19 +60,7 @@ impl Store {
                 Some(d) => {
                     let mut d = SimilarLayer::decision(d);
                     d.reason = format!("settled in canonical order: {}", d.reason);
-                    tx.prepare_cached(
-                        "INSERT OR REPLACE INTO dedup_decisions (item_id, story_id, layer, score, reason, candidates, decided_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    )?
-                    .execute(params![
-                        m.item_id,
-                        m.to,
-                        d.layer,
-                        d.score,
-                        d.reason,
-                        serde_json::to_string(&d.candidates)?,
-                        now
-                    ])?;
+                    record_decision(&tx, m.item_id, m.to, &d, now)?;
                 }
                 None => {
                     tx.prepare_cached(
