@@ -1,8 +1,19 @@
 //! The window's bookkeeping: adding an item (document frequencies, postings, story, what it
 //! teaches) and evicting items that fell out of the time window.
 
+use std::collections::VecDeque;
+
 use super::features::{FeatInner, Features};
 use super::{Entry, Matcher, Members, OOV_BIT, Placed, TAG_CONCEPT};
+
+/// Offset in `entries` (whose first slot has sequence number `base`) of a posting's sequence number `s`,
+/// or None when that item left the window. Postings keep sequence numbers modulo 2^32, which is
+/// unambiguous because the window is far smaller. A free function, so that it can be used while a posting
+/// list is borrowed mutably.
+fn live_slot(entries: &VecDeque<Option<Entry>>, base: u64, s: u32) -> Option<usize> {
+    let k = s.wrapping_sub(base as u32) as usize;
+    (k < entries.len() && entries[k].is_some()).then_some(k)
+}
 
 impl Matcher {
     /// The live entry with sequence number `seq`, if any.
@@ -11,11 +22,9 @@ impl Matcher {
             .and_then(|k| self.entries[k].as_ref())
     }
 
-    /// Offset of a posting's sequence number in `entries`, or None when evicted. Postings keep
-    /// sequence numbers modulo 2^32, which is unambiguous because the window is far smaller.
+    /// Offset of a posting's sequence number in `entries`, or None when evicted (see [`live_slot`]).
     fn live_offset(&self, s: u32) -> Option<usize> {
-        let k = s.wrapping_sub(self.base as u32) as usize;
-        (k < self.entries.len() && self.entries[k].is_some()).then_some(k)
+        live_slot(&self.entries, self.base, s)
     }
 
     /// Records a posting list's new length in the dense arrays.
@@ -157,10 +166,7 @@ impl Matcher {
         // Lists are in insertion order, so evicted items usually sit at the front; an item
         // evicted out of order is found by binary search (offsets from `base` ascend).
         let (base, entries) = (self.base as u32, &self.entries);
-        let dead = |s: u32| {
-            let k = s.wrapping_sub(base) as usize;
-            k >= entries.len() || entries[k].is_none()
-        };
+        let dead = |s: u32| live_slot(entries, self.base, s).is_none();
         let off = seq.wrapping_sub(self.base) as u32;
         let keys = self.index_keys(&e.f);
         let mut lens = Vec::with_capacity(keys.len());
@@ -201,11 +207,8 @@ impl Matcher {
         }
         keys.sort_unstable();
         keys.dedup();
-        let (base, entries) = (self.base as u32, &self.entries);
-        let live = |s: &u32| {
-            let k = s.wrapping_sub(base) as usize;
-            k < entries.len() && entries[k].is_some()
-        };
+        let (base, entries) = (self.base, &self.entries);
+        let live = |s: &u32| live_slot(entries, base, *s).is_some();
         let mut lens = Vec::with_capacity(keys.len());
         for key in keys {
             if let Some(list) = self.postings.get_mut(&key) {
