@@ -2,6 +2,7 @@
 # Scores one dedup set end to end: serves SET/feeds on 127.0.0.1:PORT, polls once with BIN into a fresh
 # database (wires at priority PRIO, default 10), lists stories and runs the set's scorer.
 # Usage: benches/score_set.sh BIN SET_DIR PORT [PRIO]   e.g. target/release/wiredesk ../shared/dedup-unknown 8792
+# EXTRA_TOML='[dedup]\ndefer_after_items = 0' appends to the generated config (\n for new lines).
 # Prints the scorer's summary line, precision, recall, recall by dictionary, false merges, follow-ups merged
 # and representative_is_original. KEEP_STORIES=path keeps the stories the scorer read.
 set -euo pipefail
@@ -21,9 +22,11 @@ for f in sorted(os.listdir(os.path.join(set_dir, "feeds"))):
     n = f[:-4]
     t += f'[[sources]]\nname = "{n}"\nurl = "http://127.0.0.1:{port}/{f}"\nsections = ["all"]\npriority = {prio if n in wires else 0}\n'
 t += '[fetch]\nallow_networks = ["127.0.0.1/32"]\n'
+t += os.environ.get("EXTRA_TOML", "").replace("\\n", "\n") + "\n"
 open(os.path.join(w, "feeds.toml"), "w").write(t)
 PY
 "$BIN" poll --once --config "$W/feeds.toml" >/dev/null 2>"$W/poll.log" || { tail -5 "$W/poll.log"; }
+grep -h "stories settled" "$W/poll.log" | sed 's/.*INFO //' >&2 || true
 "$BIN" stories --json --config "$W/feeds.toml" > "$W/stories.jsonl"
 [ -n "${KEEP_STORIES:-}" ] && cp "$W/stories.jsonl" "$KEEP_STORIES"
 python3 "$(dirname "$SET")/dedup-dev/tools/score.py" --truth "$SET/truth.jsonl" --stories "$W/stories.jsonl" > "$W/report.txt"

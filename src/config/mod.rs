@@ -206,6 +206,8 @@ pub struct DedupConfig {
     pub member_threshold: f32,
     /// Content words a title needs before a title-only match counts.
     pub min_title_words: usize,
+    /// Unsettled items past which new ones are decided only when the window settles (a backlog).
+    pub defer_after_items: usize,
 }
 
 impl Default for DedupConfig {
@@ -218,6 +220,7 @@ impl Default for DedupConfig {
             title_threshold: matcher.title_threshold,
             member_threshold: matcher.member_threshold,
             min_title_words: matcher.min_title_words,
+            defer_after_items: matcher.defer_after_items,
         }
     }
 }
@@ -231,6 +234,7 @@ impl DedupConfig {
             title_threshold: self.title_threshold,
             member_threshold: self.member_threshold,
             min_title_words: self.min_title_words,
+            defer_after_items: self.defer_after_items,
             ..Default::default()
         }
     }

@@ -239,6 +239,7 @@ fn dedup(t: &Table, p: &mut Problems) -> DedupConfig {
         title_threshold: fraction(t, p, "title_threshold", d.title_threshold),
         member_threshold: fraction(t, p, "member_threshold", d.member_threshold),
         min_title_words: positive(t, p, "min_title_words", d.min_title_words),
+        defer_after_items: value(t.get(p, "defer_after_items"), d.defer_after_items),
     };
     t.finish(p);
     dedup

@@ -124,6 +124,8 @@ impl Placer {
     ) -> (Vec<Placement>, Vec<Staged>) {
         // A source with `merge = false` neither joins other stories by similarity nor is joined by them.
         let similar = self.window.as_ref().filter(|_| source.merge);
+        // Deciding on arrival is wasted on a backlog, which the next settle decides from its start anyway.
+        let defer = similar.is_some_and(SimilarLayer::deferring);
         let mut placed: Vec<Placement> = Vec::with_capacity(items.len());
         let mut staged = Vec::new();
         for (i, (item, verdict)) in items.iter().zip(verdicts).enumerate() {
@@ -161,6 +163,12 @@ impl Placer {
                 }
                 Verdict::Open => {
                     let decision = match (similar, &f) {
+                        (Some(_), Some(_)) if defer => Decision::new_story(
+                            "arrived in a backlog: the similarity layer decides it when the window settles"
+                                .into(),
+                            Vec::new(),
+                            0.0,
+                        ),
                         (Some(l), Some(f)) => l.place(source, item, f),
                         _ => Decision::new_story("no stored story matched".into(), Vec::new(), 0.0),
                     };
@@ -198,7 +206,7 @@ impl Placer {
                     Layer::Similar | Layer::New => 0,
                 };
                 staged.push(SimilarLayer::stage(
-                    *item_id, *story_id, source, item, pinned_to, f,
+                    *item_id, *story_id, source, item, pinned_to, f, defer,
                 ));
             }
             placed.push(p);

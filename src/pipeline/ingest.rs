@@ -236,10 +236,13 @@ impl Ingester {
         let mut next_story = self.store.next_story_id()?;
         let through_item = self.store.last_item_id()?;
         let settled = self.placer.settle(&mut next_story);
-        match self
-            .store
-            .write_settled(&settled.moved, &self.router, through_item, now)
-        {
+        match self.store.write_settled(
+            &settled.moved,
+            &settled.founded,
+            &self.router,
+            through_item,
+            now,
+        ) {
             Ok(sections) => {
                 tracing::info!(
                     decided = settled.decided,

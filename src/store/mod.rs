@@ -555,7 +555,7 @@ mod tests {
         ));
         let through = store.last_item_id().unwrap();
         let changed = store
-            .write_settled(&moved, &router, through, 6_000)
+            .write_settled(&moved, &[], &router, through, 6_000)
             .unwrap();
         assert_eq!(changed.into_iter().collect::<Vec<_>>(), vec!["a", "b"]);
         let stories_of = |store: &Store| -> Vec<(i64, i64)> {

@@ -35,6 +35,7 @@ impl Store {
     pub(crate) fn write_settled(
         &mut self,
         moved: &[Moved],
+        founded: &[(i64, i64, crate::dedup::similar::Decision)],
         router: &crate::route::Router,
         through_item: i64,
         now: i64,
@@ -68,6 +69,14 @@ impl Store {
                     )?
                     .execute(params![m.item_id, m.to])?;
                 }
+            }
+        }
+        // A backlog's items were stored as stories of their own, with a placeholder decision; the ones that
+        // stay keep a row only when something came close, as on arrival.
+        for (item_id, story, d) in founded {
+            let d = SimilarLayer::decision(d);
+            if d.is_notable() {
+                record_decision(&tx, *item_id, *story, &d, now)?;
             }
         }
         for &story in &stories {

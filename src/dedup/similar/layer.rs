@@ -43,6 +43,14 @@ pub struct SimilarLayer {
     /// The canonical place (published, order key) of the earliest item added since the window last
     /// settled: settling decides everything from there again.
     unsettled: Option<(i64, u64)>,
+    /// Items added since the window last settled.
+    backlog: usize,
+    /// A backlog of this many unsettled items (a first poll, a catch-up after downtime) is not decided on
+    /// arrival ([`Params::defer_after_items`]): settling decides every item from the earliest unsettled
+    /// one on anyway, and a backlog's items arrive in no useful order, so deciding them twice would only
+    /// double the work. Below it, items are decided as they arrive, and the settle that follows moves the
+    /// few that an out-of-order arrival misplaced.
+    defer_after: usize,
 }
 
 /// A stored item as the window needs it, read back from the store at start.
@@ -76,6 +84,8 @@ pub struct WindowItem {
 pub struct Staged {
     placed: Placed,
     features: Features,
+    /// Not decided on arrival (see [`Params::defer_after_items`]): the next settle decides it.
+    deferred: bool,
 }
 
 impl SimilarLayer {
@@ -83,9 +93,11 @@ impl SimilarLayer {
     pub fn new(params: Params) -> Self {
         SimilarLayer {
             window_secs: params.window_secs,
+            defer_after: params.defer_after_items,
             matcher: Matcher::new(params),
             newest: i64::MIN,
             unsettled: None,
+            backlog: 0,
         }
     }
 
@@ -100,6 +112,7 @@ impl SimilarLayer {
             .iter()
             .find(|w| w.unsettled)
             .map(|w| (w.published, w.order_key));
+        let backlog = items.iter().filter(|w| w.unsettled).count();
         for w in items {
             let features = layer.matcher.features(&w.title, &w.summary);
             layer.add(Staged {
@@ -113,9 +126,11 @@ impl SimilarLayer {
                     pinned_to: w.pinned_to,
                 },
                 features,
+                deferred: false,
             });
         }
         layer.unsettled = unsettled;
+        layer.backlog = backlog;
         layer
     }
 
@@ -142,7 +157,14 @@ impl SimilarLayer {
         Self::decision(&d)
     }
 
-    /// An item to add once its feed commits; `pinned_to` is the item an exact layer joined it to, or 0.
+    /// Whether so many items wait to settle that new ones are left for the settle to decide (see
+    /// [`Params::defer_after_items`]).
+    pub fn deferring(&self) -> bool {
+        self.backlog >= self.defer_after
+    }
+
+    /// An item to add once its feed commits; `pinned_to` is the item an exact layer joined it to, or 0;
+    /// `deferred` when it was not decided on arrival.
     pub fn stage(
         item_id: i64,
         story_id: i64,
@@ -150,6 +172,7 @@ impl SimilarLayer {
         item: &NormalizedItem,
         pinned_to: i64,
         features: Features,
+        deferred: bool,
     ) -> Staged {
         Staged {
             placed: Placed {
@@ -162,6 +185,7 @@ impl SimilarLayer {
                 pinned_to,
             },
             features,
+            deferred,
         }
     }
 
@@ -172,7 +196,12 @@ impl SimilarLayer {
         if self.unsettled.is_none_or(|u| place < u) {
             self.unsettled = Some(place);
         }
-        self.matcher.insert_placed(s.placed, s.features);
+        self.backlog += 1;
+        if s.deferred {
+            self.matcher.defer_placed(s.placed, s.features);
+        } else {
+            self.matcher.insert_placed(s.placed, s.features);
+        }
         if published > self.newest {
             self.newest = published;
             self.matcher.evict_before(self.newest - self.window_secs);
@@ -192,6 +221,9 @@ impl SimilarLayer {
         let Some(since) = self.unsettled.take() else {
             return Settled::default();
         };
+        self.backlog = 0;
+        self.matcher
+            .evict_deferred_before(self.newest.saturating_sub(self.window_secs));
         self.matcher.settle(since, new_story)
     }
 

@@ -34,7 +34,8 @@
 //! * An item is decided as it arrives, against what the window holds then; the window then settles:
 //!   the items from the earliest one placed since the last settle on are decided again in the
 //!   canonical order (publication time, then a hash of source URL and guid), so the same items in
-//!   any arrival order form the same stories. (`settle`)
+//!   any arrival order form the same stories. A backlog of unsettled items is decided only when it
+//!   settles, not twice. (`settle`)
 //! * Confidently aligned story members teach the matcher word substitutions its thesaurus lacks
 //!   (a farm's own thesaurus); a substitution counts once several live item pairs show it.
 //!   (`learn`)
@@ -143,6 +144,9 @@ pub struct Params {
     pub kept_full: f32,
     /// The same for titles alone, which are shorter and need more (and the same length).
     pub kept_title: f32,
+    /// Unsettled items past which new items are not decided on arrival, only when the window settles:
+    /// settling decides a backlog from its start anyway (see `settle`).
+    pub defer_after_items: usize,
 }
 
 impl Default for Params {
@@ -173,6 +177,7 @@ impl Default for Params {
             learn_min_count: 3,
             kept_full: 0.47,
             kept_title: 0.6,
+            defer_after_items: 2_000,
         }
     }
 }
@@ -272,6 +277,10 @@ pub struct Matcher {
     /// Term -> terms it has a usable learned substitution with (count at least
     /// `learn_min_count`; lookups only).
     partners: FxMap<u32, Vec<u32>>,
+    /// Items added while a backlog waits to settle, each with the item an exact layer joined it to (or 0):
+    /// counted in the document frequencies, but indexed only when settling decides them, so that a backlog
+    /// is decided once, in canonical order, instead of once on arrival and again when it settles.
+    deferred: Vec<(Entry, i64)>,
 }
 
 impl std::fmt::Debug for Matcher {
@@ -305,6 +314,7 @@ impl Matcher {
             pinned: FxMap::default(),
             learned: FxMap::default(),
             partners: FxMap::default(),
+            deferred: Vec::new(),
         }
     }
 
@@ -313,13 +323,13 @@ impl Matcher {
         &self.params
     }
 
-    /// Number of items in the window.
+    /// Number of items in the window, those waiting for the next settle included.
     pub fn len(&self) -> usize {
-        self.live
+        self.live + self.deferred.len()
     }
 
     /// True when the window holds no item.
     pub fn is_empty(&self) -> bool {
-        self.live == 0
+        self.len() == 0
     }
 }

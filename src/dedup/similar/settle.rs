@@ -16,6 +16,12 @@
 //! a function of the live items alone: any arrival order that ends with the same items settles to the same
 //! stories. Only items whose story changed are reported, for the store to move.
 //!
+//! A backlog (a first poll of many feeds, a catch-up after downtime) is not decided on arrival at all: its
+//! items arrive in no useful order, so every one of them would be decided again here. Past
+//! [`super::Params::defer_after_items`] unsettled items, new items found stories of their own and wait outside the
+//! index, counted only in the document frequencies; settling takes them with the rest and decides each once.
+//! Those that join a story move, and the others report the decision that left them alone.
+//!
 //! Items an exact layer placed (same URL, same text) are not decided by similarity: each group of them
 //! goes where its canonically first member goes, and a group tied to an item outside the settled span
 //! stays in that item's story.
@@ -57,10 +63,13 @@ pub struct Moved {
 /// What a settle did.
 #[derive(Debug, Default)]
 pub struct Settled {
-    /// Items decided again.
+    /// Items decided (again, unless they arrived in a backlog).
     pub decided: usize,
     /// Items whose story changed.
     pub moved: Vec<Moved>,
+    /// Items of a backlog, decided here for the first time, that stayed in the story they founded on
+    /// arrival: their decisions, for `explain` to keep the near misses among them.
+    pub founded: Vec<(i64, i64, super::Decision)>,
 }
 
 /// Items placed together by exact layers within the settled span: each joins its canonically first
@@ -95,35 +104,38 @@ impl Matcher {
                     .is_some_and(|e| (e.published, e.order_key) >= since)
             })
             .collect();
-        let mut taken = self.remove_many_indexed(&seqs);
-        taken.sort_by_key(|(e, _)| (e.published, e.order_key, e.item_id));
+        let mut taken: Vec<(Entry, i64, bool)> = self
+            .remove_many_indexed(&seqs)
+            .into_iter()
+            .map(|(e, pinned_to)| (e, pinned_to, false))
+            .collect();
+        // Deferred items all come at or after `since`, which the earliest of them set.
+        taken.extend(self.deferred.drain(..).map(|(e, p)| (e, p, true)));
+        taken.sort_by_key(|(e, _, _)| (e.published, e.order_key, e.item_id));
         let at: FxMap<i64, usize> = taken
             .iter()
             .enumerate()
-            .map(|(i, (e, _))| (e.item_id, i))
+            .map(|(i, (e, _, _))| (e.item_id, i))
             .collect();
         let mut groups = Groups((0..taken.len()).collect());
         // A group tied to an item outside the span stays in the story it is in (its first such tie's).
         let mut anchored: Vec<Option<i64>> = vec![None; taken.len()];
-        for (i, &(_, pinned_to)) in taken.iter().enumerate() {
+        for (i, &(_, pinned_to, _)) in taken.iter().enumerate() {
             if pinned_to != 0
                 && let Some(&j) = at.get(&pinned_to)
             {
                 groups.join(i, j);
             }
         }
-        for (i, (e, pinned_to)) in taken.iter().enumerate() {
+        for (i, (e, pinned_to, _)) in taken.iter().enumerate() {
             if *pinned_to != 0 && !at.contains_key(pinned_to) {
                 let r = groups.root(i);
                 anchored[r].get_or_insert(e.story_id);
             }
         }
-        let mut settled = Settled {
-            decided: 0,
-            moved: Vec::new(),
-        };
+        let mut settled = Settled::default();
         let mut story_of: Vec<i64> = vec![0; taken.len()];
-        for (i, (mut e, pinned_to)) in taken.into_iter().enumerate() {
+        for (i, (mut e, pinned_to, deferred)) in taken.into_iter().enumerate() {
             // Deciding and inserting the item both read its tables: computed once, for one item at a time.
             self.prepare(&mut e.f);
             let r = groups.root(i);
@@ -151,6 +163,8 @@ impl Matcher {
                     to: story,
                     decision,
                 });
+            } else if deferred && let Some(d) = decision {
+                settled.founded.push((e.item_id, story, d));
             }
             self.reinsert(e, pinned_to, story);
         }

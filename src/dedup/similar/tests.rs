@@ -442,9 +442,22 @@ const HARBOUR_SPUN: (&str, &str) = (
 /// One item of an arrival-order test: id, source, publication time, title and summary.
 type Arrival<'a> = (i64, i64, i64, (&'a str, &'a str));
 
+/// Stories as sorted sets of item ids.
+type Partition = Vec<Vec<i64>>;
+
 /// Places `items` online in `order` (decide, then insert, as the pipeline does), settles the window, and
 /// returns the partition (sorted sets of item ids) before and after settling.
-fn online_then_settled(items: &[Arrival], order: &[usize]) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
+fn online_then_settled(items: &[Arrival], order: &[usize]) -> (Partition, Partition) {
+    arrived_then_settled(items, order, false).0
+}
+
+/// [`online_then_settled`], or with `defer` each item left undecided in a story of its own, as a backlog
+/// is; also returns what the settle did.
+fn arrived_then_settled(
+    items: &[Arrival],
+    order: &[usize],
+    defer: bool,
+) -> ((Partition, Partition), Settled) {
     let mut m = Matcher::new(Params::default());
     let mut next_story = 100;
     for (k, (t, s)) in FILLER.iter().enumerate() {
@@ -455,22 +468,29 @@ fn online_then_settled(items: &[Arrival], order: &[usize]) -> (Vec<Vec<i64>>, Ve
     for &k in order {
         let (id, source, published, (t, s)) = items[k];
         let f = m.features(t, s);
-        let story = m.decide(source, published, &f).story_id.unwrap_or_else(|| {
+        let decided = if defer {
+            None
+        } else {
+            m.decide(source, published, &f).story_id
+        };
+        let story = decided.unwrap_or_else(|| {
             next_story += 1;
             next_story
         });
-        m.insert_placed(
-            Placed {
-                item_id: id,
-                story_id: story,
-                source_id: source,
-                priority: 0,
-                published,
-                order_key: crate::dedup::order_key(source as u64, &format!("item-{id}")),
-                pinned_to: 0,
-            },
-            f,
-        );
+        let placed = Placed {
+            item_id: id,
+            story_id: story,
+            source_id: source,
+            priority: 0,
+            published,
+            order_key: crate::dedup::order_key(source as u64, &format!("item-{id}")),
+            pinned_to: 0,
+        };
+        if defer {
+            m.defer_placed(placed, f);
+        } else {
+            m.insert_placed(placed, f);
+        }
     }
     let partition = |m: &Matcher| -> Vec<Vec<i64>> {
         let mut stories: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
@@ -489,7 +509,12 @@ fn online_then_settled(items: &[Arrival], order: &[usize]) -> (Vec<Vec<i64>>, Ve
         next_story
     });
     assert_eq!(settled.decided, items.len(), "every item is decided again");
-    (online, partition(&m))
+    assert_eq!(
+        m.len(),
+        FILLER.len() + items.len(),
+        "every item is in the window"
+    );
+    ((online, partition(&m)), settled)
 }
 
 #[test]
@@ -528,4 +553,32 @@ fn settling_gives_one_partition_whatever_the_arrival_order() {
         runs[0].1,
         vec![vec![10, 11], vec![12], vec![13], vec![14, 15]]
     );
+}
+
+#[test]
+fn a_deferred_backlog_settles_to_the_partition_of_items_decided_on_arrival() {
+    let items: [Arrival; 6] = [
+        (10, 20, 1_000, HARBOUR),
+        (11, 21, 1_100, HARBOUR_BLIND),
+        (12, 21, 1_200, HARBOUR_SPUN),
+        (13, 22, 1_300, HARBOUR_NEXT),
+        (14, 20, 1_050, UKRAINE),
+        (15, 23, 1_150, UKRAINE_SPUN),
+    ];
+    let canonical = online_then_settled(&items, &[0, 1, 2, 3, 4, 5]).1;
+    for order in [[0, 1, 2, 3, 4, 5], [5, 3, 0, 4, 2, 1], [2, 1, 0, 5, 4, 3]] {
+        let ((online, settled), what) = arrived_then_settled(&items, &order, true);
+        assert!(
+            online.is_empty(),
+            "a backlog waits outside the index: {online:?}"
+        );
+        assert_eq!(settled, canonical, "order {order:?}");
+        // The two copies that join move; the other four stay and keep the decision that left them alone.
+        let mut moved: Vec<i64> = what.moved.iter().map(|m| m.item_id).collect();
+        moved.sort_unstable();
+        assert_eq!(moved, vec![11, 15], "order {order:?}");
+        let mut stayed: Vec<i64> = what.founded.iter().map(|f| f.0).collect();
+        stayed.sort_unstable();
+        assert_eq!(stayed, vec![10, 12, 13, 14], "order {order:?}");
+    }
 }

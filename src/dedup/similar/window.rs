@@ -78,6 +78,34 @@ impl Matcher {
         self.insert_window(p, f.into_inner());
     }
 
+    /// Adds a placed item that the next [`Matcher::settle`] decides and indexes: until then it only counts
+    /// in the document frequencies, so nothing decided meanwhile can join it.
+    pub fn defer_placed(&mut self, p: Placed, f: Features) {
+        let f = f.into_inner();
+        self.count_terms(&f, true);
+        let entry = Entry {
+            item_id: p.item_id,
+            story_id: p.story_id,
+            source_id: p.source_id,
+            priority: p.priority,
+            published: p.published,
+            order_key: p.order_key,
+            f: f.compact(),
+        };
+        self.deferred.push((entry, p.pinned_to));
+    }
+
+    /// Drops the deferred items published before `cutoff`, which the window would have evicted.
+    pub(super) fn evict_deferred_before(&mut self, cutoff: i64) {
+        let (kept, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deferred)
+            .into_iter()
+            .partition(|(e, _)| e.published >= cutoff);
+        for (e, _) in &gone {
+            self.count_terms(&e.f, false);
+        }
+        self.deferred = kept;
+    }
+
     /// [`Matcher::insert_placed`] for features as the window holds them (or about to).
     pub(super) fn insert_window(&mut self, p: Placed, f: FeatInner) {
         self.count_terms(&f, true);
