@@ -30,7 +30,7 @@ pub(crate) use place::{Ids, Placement, Placer};
 /// A new story's decision is stored for `explain` only when a candidate scored at least this (a near miss).
 /// Below it nothing came close, which is the common case: in a first poll of 10,000 feeds, 60,000 rows
 /// held nothing but scores of 0.1-0.2.
-const NEAR_MISS_SCORE: f64 = 0.3;
+pub(crate) const NEAR_MISS_SCORE: f64 = 0.3;
 
 /// A placement decision for a new item, as stored in `dedup_decisions`.
 #[derive(Debug, Clone)]

@@ -72,12 +72,9 @@ impl Store {
             }
         }
         // A backlog's items were stored as stories of their own, with a placeholder decision; the ones that
-        // stay keep a row only when something came close, as on arrival.
+        // stay keep a row only when something came close, as on arrival (settling hands over only those).
         for (item_id, story, d) in founded {
-            let d = SimilarLayer::decision(d);
-            if d.is_notable() {
-                record_decision(&tx, *item_id, *story, &d, now)?;
-            }
+            record_decision(&tx, *item_id, *story, &SimilarLayer::decision(d), now)?;
         }
         for &story in &stories {
             let members = original_candidates(&tx, story)?;

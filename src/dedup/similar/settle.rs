@@ -68,7 +68,8 @@ pub struct Settled {
     /// Items whose story changed.
     pub moved: Vec<Moved>,
     /// Items of a backlog, decided here for the first time, that stayed in the story they founded on
-    /// arrival: their decisions, for `explain` to keep the near misses among them.
+    /// arrival although a candidate came close: their decisions, for `explain` (a backlog's other items
+    /// need no row, as on arrival, and holding millions of decisions would cost more than the window).
     pub founded: Vec<(i64, i64, super::Decision)>,
 }
 
@@ -163,7 +164,12 @@ impl Matcher {
                     to: story,
                     decision,
                 });
-            } else if deferred && let Some(d) = decision {
+            } else if deferred
+                && let Some(d) = decision
+                && d.candidates
+                    .iter()
+                    .any(|c| f64::from(c.score) >= crate::dedup::NEAR_MISS_SCORE)
+            {
                 settled.founded.push((e.item_id, story, d));
             }
             self.reinsert(e, pinned_to, story);
