@@ -83,7 +83,7 @@ impl Ingester {
         dedup: &crate::config::DedupConfig,
     ) -> anyhow::Result<Self> {
         Ok(Ingester {
-            store: Store::open(path)?,
+            store: Store::open_for_ingest(path)?,
             placer: Placer::new(dedup),
             checkpointer: None,
             router: std::sync::Arc::new(Router::default()),

@@ -99,6 +99,17 @@ impl Store {
         Ok(Store { conn })
     }
 
+    /// Opens the database at `path` for the single writer, whose page cache may grow to
+    /// [`INGEST_CACHE_MIB`].
+    pub fn open_for_ingest(path: &Path) -> anyhow::Result<Store> {
+        let store = Store::open(path)?;
+        store
+            .conn
+            .pragma_update(None, "cache_size", -1024 * INGEST_CACHE_MIB)
+            .with_context(|| format!("cannot configure the database {}", path.display()))?;
+        Ok(store)
+    }
+
     /// Opens an existing database read-only, for readers running beside the daemon.
     pub fn open_read_only(path: &Path) -> anyhow::Result<Store> {
         let conn = Connection::open_with_flags(
@@ -153,6 +164,13 @@ impl Store {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 }
+
+/// The writer's page cache, at most, in MiB. Ingest touches index pages scattered by hash (URL and text keys,
+/// sections by publication time); once those indexes outgrow the 8 MiB every connection has, each insert
+/// reads its leaf pages back from the operating system. At 2,000,000 items (benches/poll.sh 100000 1000)
+/// 64 MiB cut the first cycle from 292.6 to 258.0 s for 68 MB more at peak; SQLite fills the cache only as
+/// pages are read, so a small database costs nothing more.
+const INGEST_CACHE_MIB: i64 = 64;
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
