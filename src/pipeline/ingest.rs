@@ -74,6 +74,8 @@ pub struct Ingester {
     checkpointer: Option<Checkpointer>,
     /// The section rules new and edited stories are routed by.
     router: std::sync::Arc<Router>,
+    /// Whether the store's page cache was widened for new items (see `store::INGEST_CACHE_MIB`).
+    cache_widened: bool,
 }
 
 impl Ingester {
@@ -83,10 +85,11 @@ impl Ingester {
         dedup: &crate::config::DedupConfig,
     ) -> anyhow::Result<Self> {
         Ok(Ingester {
-            store: Store::open_for_ingest(path)?,
+            store: Store::open(path)?,
             placer: Placer::new(dedup),
             checkpointer: None,
             router: std::sync::Arc::new(Router::default()),
+            cache_widened: false,
         })
     }
 
@@ -173,8 +176,16 @@ impl Ingester {
         let unavailable = |e: &anyhow::Error| {
             Unavailable(store::unavailable(e).unwrap_or_else(|| format!("{e:#}")))
         };
-        if jobs.iter().any(|j| !j.items.is_empty()) && self.placer.needs_window() {
-            self.load_window().map_err(|e| unavailable(&e))?;
+        if jobs.iter().any(|j| !j.items.is_empty()) {
+            if !self.cache_widened {
+                self.store
+                    .widen_cache_for_new_items()
+                    .map_err(|e| unavailable(&e))?;
+                self.cache_widened = true;
+            }
+            if self.placer.needs_window() {
+                self.load_window().map_err(|e| unavailable(&e))?;
+            }
         }
         let batch = self.store.begin_batch().map_err(|e| unavailable(&e))?;
         let router = self.router.clone();
