@@ -1,7 +1,8 @@
 //! Story dedup gives one answer whatever order the items arrive in: `../shared/dedup-unknown` (blind spins,
 //! copies dated before their original) is polled with its feeds in several orders, the items of every feed
-//! shuffled too and one feed fetched at a time, and once split over two runs; every run must form exactly
-//! the same stories.
+//! shuffled too and one feed fetched at a time, and once split over two runs; twice more with every item
+//! left for the settle to decide (`dedup.defer_after_items = 0`, as a backlog is). Every run must form
+//! exactly the same stories.
 
 mod common;
 
@@ -43,8 +44,9 @@ fn shuffle_items(xml: &str, seed: u64) -> String {
     format!("{}{}{}", &xml[..first], blocks.concat(), rest)
 }
 
-/// Polls `feeds` (names, in this order, served from `dir`) once into the database at `db`.
-async fn poll(dir: &Path, db: &Path, names: &[String], wires: &[String]) {
+/// Polls `feeds` (names, in this order, served from `dir`) once into the database at `db`, with `extra`
+/// appended to the configuration.
+async fn poll(dir: &Path, db: &Path, names: &[String], wires: &[String], extra: &str) {
     let (addr, _) = common::serve_feed_dir(dir).await;
     let sources: Vec<common::SourceSpec> = names
         .iter()
@@ -58,7 +60,7 @@ async fn poll(dir: &Path, db: &Path, names: &[String], wires: &[String]) {
         })
         .collect();
     let config = db.with_extension("toml");
-    let toml = common::config_toml("127.0.0.1:9", db, &["all"], &sources) + "global = 1\n";
+    let toml = common::config_toml("127.0.0.1:9", db, &["all"], &sources) + "global = 1\n" + extra;
     std::fs::write(&config, toml).unwrap();
     let summary = wiredesk::daemon::poll_once(wiredesk::config::load(&config).unwrap(), None)
         .await
@@ -133,7 +135,7 @@ async fn any_arrival_order_gives_the_same_stories() {
     let scratch = tempfile::tempdir().unwrap();
 
     let mut runs: Vec<(String, Partition)> = Vec::new();
-    for seed in 0..4u64 {
+    for seed in 0..6u64 {
         let dir = scratch.path().join(format!("feeds-{seed}"));
         std::fs::create_dir(&dir).unwrap();
         for n in &names {
@@ -152,13 +154,19 @@ async fn any_arrival_order_gives_the_same_stories() {
             _ => shuffle(&mut order, seed),
         }
         let db = scratch.path().join(format!("order-{seed}.db"));
-        if seed == 3 {
+        // Seeds 4 and 5 decide nothing on arrival: the settle decides every item, moving the copies.
+        let extra = if seed >= 4 {
+            "[dedup]\ndefer_after_items = 0\n"
+        } else {
+            ""
+        };
+        if seed == 3 || seed == 5 {
             // Split over two runs: the second run's items settle among the first's.
             let (first, second) = order.split_at(order.len() / 2);
-            poll(&dir, &db, first, &wires).await;
-            poll(&dir, &db, second, &wires).await;
+            poll(&dir, &db, first, &wires, extra).await;
+            poll(&dir, &db, second, &wires, extra).await;
         } else {
-            poll(&dir, &db, &order, &wires).await;
+            poll(&dir, &db, &order, &wires, extra).await;
         }
         runs.push((format!("order {seed}"), partition(&db)));
     }

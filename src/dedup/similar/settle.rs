@@ -56,7 +56,9 @@ pub struct Moved {
     pub from: i64,
     /// The story it is in now: an existing one, or one `new_story` handed out.
     pub to: i64,
-    /// The decision that put it there (None: it followed the item an exact layer joined it to).
+    /// The decision that put it there. None when its stored decision stands: it followed the item an exact
+    /// layer joined it to, or it is itself such an item and led its group (the stored row keeps the tie,
+    /// which rebuilding the window after a restart reads back).
     pub decision: Option<super::Decision>,
 }
 
@@ -154,7 +156,9 @@ impl Matcher {
                     None if !self.stories.contains_key(&e.story_id) => e.story_id,
                     None => new_story(),
                 };
-                (story, Some(d))
+                // A pinned item that leads its group keeps its exact-layer row: overwritten by this decision,
+                // the tie would be lost at the next start, and the item it matched decided apart from it.
+                (story, (pinned_to == 0).then_some(d))
             };
             story_of[i] = story;
             if story != e.story_id {
