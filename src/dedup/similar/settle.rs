@@ -26,6 +26,7 @@
 //! goes where its canonically first member goes, and a group tied to an item outside the settled span
 //! stays in that item's story.
 
+use super::features::FeatInner;
 use super::{Entry, FxMap, Matcher};
 
 /// An item as the window stores it: where it sits and what its canonical place is.
@@ -212,6 +213,19 @@ impl Matcher {
 }
 
 impl Entry {
+    /// The entry of a placed item, keeping only the features' tokens (the inverse of [`Entry::placed`]).
+    pub(super) fn of(p: &Placed, f: FeatInner) -> Entry {
+        Entry {
+            item_id: p.item_id,
+            story_id: p.story_id,
+            source_id: p.source_id,
+            priority: p.priority,
+            published: p.published,
+            order_key: p.order_key,
+            f: f.compact(),
+        }
+    }
+
     /// Where the entry sits, as it was inserted, with the item an exact layer joined it to (or 0).
     fn placed(&self, pinned_to: i64) -> Placed {
         Placed {

@@ -83,27 +83,20 @@ impl Matcher {
     pub fn defer_placed(&mut self, p: Placed, f: Features) {
         let f = f.into_inner();
         self.count_terms(&f, true);
-        let entry = Entry {
-            item_id: p.item_id,
-            story_id: p.story_id,
-            source_id: p.source_id,
-            priority: p.priority,
-            published: p.published,
-            order_key: p.order_key,
-            f: f.compact(),
-        };
-        self.deferred.push((entry, p.pinned_to));
+        self.deferred.push((Entry::of(&p, f), p.pinned_to));
     }
 
     /// Drops the deferred items published before `cutoff`, which the window would have evicted.
     pub(super) fn evict_deferred_before(&mut self, cutoff: i64) {
-        let (kept, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deferred)
-            .into_iter()
-            .partition(|(e, _)| e.published >= cutoff);
-        for (e, _) in &gone {
-            self.count_terms(&e.f, false);
-        }
-        self.deferred = kept;
+        let mut deferred = std::mem::take(&mut self.deferred);
+        deferred.retain(|(e, _)| {
+            let kept = e.published >= cutoff;
+            if !kept {
+                self.count_terms(&e.f, false);
+            }
+            kept
+        });
+        self.deferred = deferred;
     }
 
     /// [`Matcher::insert_placed`] for features as the window holds them (or about to).
@@ -156,15 +149,7 @@ impl Matcher {
         if p.pinned_to != 0 {
             self.pinned.insert(seq, p.pinned_to);
         }
-        self.entries.push_back(Some(Entry {
-            item_id: p.item_id,
-            story_id: p.story_id,
-            source_id: p.source_id,
-            priority: p.priority,
-            published: p.published,
-            order_key: p.order_key,
-            f: f.compact(),
-        }));
+        self.entries.push_back(Some(Entry::of(&p, f)));
         self.by_time.insert((p.published, seq));
         self.stories.entry(p.story_id).or_default().push(seq);
     }
