@@ -30,7 +30,12 @@ pub(crate) use place::{Ids, Placement, Placer};
 /// A new story's decision is stored for `explain` only when a candidate scored at least this (a near miss).
 /// Below it nothing came close, which is the common case: in a first poll of 10,000 feeds, 60,000 rows
 /// held nothing but scores of 0.1-0.2.
-pub(crate) const NEAR_MISS_SCORE: f64 = 0.3;
+const NEAR_MISS_SCORE: f64 = 0.3;
+
+/// Whether a candidate's score makes a new story's decision worth a row for `explain` (a near miss).
+pub(crate) fn is_near_miss(score: f64) -> bool {
+    score >= NEAR_MISS_SCORE
+}
 
 /// A placement decision for a new item, as stored in `dedup_decisions`.
 #[derive(Debug, Clone)]
@@ -160,7 +165,7 @@ impl Decision {
     /// Whether `explain` needs this decision kept: every join, and a new story only when a candidate came
     /// close. Nothing even close is the common case and is reported without a stored row.
     pub fn is_notable(&self) -> bool {
-        self.story_id.is_some() || self.candidates.iter().any(|c| c.score >= NEAR_MISS_SCORE)
+        self.story_id.is_some() || self.candidates.iter().any(|c| is_near_miss(c.score))
     }
 }
 

@@ -173,7 +173,7 @@ impl Matcher {
                 && let Some(d) = decision
                 && d.candidates
                     .iter()
-                    .any(|c| f64::from(c.score) >= crate::dedup::NEAR_MISS_SCORE)
+                    .any(|c| crate::dedup::is_near_miss(f64::from(c.score)))
             {
                 settled.founded.push((e.item_id, story, d));
             }
