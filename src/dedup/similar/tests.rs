@@ -445,6 +445,17 @@ type Arrival<'a> = (i64, i64, i64, (&'a str, &'a str));
 /// Stories as sorted sets of item ids.
 type Partition = Vec<Vec<i64>>;
 
+/// The harbour story (a wire, two copies from one farm, a follow-up) and the Ukraine one with a copy, for
+/// the arrival-order tests.
+const ARRIVALS: [Arrival<'static>; 6] = [
+    (10, 20, 1_000, HARBOUR),
+    (11, 21, 1_100, HARBOUR_BLIND),
+    (12, 21, 1_200, HARBOUR_SPUN),
+    (13, 22, 1_300, HARBOUR_NEXT),
+    (14, 20, 1_050, UKRAINE),
+    (15, 23, 1_150, UKRAINE_SPUN),
+];
+
 /// Places `items` online in `order` (decide, then insert, as the pipeline does), settles the window, and
 /// returns the partition (sorted sets of item ids) before and after settling.
 fn online_then_settled(items: &[Arrival], order: &[usize]) -> (Partition, Partition) {
@@ -521,14 +532,7 @@ fn arrived_then_settled(
 fn settling_gives_one_partition_whatever_the_arrival_order() {
     // Two copies of the harbour story from one farm (source 21): online, whichever arrives first joins
     // the wire's story and the same-source rule keeps the other out; settled, the earlier copy does.
-    let items: [Arrival; 6] = [
-        (10, 20, 1_000, HARBOUR),
-        (11, 21, 1_100, HARBOUR_BLIND),
-        (12, 21, 1_200, HARBOUR_SPUN),
-        (13, 22, 1_300, HARBOUR_NEXT),
-        (14, 20, 1_050, UKRAINE),
-        (15, 23, 1_150, UKRAINE_SPUN),
-    ];
+    let items = ARRIVALS;
     let orders: [[usize; 6]; 5] = [
         [0, 1, 2, 3, 4, 5],
         [2, 1, 0, 5, 4, 3],
@@ -557,14 +561,7 @@ fn settling_gives_one_partition_whatever_the_arrival_order() {
 
 #[test]
 fn a_deferred_backlog_settles_to_the_partition_of_items_decided_on_arrival() {
-    let items: [Arrival; 6] = [
-        (10, 20, 1_000, HARBOUR),
-        (11, 21, 1_100, HARBOUR_BLIND),
-        (12, 21, 1_200, HARBOUR_SPUN),
-        (13, 22, 1_300, HARBOUR_NEXT),
-        (14, 20, 1_050, UKRAINE),
-        (15, 23, 1_150, UKRAINE_SPUN),
-    ];
+    let items = ARRIVALS;
     let canonical = online_then_settled(&items, &[0, 1, 2, 3, 4, 5]).1;
     for order in [[0, 1, 2, 3, 4, 5], [5, 3, 0, 4, 2, 1], [2, 1, 0, 5, 4, 3]] {
         let ((online, settled), what) = arrived_then_settled(&items, &order, true);
