@@ -4,14 +4,16 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-/// A parsed cron expression that remembers how the operator wrote it.
+/// A parsed cron expression that remembers how the operator wrote it. Cheap to clone: a parsed schedule
+/// holds a few kilobytes of field sets, and every source of a section shares its section's.
 #[derive(Clone)]
 pub struct CronSchedule {
-    expression: String,
-    schedule: cron::Schedule,
+    expression: Arc<str>,
+    schedule: Arc<cron::Schedule>,
 }
 
 impl fmt::Debug for CronSchedule {
@@ -92,8 +94,8 @@ impl CronSchedule {
             return Err(format!("`{expression}` never fires"));
         }
         Ok(CronSchedule {
-            expression: expression.to_string(),
-            schedule,
+            expression: expression.into(),
+            schedule: Arc::new(schedule),
         })
     }
 
