@@ -301,7 +301,14 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 
 fn run(n: usize, measure: usize) -> Row {
     let mut g = Gen::new();
-    let params = Params::default();
+    // DEDUP_BENCH_SPILL_DIR: keep no closed chunk of features in memory, as a window far past its
+    // budget (`dedup.feature_memory_mib`) does, and read them back from a spill file in that directory.
+    let spill_dir = std::env::var_os("DEDUP_BENCH_SPILL_DIR").map(std::path::PathBuf::from);
+    let params = Params {
+        feature_memory: if spill_dir.is_some() { 0 } else { 64 << 20 },
+        spill_dir,
+        ..Params::default()
+    };
     let window = params.window_secs;
     let rss0 = rss_mb();
     let mut m = Matcher::new(params);

@@ -1,8 +1,9 @@
 //! Story dedup gives one answer whatever order the items arrive in: `../shared/dedup-unknown` (blind spins,
 //! copies dated before their original) is polled with its feeds in several orders, the items of every feed
 //! shuffled too and one feed fetched at a time, and once split over two runs; twice more with every item
-//! left for the settle to decide (`dedup.defer_after_items = 0`, as a backlog is). Every run must form
-//! exactly the same stories.
+//! left for the settle to decide (`dedup.defer_after_items = 0`, as a backlog is) and no features held in
+//! memory past the open chunk (`dedup.feature_memory_mib = 0`: the rest are read back from the spill file).
+//! Every run must form exactly the same stories.
 
 mod common;
 
@@ -154,9 +155,10 @@ async fn any_arrival_order_gives_the_same_stories() {
             _ => shuffle(&mut order, seed),
         }
         let db = scratch.path().join(format!("order-{seed}.db"));
-        // Seeds 4 and 5 decide nothing on arrival: the settle decides every item, moving the copies.
+        // Seeds 4 and 5 decide nothing on arrival: the settle decides every item, moving the copies. They
+        // also keep the window's features on disk, as a window past its memory budget does.
         let extra = if seed >= 4 {
-            "[dedup]\ndefer_after_items = 0\n"
+            "[dedup]\ndefer_after_items = 0\nfeature_memory_mib = 0\n"
         } else {
             ""
         };

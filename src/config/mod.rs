@@ -208,6 +208,8 @@ pub struct DedupConfig {
     pub min_title_words: usize,
     /// Unsettled items past which new ones are decided only when the window settles (a backlog).
     pub defer_after_items: usize,
+    /// Megabytes of the window's item features kept in memory; the rest waits in a file beside the database.
+    pub feature_memory_mib: usize,
 }
 
 impl Default for DedupConfig {
@@ -221,6 +223,7 @@ impl Default for DedupConfig {
             member_threshold: matcher.member_threshold,
             min_title_words: matcher.min_title_words,
             defer_after_items: matcher.defer_after_items,
+            feature_memory_mib: matcher.feature_memory >> 20,
         }
     }
 }
@@ -235,6 +238,7 @@ impl DedupConfig {
             member_threshold: self.member_threshold,
             min_title_words: self.min_title_words,
             defer_after_items: self.defer_after_items,
+            feature_memory: self.feature_memory_mib << 20,
             ..Default::default()
         }
     }

@@ -240,6 +240,7 @@ fn dedup(t: &Table, p: &mut Problems) -> DedupConfig {
         member_threshold: fraction(t, p, "member_threshold", d.member_threshold),
         min_title_words: positive(t, p, "min_title_words", d.min_title_words),
         defer_after_items: value(t.get(p, "defer_after_items"), d.defer_after_items),
+        feature_memory_mib: value(t.get(p, "feature_memory_mib"), d.feature_memory_mib),
     };
     t.finish(p);
     dedup

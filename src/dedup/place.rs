@@ -76,10 +76,14 @@ pub(crate) struct Placer {
 }
 
 impl Placer {
-    /// A placer for these settings; its window is loaded when first needed.
-    pub(crate) fn new(config: &DedupConfig) -> Self {
+    /// A placer for these settings whose window's features past its memory budget go to a file in
+    /// `spill_dir` (the database's directory); its window is loaded when first needed.
+    pub(crate) fn new(config: &DedupConfig, spill_dir: &std::path::Path) -> Self {
         Placer {
-            params: config.near_duplicates.then(|| config.matcher_params()),
+            params: config.near_duplicates.then(|| Params {
+                spill_dir: Some(spill_dir.to_path_buf()),
+                ..config.matcher_params()
+            }),
             window: None,
         }
     }

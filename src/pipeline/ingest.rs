@@ -76,6 +76,8 @@ pub struct Ingester {
     router: std::sync::Arc<Router>,
     /// Whether the store's page cache was widened for new items (see `store::INGEST_CACHE_MIB`).
     cache_widened: bool,
+    /// The database's directory, where the similarity window spills features past its memory budget.
+    spill_dir: std::path::PathBuf,
 }
 
 impl Ingester {
@@ -84,9 +86,14 @@ impl Ingester {
         path: &std::path::Path,
         dedup: &crate::config::DedupConfig,
     ) -> anyhow::Result<Self> {
+        let spill_dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
         Ok(Ingester {
             store: Store::open(path)?,
-            placer: Placer::new(dedup),
+            placer: Placer::new(dedup, &spill_dir),
+            spill_dir,
             checkpointer: None,
             router: std::sync::Arc::new(Router::default()),
             cache_widened: false,
@@ -109,7 +116,7 @@ impl Ingester {
 
     /// New dedup settings (a reload): the window is rebuilt with them when next needed.
     pub(crate) fn reconfigure(&mut self, dedup: &crate::config::DedupConfig) {
-        self.placer = Placer::new(dedup);
+        self.placer = Placer::new(dedup, &self.spill_dir);
     }
 
     /// Routes stories by these section rules from now on (stored stories are routed again separately).

@@ -188,10 +188,12 @@ impl Matcher {
         found: Vec<&'m Entry>,
         scratch: &mut Scratch,
     ) -> Vec<Scored<'m>> {
-        self.warm(found.iter().map(|e| &e.f));
+        let feats: Vec<FeatInner> = found.iter().map(|e| self.feat(e)).collect();
+        self.warm(feats.iter());
         let mut scored: Vec<Scored<'m>> = found
             .into_iter()
-            .map(|e| (self.score_pair(probe, &e.f, scratch), e))
+            .zip(&feats)
+            .map(|(e, f)| (self.score_pair(probe, f, scratch), e))
             .collect();
         scored.sort_by(|x, y| {
             y.0.score
@@ -292,7 +294,7 @@ impl Matcher {
     ) -> PairScore {
         match scored.iter().find(|(_, c)| c.item_id == m.item_id) {
             Some((known, _)) => *known,
-            None => self.score_pair(probe, &m.f, scratch),
+            None => self.score_pair(probe, &self.feat(m), scratch),
         }
     }
 }

@@ -43,8 +43,8 @@ const ALT_LEMMA_MASK: u32 = (1 << ALT_POS_SHIFT) - 1;
 /// The largest lemma id an alternative can hold.
 pub(super) const MAX_ALT_LEMMA: u32 = ALT_LEMMA_MASK;
 
-/// An item's features: its tokens, flags and shape in one allocation, and (until the item enters the
-/// window) the tables deciding and inserting it need.
+/// An item's features: its tokens, flags and shape in one allocation, and (while it is being decided or
+/// inserted) the tables that needs. The window keeps only the words, in its [`super::spill`] store.
 #[derive(Debug)]
 pub(super) struct FeatInner {
     /// One allocation, since the window holds hundreds of thousands of items:
@@ -171,17 +171,20 @@ impl FeatInner {
         usize::from(self.lens()[1])
     }
 
-    /// The same tokens without the deciding tables: what the window keeps of an item.
-    pub(super) fn compact(self) -> FeatInner {
-        FeatInner {
-            data: self.data,
-            prep: None,
-        }
+    /// The packed words, as the window stores them (see [`super::spill`]).
+    pub(super) fn words(&self) -> &[u32] {
+        &self.data
     }
 
-    /// Heap bytes a window entry's features take (see [`super::memory`]).
-    pub(super) fn heap_bytes(&self) -> usize {
-        super::memory::alloc_bytes(self.data.len() * 4)
+    /// Features from words [`FeatInner::words`] gave, without the deciding tables. No words (a spill file
+    /// that could not be read) reads as an item without tokens.
+    pub(super) fn from_words(data: Box<[u32]>) -> FeatInner {
+        let data = if data.len() < HEADER_WORDS {
+            vec![0; HEADER_WORDS].into_boxed_slice()
+        } else {
+            data
+        };
+        FeatInner { data, prep: None }
     }
 }
 

@@ -95,7 +95,7 @@ impl Matcher {
             .filter(|&(k, votes)| {
                 self.entries[k as usize].as_ref().is_some_and(|e| {
                     (e.published - published).abs() <= p.window_secs
-                        && (votes >= floor_full || !(f.has_summary() && e.f.has_summary()))
+                        && (votes >= floor_full || !(f.has_summary() && e.has_summary))
                 })
             })
             .map(|x| x.0 as usize)

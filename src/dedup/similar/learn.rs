@@ -42,7 +42,7 @@ impl Matcher {
             let Some(m) = self.entry(seq) else {
                 continue;
             };
-            for (a, b) in self.substitutions(&probe, &m.f) {
+            for (a, b) in self.substitutions(&probe, &self.feat(m)) {
                 let key = sub_key(a, b);
                 // One vote per new item and substitution, however many members show it.
                 if !out.iter().any(|&(_, k)| k == key) {

@@ -18,8 +18,10 @@ pub struct WindowMemory {
     pub postings_held: usize,
     /// The entry slots (one per sequence number, live or not, and spare capacity).
     pub entries: usize,
-    /// Each live item's tokens, alternative lemmas and shape.
+    /// Each live item's tokens, alternative lemmas and shape, as far as they are held in memory.
     pub features: usize,
+    /// Bytes of features in the spill file (not part of the total).
+    pub spilled: usize,
     /// The substitutions each item taught.
     pub taught: usize,
     /// The candidate index: map buckets and posting lists.
@@ -77,8 +79,7 @@ pub(super) fn alloc_bytes(n: usize) -> usize {
 impl Matcher {
     /// Estimated heap bytes the window holds, by structure.
     pub fn memory(&self) -> WindowMemory {
-        let live = || self.entries.iter().flatten();
-        let features = live().map(|e| e.f.heap_bytes()).sum();
+        let (features, spilled) = self.feats.bytes();
         let taught = table_bytes::<u64, Box<[(u64, u64)]>>(self.taught.capacity())
             + self
                 .taught
@@ -118,6 +119,7 @@ impl Matcher {
             entries: self.entries.capacity() * size_of::<Option<Entry>>()
                 + table_bytes::<u64, i64>(self.pinned.capacity()),
             features,
+            spilled,
             taught,
             postings,
             by_time,

@@ -66,6 +66,7 @@ mod lexicon;
 mod memory;
 mod score;
 mod settle;
+mod spill;
 mod tokens;
 mod window;
 
@@ -147,6 +148,10 @@ pub struct Params {
     /// Unsettled items past which new items are not decided on arrival, only when the window settles:
     /// settling decides a backlog from its start anyway (see `settle`).
     pub defer_after_items: usize,
+    /// Bytes of the window's item features kept in memory; the rest waits in a file in `spill_dir`.
+    pub feature_memory: usize,
+    /// Where features past `feature_memory` are written (an unnamed file); None keeps them all in memory.
+    pub spill_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Params {
@@ -178,6 +183,8 @@ impl Default for Params {
             kept_full: 0.47,
             kept_title: 0.6,
             defer_after_items: 2_000,
+            feature_memory: 64 << 20,
+            spill_dir: None,
         }
     }
 }
@@ -228,12 +235,14 @@ struct Entry {
     source_id: i64,
     /// Its source's priority (the story's lead is its member from the highest).
     priority: i32,
+    /// Whether it has summary text: the index checks it for every candidate, without reading features.
+    has_summary: bool,
     published: i64,
     /// Its place in the canonical order, after `published`: a hash of its source's URL and its guid, so
     /// that ties break the same way whatever order items arrived in (see `settle`).
     order_key: u64,
-    /// Its features, without the tables only deciding needs.
-    f: features::FeatInner,
+    /// Where its features are in the window's store ([`Matcher::feat`] reads them).
+    f: spill::FeatRef,
 }
 
 /// The online near-duplicate matcher over a sliding time window.
@@ -281,6 +290,8 @@ pub struct Matcher {
     /// counted in the document frequencies, but indexed only when settling decides them, so that a backlog
     /// is decided once, in canonical order, instead of once on arrival and again when it settles.
     deferred: Vec<(Entry, i64)>,
+    /// The features of every item above: in memory up to `Params::feature_memory`, the rest on disk.
+    feats: spill::FeatureStore,
 }
 
 impl std::fmt::Debug for Matcher {
@@ -297,6 +308,7 @@ impl Matcher {
     /// A matcher with an empty window.
     pub fn new(params: Params) -> Self {
         Matcher {
+            feats: spill::FeatureStore::new(params.feature_memory, params.spill_dir.as_deref()),
             params,
             lex: Lexicon::shipped(),
             entries: VecDeque::new(),
@@ -331,5 +343,10 @@ impl Matcher {
     /// True when the window holds no item.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The features of a window entry, read from the store.
+    fn feat(&self, e: &Entry) -> features::FeatInner {
+        features::FeatInner::from_words(self.feats.get(e.f))
     }
 }

@@ -27,6 +27,7 @@
 //! stays in that item's story.
 
 use super::features::FeatInner;
+use super::spill::FeatRef;
 use super::{Entry, FxMap, Matcher};
 
 /// An item as the window stores it: where it sits and what its canonical place is.
@@ -139,9 +140,10 @@ impl Matcher {
         }
         let mut settled = Settled::default();
         let mut story_of: Vec<i64> = vec![0; taken.len()];
-        for (i, (mut e, pinned_to, deferred)) in taken.into_iter().enumerate() {
+        for (i, (e, pinned_to, deferred)) in taken.into_iter().enumerate() {
             // Deciding and inserting the item both read its tables: computed once, for one item at a time.
-            self.prepare(&mut e.f);
+            let mut f = self.feat(&e);
+            self.prepare(&mut f);
             let r = groups.root(i);
             let (story, decision) = if r != i {
                 (story_of[r], None)
@@ -149,7 +151,7 @@ impl Matcher {
                 (s, None)
             } else {
                 settled.decided += 1;
-                let d = self.decide_inner(e.source_id, e.published, &e.f);
+                let d = self.decide_inner(e.source_id, e.published, &f);
                 let story = match d.story_id {
                     Some(s) => s,
                     // A story keeps its id while one of its items still founds it; the others that
@@ -177,20 +179,20 @@ impl Matcher {
             {
                 settled.founded.push((e.item_id, story, d));
             }
-            self.reinsert(e, pinned_to, story);
+            self.reinsert(e, &f, pinned_to, story);
         }
         self.repack_if_sparse();
         settled
     }
 
-    /// Puts a taken entry back, in `story`, learning again from its new story's members. Its terms
-    /// never left the document frequencies.
-    fn reinsert(&mut self, e: Entry, pinned_to: i64, story: i64) {
+    /// Puts a taken entry (whose features are `f`) back, in `story`, learning again from its new story's
+    /// members. Its terms never left the document frequencies, nor its features the store.
+    fn reinsert(&mut self, e: Entry, f: &FeatInner, pinned_to: i64, story: i64) {
         let placed = Placed {
             story_id: story,
             ..e.placed(pinned_to)
         };
-        self.insert_indexed(placed, e.f);
+        self.insert_indexed(placed, e.f, f);
     }
 
     /// Settling leaves the slots of the items it took out empty until eviction reaches them; when they
@@ -202,10 +204,14 @@ impl Matcher {
         }
         let (entries, base) = (std::mem::take(&mut self.entries), self.base);
         let mut fresh = Matcher::new(self.params.clone());
+        // The features stay where they are: the fresh window takes the store over.
+        std::mem::swap(&mut fresh.feats, &mut self.feats);
         for (k, e) in entries.into_iter().enumerate() {
             if let Some(e) = e {
                 let pinned_to = self.pinned.get(&(base + k as u64)).copied().unwrap_or(0);
-                fresh.insert_window(e.placed(pinned_to), e.f);
+                let f = fresh.feat(&e);
+                fresh.count_terms(&f, true);
+                fresh.insert_indexed(e.placed(pinned_to), e.f, &f);
             }
         }
         *self = fresh;
@@ -213,16 +219,17 @@ impl Matcher {
 }
 
 impl Entry {
-    /// The entry of a placed item, keeping only the features' tokens (the inverse of [`Entry::placed`]).
-    pub(super) fn of(p: &Placed, f: FeatInner) -> Entry {
+    /// The entry of a placed item whose features the store holds at `f` (the inverse of [`Entry::placed`]).
+    pub(super) fn of(p: &Placed, f: FeatRef, has_summary: bool) -> Entry {
         Entry {
             item_id: p.item_id,
             story_id: p.story_id,
             source_id: p.source_id,
             priority: p.priority,
+            has_summary,
             published: p.published,
             order_key: p.order_key,
-            f: f.compact(),
+            f,
         }
     }
 

@@ -469,7 +469,17 @@ fn arrived_then_settled(
     order: &[usize],
     defer: bool,
 ) -> ((Partition, Partition), Settled) {
-    let mut m = Matcher::new(Params::default());
+    arrived_then_settled_with(Params::default(), items, order, defer)
+}
+
+/// [`arrived_then_settled`] with these parameters.
+fn arrived_then_settled_with(
+    params: Params,
+    items: &[Arrival],
+    order: &[usize],
+    defer: bool,
+) -> ((Partition, Partition), Settled) {
+    let mut m = Matcher::new(params);
     let mut next_story = 100;
     for (k, (t, s)) in FILLER.iter().enumerate() {
         let f = m.features(t, s);
@@ -579,4 +589,29 @@ fn a_deferred_backlog_settles_to_the_partition_of_items_decided_on_arrival() {
         stayed.sort_unstable();
         assert_eq!(stayed, vec![12, 13], "order {order:?}");
     }
+}
+
+#[test]
+fn features_read_back_from_the_spill_file_decide_as_features_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let spilling = Params {
+        feature_memory: 0,
+        spill_dir: Some(dir.path().to_path_buf()),
+        ..Params::default()
+    };
+    for (order, defer) in [([0, 1, 2, 3, 4, 5], false), ([5, 3, 0, 4, 2, 1], true)] {
+        let (kept, kept_did) = arrived_then_settled(&ARRIVALS, &order, defer);
+        let (spilled, spilled_did) =
+            arrived_then_settled_with(spilling.clone(), &ARRIVALS, &order, defer);
+        assert_eq!(spilled, kept, "order {order:?}");
+        assert_eq!(spilled_did.moved.len(), kept_did.moved.len());
+        assert_eq!(spilled_did.founded.len(), kept_did.founded.len());
+    }
+    let (mut m, _) = window_with(spilling, &[UKRAINE, HARBOUR, HARBOUR_NEXT, HARBOUR_SPUN]);
+    assert!(m.memory().spilled > 0, "the closed chunks went to the file");
+    assert!(joins(&m, UKRAINE_SPUN).is_some());
+    // Eviction reads every item's features back to withdraw its terms: nothing is left counted.
+    m.evict_before(i64::MAX);
+    assert!(m.is_empty());
+    assert!(m.df.is_empty() && m.df_lex.iter().all(|&c| c == 0));
 }

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 
 use super::features::{FeatInner, Features};
+use super::spill::FeatRef;
 use super::{Entry, Matcher, Members, OOV_BIT, Placed, TAG_CONCEPT};
 
 /// Offset in `entries` (whose first slot has sequence number `base`) of a posting's sequence number `s`,
@@ -83,7 +84,9 @@ impl Matcher {
     pub fn defer_placed(&mut self, p: Placed, f: Features) {
         let f = f.into_inner();
         self.count_terms(&f, true);
-        self.deferred.push((Entry::of(&p, f), p.pinned_to));
+        let r = self.feats.put(f.words());
+        self.deferred
+            .push((Entry::of(&p, r, f.has_summary()), p.pinned_to));
     }
 
     /// Drops the deferred items published before `cutoff`, which the window would have evicted.
@@ -92,7 +95,9 @@ impl Matcher {
         deferred.retain(|(e, _)| {
             let kept = e.published >= cutoff;
             if !kept {
-                self.count_terms(&e.f, false);
+                let f = self.feat(e);
+                self.count_terms(&f, false);
+                self.feats.release(e.f);
             }
             kept
         });
@@ -102,7 +107,8 @@ impl Matcher {
     /// [`Matcher::insert_placed`] for features as the window holds them (or about to).
     pub(super) fn insert_window(&mut self, p: Placed, f: FeatInner) {
         self.count_terms(&f, true);
-        self.insert_indexed(p, f);
+        let r = self.feats.put(f.words());
+        self.insert_indexed(p, r, &f);
     }
 
     /// Adds (or withdraws) an item's terms to the document frequencies.
@@ -127,10 +133,11 @@ impl Matcher {
         }
     }
 
-    /// Adds an item to the index and its story, leaving the document frequencies as they are.
-    pub(super) fn insert_indexed(&mut self, p: Placed, f: FeatInner) {
+    /// Adds an item whose features `f` the store holds at `r` to the index and its story, leaving the
+    /// document frequencies as they are.
+    pub(super) fn insert_indexed(&mut self, p: Placed, r: FeatRef, f: &FeatInner) {
         let seq = self.base + self.entries.len() as u64;
-        for &(k, _) in self.index_keys(&f).iter() {
+        for &(k, _) in self.index_keys(f).iter() {
             let list = self.postings.entry(k).or_default();
             // Grow by a quarter, not double: postings are most of the window's memory, and doubling left
             // two fifths of their capacity unused.
@@ -142,14 +149,20 @@ impl Matcher {
             self.set_posting_len(k, len);
         }
         self.live += 1;
-        let subs = self.learn(p.story_id, &f);
+        let subs = self.learn(p.story_id, f);
         if !subs.is_empty() {
             self.taught.insert(seq, subs.into_boxed_slice());
         }
         if p.pinned_to != 0 {
             self.pinned.insert(seq, p.pinned_to);
         }
-        self.entries.push_back(Some(Entry::of(&p, f)));
+        // Grow by an eighth, not double: a doubled deque of millions of entries left most of it unused.
+        if self.entries.len() == self.entries.capacity() {
+            self.entries
+                .reserve_exact((self.entries.len() / 8).max(1024));
+        }
+        self.entries
+            .push_back(Some(Entry::of(&p, r, f.has_summary())));
         self.by_time.insert((p.published, seq));
         self.stories.entry(p.story_id).or_default().push(seq);
     }
@@ -168,20 +181,23 @@ impl Matcher {
     /// Takes the item with sequence number `seq` out of the window: its statistics, postings, story
     /// membership and what it taught. Returns it, if it was live.
     pub(super) fn remove(&mut self, seq: u64) -> Option<Entry> {
-        let e = self.remove_indexed(seq)?;
-        self.count_terms(&e.f, false);
+        let (e, f) = self.remove_indexed(seq)?;
+        self.count_terms(&f, false);
+        self.feats.release(e.f);
         Some(e)
     }
 
-    /// [`Matcher::remove`], leaving the document frequencies as they are.
-    pub(super) fn remove_indexed(&mut self, seq: u64) -> Option<Entry> {
+    /// [`Matcher::remove`], leaving the document frequencies and the stored features as they are; with
+    /// the features.
+    pub(super) fn remove_indexed(&mut self, seq: u64) -> Option<(Entry, FeatInner)> {
         let (e, _) = self.take_entry(seq)?;
+        let f = self.feat(&e);
         // Lists are in insertion order, so evicted items usually sit at the front; an item
         // evicted out of order is found by binary search (offsets from `base` ascend).
         let (base, entries) = (self.base as u32, &self.entries);
         let dead = |s: u32| live_slot(entries, self.base, s).is_none();
         let off = seq.wrapping_sub(self.base) as u32;
-        let keys = self.index_keys(&e.f);
+        let keys = self.index_keys(&f);
         let mut lens = Vec::with_capacity(keys.len());
         for &(key, _) in keys.iter() {
             if let Some(list) = self.postings.get_mut(&key) {
@@ -200,7 +216,7 @@ impl Matcher {
         self.set_lens(lens);
         self.leave_story(seq, &e);
         self.trim_front();
-        Some(e)
+        Some((e, f))
     }
 
     /// [`Matcher::remove_indexed`] for many items at once, as settling takes them out: each posting list
@@ -214,7 +230,7 @@ impl Matcher {
             let Some((e, pinned_to)) = self.take_entry(seq) else {
                 continue;
             };
-            keys.extend(self.index_keys(&e.f).iter().map(|&(k, _)| k));
+            keys.extend(self.index_keys(&self.feat(&e)).iter().map(|&(k, _)| k));
             self.leave_story(seq, &e);
             taken.push((e, pinned_to));
         }
