@@ -237,6 +237,8 @@ struct Entry {
     priority: i32,
     /// Whether it has summary text: the index checks it for every candidate, without reading features.
     has_summary: bool,
+    /// Whether it waits for the next settle outside the index (see [`Matcher::defer_placed`]).
+    waiting: bool,
     published: i64,
     /// Its place in the canonical order, after `published`: a hash of its source's URL and its guid, so
     /// that ties break the same way whatever order items arrived in (see `settle`).

@@ -77,22 +77,33 @@ pub struct Settled {
     pub founded: Vec<(i64, i64, super::Decision)>,
 }
 
-/// Items placed together by exact layers within the settled span: each joins its canonically first
-/// member's story. A union-find whose root is always the member first in canonical order.
-struct Groups(Vec<usize>);
+/// Items placed together by exact layers within the settled span, by canonical position: each joins its
+/// canonically first member's story. A union-find whose root is always the member first in canonical
+/// order; a position it has no parent for is a root.
+#[derive(Default)]
+struct Groups(FxMap<usize, usize>);
 
 impl Groups {
-    fn root(&mut self, mut i: usize) -> usize {
-        while self.0[i] != i {
-            self.0[i] = self.0[self.0[i]];
-            i = self.0[i];
+    fn root(&mut self, i: usize) -> usize {
+        let mut r = i;
+        while let Some(&up) = self.0.get(&r) {
+            r = up;
         }
-        i
+        // Path compression: everything on the way now points at the root.
+        let mut k = i;
+        while let Some(&up) = self.0.get(&k) {
+            if up != r {
+                self.0.insert(k, r);
+            }
+            k = up;
+        }
+        r
     }
     fn join(&mut self, a: usize, b: usize) {
         let (a, b) = (self.root(a), self.root(b));
-        let (lo, hi) = (a.min(b), a.max(b));
-        self.0[hi] = lo;
+        if a != b {
+            self.0.insert(a.max(b), a.min(b));
+        }
     }
 }
 
@@ -109,45 +120,61 @@ impl Matcher {
                     .is_some_and(|e| (e.published, e.order_key) >= since)
             })
             .collect();
-        let mut taken: Vec<(Entry, i64, bool)> = self
-            .remove_many_indexed(&seqs)
-            .into_iter()
-            .map(|(e, pinned_to)| (e, pinned_to, false))
+        // The backlog's buffer takes the items decided again too: at millions of items, a second vector
+        // of them cost hundreds of megabytes. Deferred items all come at or after `since`, which the
+        // earliest of them set.
+        let mut taken: Vec<(Entry, i64)> = std::mem::take(&mut self.deferred);
+        taken.extend(self.remove_many_indexed(&seqs));
+        taken.sort_by_key(|(e, _)| (e.published, e.order_key, e.item_id));
+        // Exact-layer ties within the span, by canonical position. Few items have one, so they live in
+        // maps, not in vectors as long as the span.
+        let targets: FxMap<i64, ()> = taken
+            .iter()
+            .filter(|(_, pinned_to)| *pinned_to != 0)
+            .map(|&(_, pinned_to)| (pinned_to, ()))
             .collect();
-        // Deferred items all come at or after `since`, which the earliest of them set.
-        taken.extend(self.deferred.drain(..).map(|(e, p)| (e, p, true)));
-        taken.sort_by_key(|(e, _, _)| (e.published, e.order_key, e.item_id));
         let at: FxMap<i64, usize> = taken
             .iter()
             .enumerate()
-            .map(|(i, (e, _, _))| (e.item_id, i))
+            .filter(|(_, (e, _))| targets.contains_key(&e.item_id))
+            .map(|(i, (e, _))| (e.item_id, i))
             .collect();
-        let mut groups = Groups((0..taken.len()).collect());
+        let mut groups = Groups::default();
         // A group tied to an item outside the span stays in the story it is in (its first such tie's).
-        let mut anchored: Vec<Option<i64>> = vec![None; taken.len()];
-        for (i, &(_, pinned_to, _)) in taken.iter().enumerate() {
+        let mut anchored: FxMap<usize, i64> = FxMap::default();
+        for (i, &(_, pinned_to)) in taken.iter().enumerate() {
             if pinned_to != 0
                 && let Some(&j) = at.get(&pinned_to)
             {
                 groups.join(i, j);
             }
         }
-        for (i, (e, pinned_to, _)) in taken.iter().enumerate() {
+        for (i, (e, pinned_to)) in taken.iter().enumerate() {
             if *pinned_to != 0 && !at.contains_key(pinned_to) {
                 let r = groups.root(i);
-                anchored[r].get_or_insert(e.story_id);
+                anchored.entry(r).or_insert(e.story_id);
             }
         }
         let mut settled = Settled::default();
-        let mut story_of: Vec<i64> = vec![0; taken.len()];
-        for (i, (e, pinned_to, deferred)) in taken.into_iter().enumerate() {
+        // The story of each item in a group (roots are read by their members).
+        let mut story_of: FxMap<usize, i64> = FxMap::default();
+        // Taken from the back, in canonical order, so that the buffer shrinks as the window grows again.
+        taken.reverse();
+        for i in 0..taken.len() {
+            let Some((e, pinned_to)) = taken.pop() else {
+                break;
+            };
+            if taken.capacity() > 4096 && taken.len() < taken.capacity() / 2 {
+                taken.shrink_to_fit();
+            }
+            let waited = e.waiting;
             // Deciding and inserting the item both read its tables: computed once, for one item at a time.
             let mut f = self.feat(&e);
             self.prepare(&mut f);
             let r = groups.root(i);
             let (story, decision) = if r != i {
-                (story_of[r], None)
-            } else if let Some(s) = anchored[r] {
+                (story_of[&r], None)
+            } else if let Some(&s) = anchored.get(&r) {
                 (s, None)
             } else {
                 settled.decided += 1;
@@ -163,7 +190,9 @@ impl Matcher {
                 // the tie would be lost at the next start, and the item it matched decided apart from it.
                 (story, (pinned_to == 0).then_some(d))
             };
-            story_of[i] = story;
+            if pinned_to != 0 || at.contains_key(&e.item_id) {
+                story_of.insert(i, story);
+            }
             if story != e.story_id {
                 settled.moved.push(Moved {
                     item_id: e.item_id,
@@ -171,7 +200,7 @@ impl Matcher {
                     to: story,
                     decision,
                 });
-            } else if deferred
+            } else if waited
                 && let Some(d) = decision
                 && d.candidates
                     .iter()
@@ -227,6 +256,7 @@ impl Entry {
             source_id: p.source_id,
             priority: p.priority,
             has_summary,
+            waiting: false,
             published: p.published,
             order_key: p.order_key,
             f,

@@ -85,8 +85,11 @@ impl Matcher {
         let f = f.into_inner();
         self.count_terms(&f, true);
         let r = self.feats.put(f.words());
-        self.deferred
-            .push((Entry::of(&p, r, f.has_summary()), p.pinned_to));
+        let e = Entry {
+            waiting: true,
+            ..Entry::of(&p, r, f.has_summary())
+        };
+        self.deferred.push((e, p.pinned_to));
     }
 
     /// Drops the deferred items published before `cutoff`, which the window would have evicted.
