@@ -81,6 +81,8 @@ impl LineIndex {
 /// Collects problems as validation goes, so every one of them is reported, not just the first.
 pub(crate) struct Problems<'a> {
     lines: &'a LineIndex,
+    /// Added to every span: where the piece of the file being read starts (0 for the whole file).
+    pub(crate) offset: usize,
     pub(crate) errors: Vec<ConfigError>,
 }
 
@@ -88,11 +90,12 @@ impl<'a> Problems<'a> {
     pub(crate) fn new(lines: &'a LineIndex) -> Self {
         Problems {
             lines,
+            offset: 0,
             errors: Vec::new(),
         }
     }
 
-    /// Records a problem at `span` (a byte range of the file), if known.
+    /// Records a problem at `span` (a byte range of the piece being read), if known.
     pub(crate) fn add(
         &mut self,
         span: Option<Range<usize>>,
@@ -100,7 +103,7 @@ impl<'a> Problems<'a> {
         message: impl Into<String>,
     ) {
         self.errors.push(ConfigError {
-            line: span.map(|s| self.lines.line(s.start)),
+            line: span.map(|s| self.lines.line(s.start + self.offset)),
             field: field.into(),
             message: message.into(),
         });

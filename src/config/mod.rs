@@ -5,6 +5,7 @@
 //! live in one place: the `Default` impls below. A reload builds a whole new `Config` before anything swaps
 //! it in, which is why nothing here touches shared state.
 
+mod chunks;
 mod error;
 mod read;
 #[cfg(test)]

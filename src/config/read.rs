@@ -140,10 +140,7 @@ impl<'d, 'i> Table<'d, 'i> {
         p: &mut Problems,
         key: &'static str,
     ) -> Option<Spanned<T>> {
-        let present = self
-            .table
-            .is_some_and(|t| t.iter().any(|(k, _)| k.get_ref() == key));
-        if !present {
+        if !self.contains(key) {
             self.asked.borrow_mut().push(key);
             p.add(
                 self.span(),
@@ -204,8 +201,25 @@ impl<'d, 'i> Table<'d, 'i> {
         sub
     }
 
+    /// Whether `key` is set, without counting it as a known key.
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        self.table
+            .is_some_and(|t| t.iter().any(|(k, _)| k.get_ref() == key))
+    }
+
     /// The array of tables `[[key]]`, in file order.
     pub(crate) fn tables(&self, p: &mut Problems, key: &'static str) -> Vec<Table<'d, 'i>> {
+        self.tables_from(p, key, 0)
+    }
+
+    /// [`Table::tables`] numbered from `first` in field paths: for a group of the file's tables parsed on
+    /// its own, whose paths must still count from the file's first table.
+    pub(crate) fn tables_from(
+        &self,
+        p: &mut Problems,
+        key: &'static str,
+        first: usize,
+    ) -> Vec<Table<'d, 'i>> {
         let Some(raw) = self.raw(key) else {
             return Vec::new();
         };
@@ -219,7 +233,7 @@ impl<'d, 'i> Table<'d, 'i> {
         };
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            let path = format!("{}[{i}]", self.field(key));
+            let path = format!("{}[{}]", self.field(key), first + i);
             match item.get_ref() {
                 DeValue::Table(t) => out.push(Table {
                     path,

@@ -6,9 +6,10 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
 use toml::Spanned;
-use toml::de::DeTable;
+use toml::de::{DeTable, DeValue};
 use url::Url;
 
+use super::chunks::{self, Segments};
 use super::error::{ConfigErrors, LineIndex, Problems};
 use super::read::{FromToml, Table};
 use super::{
@@ -17,35 +18,129 @@ use super::{
 };
 use crate::schedule::CronSchedule;
 
+/// Texts from this size on are parsed in pieces (see [`chunks`]): below it the whole parse is small.
+const CHUNKED_FROM_BYTES: usize = 1 << 20;
+
+/// `[[sources]]` tables parsed at once when parsing in pieces; only one group's parse tree is held.
+const SOURCES_PER_GROUP: usize = 1000;
+
+/// URLs seen so far, each with the field of the first source that has it.
+type SeenUrls = BTreeMap<String, String>;
+
 /// Parses and validates config text.
 pub(super) fn validate(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+    validate_with(path, text, CHUNKED_FROM_BYTES, SOURCES_PER_GROUP)
+}
+
+/// [`validate`] with the size from which the text is parsed in pieces and the pieces' size as
+/// parameters, so that tests can parse small texts in pieces.
+fn validate_with(
+    path: &Path,
+    text: &str,
+    chunked_from: usize,
+    group_size: usize,
+) -> Result<Config, ConfigErrors> {
     let lines = LineIndex::new(text);
-    let mut p = Problems::new(&lines);
+    if text.len() >= chunked_from
+        && let Some(segments) = chunks::split(text)
+        && segments.sources() > 0
+        && let Some(result) = chunked(path, text, &lines, &segments, group_size)
+    {
+        return result;
+    }
+    whole(path, text, &lines)
+}
+
+/// The whole document parsed at once.
+fn whole(path: &Path, text: &str, lines: &LineIndex) -> Result<Config, ConfigErrors> {
+    let mut p = Problems::new(lines);
     let (doc, syntax) = DeTable::parse_recoverable(text);
     for e in syntax {
         p.add(e.span(), "syntax", e.message().trim().replace('\n', " "));
     }
-    let config = if p.errors.is_empty() {
-        let root = Table::root(&doc);
-        let config = build(path, &root, &mut p);
-        root.finish(&mut p);
-        Some(config)
-    } else {
-        None
-    };
-    match config {
-        Some(c) if p.errors.is_empty() => Ok(c),
-        _ => {
-            let mut errors = p.errors;
-            errors.sort_by_key(|e| e.line.unwrap_or(0));
-            Err(ConfigErrors {
-                path: path.to_path_buf(),
-                errors,
-            })
+    if !p.errors.is_empty() {
+        return Err(in_file_order(path, p));
+    }
+    let root = Table::root(&doc);
+    let mut config = build(path, &root, &mut p);
+    let tables = root.tables(&mut p, "sources");
+    config.sources = sources(&tables, &mut p, &config.sections, &mut SeenUrls::new());
+    root.finish(&mut p);
+    outcome(path, config, p)
+}
+
+/// The document parsed in pieces: all but the `[[sources]]` tables at once, then those tables a group
+/// at a time, each group's tree dropped before the next is parsed. `None` when the whole parse must
+/// decide: on any syntax error (so that its messages are the usual ones), or when the root itself sets
+/// `sources`.
+fn chunked(
+    path: &Path,
+    text: &str,
+    lines: &LineIndex,
+    segments: &Segments,
+    group_size: usize,
+) -> Option<Result<Config, ConfigErrors>> {
+    let main = segments.main_text(text);
+    let (doc, syntax) = DeTable::parse_recoverable(&main);
+    let root = Table::root(&doc);
+    if !syntax.is_empty() || root.contains("sources") {
+        return None;
+    }
+    let mut p = Problems::new(lines);
+    let mut config = build(path, &root, &mut p);
+    // Asked for, though absent here, so that unknown root keys get the hints of the whole parse.
+    root.tables(&mut p, "sources");
+    // Sized once: growing by doubling would hold the old and the new buffer at once.
+    config.sources.reserve_exact(segments.sources());
+    let mut seen_urls = SeenUrls::new();
+    for (range, count) in segments.groups(group_size) {
+        let (doc, syntax) = DeTable::parse_recoverable(&text[range.clone()]);
+        if !syntax.is_empty() || !holds_sources(doc.get_ref(), count) {
+            return None;
         }
+        p.offset = range.start;
+        let tables = Table::root(&doc).tables_from(&mut p, "sources", config.sources.len());
+        let group = sources(&tables, &mut p, &config.sections, &mut seen_urls);
+        config.sources.extend(group);
+        p.offset = 0;
+    }
+    root.finish(&mut p);
+    Some(outcome(path, config, p))
+}
+
+/// Whether a group's tree is exactly the `count` `[[sources]]` tables the scanner found: a check that
+/// the scanner cut where the parser would.
+fn holds_sources(doc: &DeTable, count: usize) -> bool {
+    let mut keys = doc.iter();
+    match (keys.next(), keys.next()) {
+        (Some((key, value)), None) => {
+            key.get_ref() == "sources"
+                && matches!(value.get_ref(), DeValue::Array(a) if a.len() == count)
+        }
+        _ => false,
     }
 }
 
+/// The config when nothing was wrong, else every problem.
+fn outcome(path: &Path, config: Config, p: Problems) -> Result<Config, ConfigErrors> {
+    if p.errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(in_file_order(path, p))
+    }
+}
+
+/// The problems sorted by line; problems on one line keep the order they were found in.
+fn in_file_order(path: &Path, p: Problems) -> ConfigErrors {
+    let mut errors = p.errors;
+    errors.sort_by_key(|e| e.line.unwrap_or(0));
+    ConfigErrors {
+        path: path.to_path_buf(),
+        errors,
+    }
+}
+
+/// Everything but the sources, which the caller reads next (from the root or group by group).
 fn build(path: &Path, root: &Table, p: &mut Problems) -> Config {
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let server = server(&root.table(p, "server"), p);
@@ -71,7 +166,6 @@ fn build(path: &Path, root: &Table, p: &mut Problems) -> Config {
         );
     }
     let sections = sections(&section_tables, p);
-    let sources = sources(&root.tables(p, "sources"), p, &sections);
     Config {
         path: path.to_path_buf(),
         server,
@@ -84,7 +178,7 @@ fn build(path: &Path, root: &Table, p: &mut Problems) -> Config {
         shutdown,
         log,
         sections,
-        sources,
+        sources: Vec::new(),
     }
 }
 
@@ -448,9 +542,15 @@ fn rule(t: &Table, p: &mut Problems, key: &'static str) -> SectionRule {
     rule
 }
 
-fn sources(tables: &[Table], p: &mut Problems, sections: &[Section]) -> Vec<Source> {
+/// Reads `[[sources]]` tables; `seen_urls` spans every table of the file, so that a URL listed twice is
+/// found even when the two tables are read in different groups.
+fn sources(
+    tables: &[Table],
+    p: &mut Problems,
+    sections: &[Section],
+    seen_urls: &mut SeenUrls,
+) -> Vec<Source> {
     let mut sources = Vec::new();
-    let mut seen_urls: BTreeMap<String, String> = BTreeMap::new();
     for t in tables {
         let url = t.required::<String>(p, "url");
         let url_text = url.as_ref().map(|u| u.get_ref().trim().to_string());
@@ -617,4 +717,257 @@ fn schedule(p: &mut Problems, raw: &Spanned<String>, field: String) -> Option<Cr
     CronSchedule::parse(raw.get_ref())
         .map_err(|e| p.add(Some(raw.span()), field, e))
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PATH: &str = "/etc/wiredesk/feeds.toml";
+
+    /// A result as text: the config's Debug form, or every error with its line and field.
+    fn shown(result: Result<Config, ConfigErrors>) -> String {
+        match result {
+            Ok(c) => format!("{c:?}"),
+            Err(e) => format!("{:#?}", e.errors),
+        }
+    }
+
+    /// The whole parse and the parse in groups of two tables, which must be taken (no fallback).
+    fn both_ways(text: &str) -> (String, String) {
+        let path = Path::new(PATH);
+        let lines = LineIndex::new(text);
+        let segments = chunks::split(text).expect("the scanner reads the text");
+        assert!(segments.sources() > 0, "the text has [[sources]] tables");
+        let chunked = chunked(path, text, &lines, &segments, 2).expect("no fallback");
+        (shown(whole(path, text, &lines)), shown(chunked))
+    }
+
+    /// The errors of the parse in groups of two, as `line: field: message`.
+    fn chunked_errors(text: &str) -> Vec<String> {
+        let Err(e) = validate_with(Path::new(PATH), text, 0, 2) else {
+            panic!("the text is invalid");
+        };
+        e.errors
+            .iter()
+            .map(|e| format!("{}: {}: {}", e.line.unwrap_or(0), e.field, e.message))
+            .collect()
+    }
+
+    /// `n` sources, the `i`th in section `s{i % 2}` with its own URL.
+    fn sources_text(n: usize) -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "[[sources]]\nname = \"feed {i}\"\nurl = \"https://h{i}.example/f\"\nsections = [\"s{}\"]\n\n",
+                    i % 2
+                )
+            })
+            .collect()
+    }
+
+    const SECTIONS: &str = "[[sections]]\nid = \"s0\"\n\n[[sections]]\nid = \"s1\"\n\n";
+
+    const MIXED: &str = r#"# top comment
+[server]
+listen = "127.0.0.1:9000"
+
+[[sections]]
+id = "s0"
+match = { keywords = ["rust"] }
+
+[[sources]] # the first one
+name = """
+[[sources]]
+url = "https://not.a.source/"
+"""
+url = "https://a.example/feed"
+sections = [
+  "s0",   # a comment ] with a bracket
+  "s1",
+]
+
+[dedup]
+window_hours = 12
+
+  [[sources]]
+name = '''
+[dedup]
+'''
+url = "https://b.example/feed"
+sections = ["s1"]
+allow_networks = ["10.0.0.0/8"]
+priority = 3
+
+[[sections]]
+id = "s1"
+exclude = { categories = ["ads"] }
+
+[[sources]]
+url = "https://c.example/feed"
+sections = ["s0"]
+schedule = "*/7 * * * *"
+enabled = false
+[[sources]]
+url = "https://d.example/feed"
+sections = ["s0", "s1"]
+merge = false
+
+[[sources]]
+url = "https://e.example/feed"
+sections = ["s1"]
+[fetch]
+per_host = 4
+"#;
+
+    #[test]
+    fn the_shipped_file_reads_the_same_in_groups() {
+        let (at_once, in_groups) = both_ways(include_str!("../../feeds.toml"));
+        assert!(at_once.starts_with("Config {"), "{at_once}");
+        assert_eq!(at_once, in_groups);
+    }
+
+    #[test]
+    fn sources_among_other_tables_strings_and_arrays_read_the_same_in_groups() {
+        let (at_once, in_groups) = both_ways(MIXED);
+        assert!(at_once.starts_with("Config {"), "{at_once}");
+        assert!(at_once.contains("https://e.example/feed"), "{at_once}");
+        assert_eq!(at_once, in_groups);
+    }
+
+    #[test]
+    fn crlf_line_endings_read_the_same_in_groups() {
+        let (at_once, in_groups) = both_ways(&MIXED.replace('\n', "\r\n"));
+        assert!(at_once.starts_with("Config {"), "{at_once}");
+        assert_eq!(at_once, in_groups);
+    }
+
+    #[test]
+    fn many_sources_read_the_same_in_groups_and_from_the_default_size_on() {
+        let text = format!("{SECTIONS}{}", sources_text(501));
+        let (at_once, in_groups) = both_ways(&text);
+        assert!(at_once.contains("feed 500"), "parsed");
+        assert_eq!(at_once, in_groups);
+        let big = format!("{SECTIONS}{}", sources_text(15_000));
+        assert!(big.len() >= CHUNKED_FROM_BYTES);
+        let (path, lines) = (Path::new(PATH), LineIndex::new(&big));
+        let segments = chunks::split(&big).unwrap();
+        let in_groups =
+            chunked(path, &big, &lines, &segments, SOURCES_PER_GROUP).expect("no fallback");
+        let at_once = shown(whole(path, &big, &lines));
+        assert_eq!(shown(in_groups), at_once);
+        assert_eq!(shown(validate(path, &big)), at_once);
+    }
+
+    #[test]
+    fn errors_in_groups_have_the_lines_and_global_paths_of_the_whole_parse() {
+        let mut text = format!("{SECTIONS}{}", sources_text(5));
+        text = text.replacen("name = \"feed 3\"", "name = \"feed 3\"\ntitel = \"x\"", 1);
+        text = text.replacen("https://h4.example/f", "https://h0.example/f", 1);
+        text.push_str("[[sources]]\nsections = [\"nope\"]\n");
+        text.push_str("surprise = 1\n");
+        let (at_once, in_groups) = both_ways(&text);
+        assert_eq!(at_once, in_groups);
+        let line_of = |needle: &str| text[..text.find(needle).unwrap()].lines().count() + 1;
+        assert_eq!(
+            chunked_errors(&text),
+            vec![
+                format!(
+                    "{}: sources[3].titel: unknown key `titel`; known keys here: url, sections, schedule, name, priority, merge, allow_networks, enabled",
+                    line_of("titel")
+                ),
+                format!(
+                    "{}: sources[4].url: `https://h0.example/f` is already sources[0].url; remove one of them",
+                    line_of(
+                        "url = \"https://h0.example/f\"\nsections = [\"s0\"]\n\n[[sources]]\nsections"
+                    )
+                ),
+                format!(
+                    "{}: sources[5].url: is missing; it must be a string",
+                    line_of("[[sources]]\nsections = [\"nope\"]")
+                ),
+                format!(
+                    "{}: sources[5].sections: unknown section `nope`; defined sections are: s0, s1",
+                    line_of("sections = [\"nope\"]")
+                ),
+                format!(
+                    "{}: sources[5].surprise: unknown key `surprise`; known keys here: url, sections, schedule, name, priority, merge, allow_networks, enabled",
+                    line_of("surprise")
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_root_key_gets_the_same_hint_in_groups() {
+        let text = format!("sourcs = 1\n{SECTIONS}{}", sources_text(3));
+        let (at_once, in_groups) = both_ways(&text);
+        assert!(at_once.contains("did you mean `sources`?"), "{at_once}");
+        assert_eq!(at_once, in_groups);
+    }
+
+    #[test]
+    fn a_syntax_error_in_a_source_falls_back_to_the_whole_parse() {
+        let path = Path::new(PATH);
+        let open_string = format!("{SECTIONS}{}", sources_text(5)).replacen(
+            "name = \"feed 3\"",
+            "name = \"feed 3",
+            1,
+        );
+        assert!(
+            chunks::split(&open_string).is_none(),
+            "an open one-line string stops the scanner"
+        );
+        let twice = format!("{SECTIONS}{}", sources_text(5)).replacen(
+            "name = \"feed 3\"",
+            "name = \"feed 3\"\nname = \"again\"",
+            1,
+        );
+        let lines = LineIndex::new(&twice);
+        let segments = chunks::split(&twice).unwrap();
+        assert!(chunked(path, &twice, &lines, &segments, 2).is_none());
+        for text in [&open_string, &twice] {
+            assert_eq!(
+                shown(validate_with(path, text, 0, 2)),
+                shown(whole(path, text, &LineIndex::new(text)))
+            );
+        }
+        let errors = chunked_errors(&twice);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let line = twice[..twice.find("name = \"again\"").unwrap()]
+            .lines()
+            .count()
+            + 1;
+        assert!(
+            errors[0].starts_with(&format!("{line}: syntax: ")),
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn sources_outside_array_tables_fall_back_to_the_whole_parse() {
+        let path = Path::new(PATH);
+        let sub_table = format!("{SECTIONS}{}[sources.extra]\nx = 1\n", sources_text(3));
+        let root_key = format!("sources = []\n{SECTIONS}");
+        let root_key_and_tables = format!("sources = []\n{SECTIONS}{}", sources_text(3));
+        let inline = format!(
+            "sources = [{{ url = \"https://a.example/f\", sections = [\"s0\"] }}]\n{SECTIONS}"
+        );
+        for text in [&sub_table, &root_key, &root_key_and_tables, &inline] {
+            let lines = LineIndex::new(text);
+            if let Some(segments) = chunks::split(text) {
+                assert!(
+                    segments.sources() == 0 || chunked(path, text, &lines, &segments, 2).is_none(),
+                    "{text}"
+                );
+            }
+            assert_eq!(
+                shown(validate_with(path, text, 0, 2)),
+                shown(whole(path, text, &lines)),
+                "{text}"
+            );
+        }
+        assert!(chunks::split(&sub_table).is_none());
+        assert!(shown(validate_with(path, &inline, 0, 2)).starts_with("Config {"));
+    }
 }
