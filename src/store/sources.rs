@@ -170,11 +170,7 @@ impl Store {
     pub fn sync_sources(&mut self, config: &Config) -> anyhow::Result<()> {
         // Every start and every reload syncs, and usually nothing changed: compare first and write only the
         // sources that differ, instead of rewriting 100,000 rows and their sections each time.
-        let stored: std::collections::HashMap<String, SourceRow> = self
-            .sources()?
-            .into_iter()
-            .map(|s| (s.url.clone(), s))
-            .collect();
+        let stored = self.stored_config()?;
         self.enforce_foreign_keys(true)?;
         let tx = self.conn.transaction()?;
         let mut configured = std::collections::HashSet::new();
@@ -214,8 +210,8 @@ impl Store {
                 .execute(params![id, section])?;
             }
         }
-        for row in stored.values() {
-            if row.active && !configured.contains(row.url.as_str()) {
+        for (url, row) in &stored {
+            if row.active && !configured.contains(url.as_str()) {
                 tx.prepare_cached("UPDATE sources SET active = 0 WHERE id = ?1")?
                     .execute([row.id])?;
             }
@@ -224,8 +220,38 @@ impl Store {
         Ok(())
     }
 
-    /// Every source, active first, in id order.
-    pub fn sources(&self) -> anyhow::Result<Vec<SourceRow>> {
+    /// The configured part of every stored source, by URL: what syncing compares with the config. Reading
+    /// whole rows for it held every source's polling state twice over at start (100 MB at 100,000).
+    fn stored_config(&self) -> anyhow::Result<std::collections::HashMap<String, StoredConfig>> {
+        let mut sections = self.sections_by_source()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, url, name, priority, merge, active, enabled FROM sources",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(1)?,
+                StoredConfig {
+                    id: r.get(0)?,
+                    name: r.get(2)?,
+                    priority: r.get(3)?,
+                    merge: r.get(4)?,
+                    active: r.get(5)?,
+                    enabled: r.get(6)?,
+                    sections: Vec::new(),
+                },
+            ))
+        })?;
+        let mut out = std::collections::HashMap::new();
+        for row in rows {
+            let (url, mut stored) = row?;
+            stored.sections = sections.remove(&stored.id).unwrap_or_default();
+            out.insert(url, stored);
+        }
+        Ok(out)
+    }
+
+    /// Each source's sections, sorted, by source id.
+    fn sections_by_source(&self) -> anyhow::Result<std::collections::HashMap<i64, Vec<String>>> {
         let mut sections = std::collections::HashMap::<i64, Vec<String>>::new();
         let mut stmt = self.conn.prepare_cached(
             "SELECT source_id, section FROM source_sections ORDER BY source_id, section",
@@ -234,6 +260,12 @@ impl Store {
             let (id, section) = row?;
             sections.entry(id).or_default().push(section);
         }
+        Ok(sections)
+    }
+
+    /// Every source, active first, in id order.
+    pub fn sources(&self) -> anyhow::Result<Vec<SourceRow>> {
+        let mut sections = self.sections_by_source()?;
         let mut stmt = self.conn.prepare_cached(concat!(
             "SELECT ",
             source_column_list!(),
@@ -248,6 +280,17 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// The configured part of a stored source (see [`Store::stored_config`]).
+struct StoredConfig {
+    id: i64,
+    name: String,
+    priority: i32,
+    merge: bool,
+    active: bool,
+    enabled: bool,
+    sections: Vec<String>,
 }
 
 /// A source row read with the columns of `source_column_list!`; its sections are left empty.
