@@ -1,9 +1,8 @@
 //! Candidate lookup: which items in the window share enough rare index keys with a new item
 //! to be worth verifying.
 
-use std::collections::VecDeque;
-
 use super::features::FeatInner;
+use super::postings::Postings;
 use super::score::Scratch;
 use super::{Matcher, OOV_BIT, TAG_CONCEPT};
 
@@ -35,7 +34,7 @@ impl Matcher {
             .collect();
         ranked.sort_unstable_by_key(|x| (x.0, x.1));
         ranked.truncate(p.max_query_keys);
-        let lists: Vec<(f32, &VecDeque<u32>)> = ranked
+        let lists: Vec<(f32, &Postings)> = ranked
             .iter()
             .filter_map(|&(_, k, share)| Some((share, self.postings.get(&k)?)))
             .collect();
@@ -45,24 +44,15 @@ impl Matcher {
             votes.resize(self.entries.len(), 0.0);
         }
         voted.clear();
-        // Touch the scanned end of every list first: these loads are independent, so their
-        // cache misses overlap instead of stalling the vote loop one list at a time.
-        let mut sink = 0u32;
-        for (_, list) in &lists {
-            let from = list.len().saturating_sub(p.posting_scan_cap);
-            sink = sink.wrapping_add(list.get(from).copied().unwrap_or(0));
-            sink = sink.wrapping_add(list.back().copied().unwrap_or(0));
-        }
-        std::hint::black_box(sink);
         for (share, list) in lists {
             let w = (n / list.len() as f32).ln().max(0.1) * share.min(1.0);
-            let from = list.len().saturating_sub(p.posting_scan_cap);
             // Only the cheap range check here: touching every entry would cost a cache miss
-            // per vote; liveness and the time window are checked for the winners only.
+            // per vote; liveness and the time window are checked for the winners only. The order
+            // within a list does not matter: each item gets one vote per list.
             let (base, len) = (self.base as u32, self.entries.len());
             for k in list
-                .range(from..)
-                .map(|&s| s.wrapping_sub(base) as usize)
+                .newest(p.posting_scan_cap)
+                .map(|s| s.wrapping_sub(base) as usize)
                 .filter(|&k| k < len)
             {
                 // Pushed on every vote (no data-dependent branch); repeats are dropped below.
@@ -115,7 +105,7 @@ impl Matcher {
         } else if (key as u32) < OOV_BIT {
             self.term_lens[self.lex.index(key as u32)] as usize
         } else {
-            self.postings.get(&key).map_or(0, VecDeque::len)
+            self.postings.get(&key).map_or(0, Postings::len)
         }
     }
 }

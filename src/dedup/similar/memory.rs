@@ -2,7 +2,6 @@
 //! holds, from their lengths and capacities, so a benchmark (and an operator) can see where the bytes
 //! per item go without a heap profiler.
 
-use std::collections::VecDeque;
 use std::mem::size_of;
 
 use super::{Entry, Matcher, Members};
@@ -86,11 +85,11 @@ impl Matcher {
                 .values()
                 .map(|s| alloc_bytes(s.len() * size_of::<(u64, u64)>()))
                 .sum::<usize>();
-        let postings = table_bytes::<u64, VecDeque<u32>>(self.postings.capacity())
+        let postings = table_bytes::<u64, super::postings::Postings>(self.postings.capacity())
             + self
                 .postings
                 .values()
-                .map(|l| alloc_bytes(l.capacity() * size_of::<u32>()))
+                .map(|l| alloc_bytes(l.capacity_bytes()))
                 .sum::<usize>();
         // A B-tree leaf holds up to 11 keys and is, after ascending inserts, about half full.
         let by_time = self.by_time.len() * size_of::<(i64, u64)>() * 2;
@@ -115,7 +114,11 @@ impl Matcher {
         WindowMemory {
             items: self.live,
             lists: self.postings.len(),
-            postings_held: self.postings.values().map(VecDeque::len).sum(),
+            postings_held: self
+                .postings
+                .values()
+                .map(super::postings::Postings::len)
+                .sum(),
             entries: self.entries.capacity() * size_of::<Option<Entry>>()
                 + table_bytes::<u64, i64>(self.pinned.capacity()),
             features,

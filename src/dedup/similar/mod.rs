@@ -64,6 +64,7 @@ mod layer;
 mod learn;
 mod lexicon;
 mod memory;
+mod postings;
 mod score;
 mod settle;
 mod spill;
@@ -264,7 +265,7 @@ pub struct Matcher {
     by_time: BTreeSet<(i64, u64)>,
     /// Candidate index: key -> sequence numbers (mod 2^32) in insertion order; evicted ones
     /// are skipped when read and trimmed from the front.
-    postings: FxMap<u64, VecDeque<u32>>,
+    postings: FxMap<u64, postings::Postings>,
     /// Posting list length per thesaurus term (by [`Lexicon::index`]) and per concept (by
     /// synset): ranking an item's keys reads these small arrays instead of the map.
     term_lens: Vec<u32>,

@@ -142,12 +142,7 @@ impl Matcher {
         let seq = self.base + self.entries.len() as u64;
         for &(k, _) in self.index_keys(f).iter() {
             let list = self.postings.entry(k).or_default();
-            // Grow by a quarter, not double: postings are most of the window's memory, and doubling left
-            // two fifths of their capacity unused.
-            if list.len() == list.capacity() {
-                list.reserve_exact((list.len() / 4).max(4));
-            }
-            list.push_back(seq as u32);
+            list.push(seq as u32);
             let len = list.len() as u32;
             self.set_posting_len(k, len);
         }
@@ -204,14 +199,14 @@ impl Matcher {
         let mut lens = Vec::with_capacity(keys.len());
         for &(key, _) in keys.iter() {
             if let Some(list) = self.postings.get_mut(&key) {
-                while list.front().is_some_and(|&s| dead(s)) {
+                while list.front().is_some_and(dead) {
                     list.pop_front();
                 }
                 // Only an item evicted out of order can still be in the list.
-                if list.front().is_some_and(|&s| s.wrapping_sub(base) < off)
-                    && let Ok(i) = list.binary_search_by_key(&off, |&s| s.wrapping_sub(base))
+                if list.front().is_some_and(|s| s.wrapping_sub(base) < off)
+                    && list.back().is_some_and(|s| s.wrapping_sub(base) >= off)
                 {
-                    list.remove(i);
+                    list.retain(|s| s.wrapping_sub(base) != off);
                 }
                 lens.push((key, list.len() as u32));
             }
@@ -240,7 +235,7 @@ impl Matcher {
         keys.sort_unstable();
         keys.dedup();
         let (base, entries) = (self.base, &self.entries);
-        let live = |s: &u32| live_slot(entries, base, *s).is_some();
+        let live = |s: u32| live_slot(entries, base, s).is_some();
         let mut lens = Vec::with_capacity(keys.len());
         for key in keys {
             if let Some(list) = self.postings.get_mut(&key) {
