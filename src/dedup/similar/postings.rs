@@ -41,13 +41,16 @@ fn get(bytes: &[u8], mut at: usize) -> (u32, usize) {
     }
 }
 
-/// Reads the LEB128 number ending just before `end`, with its start offset.
+/// Reads the LEB128 number ending just before `end`, with its start offset: its last byte holds the
+/// highest bits, so one pass backwards decodes it.
 fn get_back(bytes: &[u8], end: usize) -> (u32, usize) {
     let mut start = end - 1;
+    let mut v = u32::from(bytes[start]);
     while start > 0 && bytes[start - 1] >= 0x80 {
         start -= 1;
+        v = v << 7 | u32::from(bytes[start] & 0x7f);
     }
-    (get(bytes, start).0, start)
+    (v, start)
 }
 
 impl Postings {
@@ -59,11 +62,6 @@ impl Postings {
     /// The oldest entry.
     pub(super) fn front(&self) -> Option<u32> {
         (self.len > 0).then_some(self.first)
-    }
-
-    /// The newest entry.
-    pub(super) fn back(&self) -> Option<u32> {
-        (self.len > 0).then_some(self.last)
     }
 
     /// Appends the newest entry.
@@ -129,6 +127,50 @@ impl Postings {
         })
     }
 
+    /// Removes `target` if the list holds it. Entries ascend by `rank` (the offset from the window's
+    /// base), and the search starts at the newest end, since an item taken out of order is usually one
+    /// inserted late; the deltas around it merge into one.
+    pub(super) fn remove(&mut self, target: u32, rank: impl Fn(u32) -> u32) {
+        let wanted = rank(target);
+        let head = self.head as usize;
+        let mut end = self.deltas.len();
+        // The delta after `cur`, and where it ends.
+        let mut trail: Option<(u32, usize)> = None;
+        let mut cur = self.last;
+        for _ in 0..self.len {
+            let r = rank(cur);
+            if r < wanted {
+                return;
+            }
+            if end == head {
+                // `cur` is the first entry.
+                if r == wanted {
+                    self.pop_front();
+                }
+                return;
+            }
+            let (d, start) = get_back(&self.deltas, end);
+            if r == wanted {
+                match trail {
+                    None => {
+                        self.deltas.truncate(start);
+                        self.last = cur.wrapping_sub(d);
+                    }
+                    Some((after, trail_end)) => {
+                        let mut merged = Vec::with_capacity(5);
+                        put(&mut merged, d.wrapping_add(after));
+                        self.deltas.splice(start..trail_end, merged);
+                    }
+                }
+                self.len -= 1;
+                return;
+            }
+            trail = Some((d, end));
+            cur = cur.wrapping_sub(d);
+            end = start;
+        }
+    }
+
     /// Keeps only the entries `keep` accepts.
     pub(super) fn retain(&mut self, mut keep: impl FnMut(u32) -> bool) {
         let kept: Vec<u32> = self.iter().filter(|&s| keep(s)).collect();
@@ -162,8 +204,8 @@ mod tests {
         let mut p = Postings::default();
         let mut s = u32::MAX - 1000;
         for i in 0..5000u32 {
-            // Deltas of every LEB128 length, and a wrap past 2^32.
-            s = s.wrapping_add(1 + (i * 7919) % [3, 300, 70_000, 20_000_000][i as usize % 4]);
+            // Deltas of one to four LEB128 bytes, and a wrap past 2^32 (a window spans far less than 2^32).
+            s = s.wrapping_add(1 + (i * 7919) % [3, 300, 70_000, 3_000_000][i as usize % 4]);
             p.push(s);
             values.push(s);
         }
@@ -178,7 +220,7 @@ mod tests {
         }
         values.drain(..3000);
         assert_eq!(p.front(), values.first().copied());
-        assert_eq!(p.back(), values.last().copied());
+        assert_eq!(p.newest(1).next(), values.last().copied());
         assert_eq!(p.iter().collect::<Vec<_>>(), values);
         assert_eq!(p.newest(10_000).count(), 2000);
         p.retain(|s| s % 3 != 0);
@@ -188,6 +230,26 @@ mod tests {
         assert_eq!(
             p.newest(5).collect::<Vec<_>>(),
             values.iter().rev().take(5).copied().collect::<Vec<_>>()
+        );
+        // Removing the newest, a middle, the oldest and an absent entry.
+        let rank = |s: u32| s.wrapping_sub(u32::MAX - 1000);
+        for target in [
+            values[values.len() - 1],
+            values[values.len() / 2],
+            values[0],
+            values[1] + 1,
+        ] {
+            p.remove(target, rank);
+            values.retain(|&v| v != target);
+            assert_eq!(p.len(), values.len());
+            assert_eq!(p.iter().collect::<Vec<_>>(), values);
+            assert_eq!(p.newest(1).next(), values.last().copied());
+        }
+        p.push(values[values.len() - 1].wrapping_add(9));
+        values.push(values[values.len() - 1].wrapping_add(9));
+        assert_eq!(
+            p.newest(3).collect::<Vec<_>>(),
+            values.iter().rev().take(3).copied().collect::<Vec<_>>()
         );
         while p.len() > 0 {
             p.pop_front();

@@ -203,10 +203,8 @@ impl Matcher {
                     list.pop_front();
                 }
                 // Only an item evicted out of order can still be in the list.
-                if list.front().is_some_and(|s| s.wrapping_sub(base) < off)
-                    && list.back().is_some_and(|s| s.wrapping_sub(base) >= off)
-                {
-                    list.retain(|s| s.wrapping_sub(base) != off);
+                if list.front().is_some_and(|s| s.wrapping_sub(base) < off) {
+                    list.remove(seq as u32, |s| s.wrapping_sub(base));
                 }
                 lens.push((key, list.len() as u32));
             }
