@@ -15,7 +15,10 @@
 //!   summary) and the concepts of title words, within the time window. Only an item's rarest
 //!   keys are looked up, long posting lists are read only at their newest end (very long ones
 //!   not at all), and at most `Params::max_verify` candidates are verified, so the cost per item
-//!   stays bounded however large the window grows. (`index`; `window` inserts and evicts)
+//!   stays bounded however large the window grows. Posting lists keep LEB128 deltas of sequence
+//!   numbers. (`index`, `postings`; `window` inserts and evicts)
+//! * The window's features live in fixed-size chunks: the newest in memory up to a byte budget, the
+//!   rest in an unnamed spill file beside the database, read back when an item is compared. (`spill`)
 //! * Verification aligns the two token sequences in order, where two tokens match when
 //!   identical or related through WordNet, weighting words by IDF. It scores the titles and the
 //!   title plus summary (the shorter text against the same-length prefix of the longer one, so a
