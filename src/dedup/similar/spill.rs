@@ -190,6 +190,11 @@ impl FeatureStore {
         (memory, disk)
     }
 
+    /// Where the spill file is (or would be) created.
+    fn dir(&self) -> &Path {
+        self.dir.as_deref().unwrap_or(Path::new("."))
+    }
+
     /// The chunk numbered `n`, if it is still held.
     fn chunk(&self, n: u32) -> Option<&Chunk> {
         self.chunks.get(n.checked_sub(self.first)? as usize)
@@ -210,7 +215,8 @@ impl FeatureStore {
         let mut k = 0;
         // The open chunk (about to be replaced) is the last; everything before it is closed.
         while self.in_memory > self.memory_chunks && k < self.chunks.len() {
-            if matches!(self.chunks[k].place, Place::Memory(_)) && self.chunks[k].live > 0 {
+            // A closed chunk in memory holds live items: one left empty is freed at once.
+            if matches!(self.chunks[k].place, Place::Memory(_)) {
                 if !self.spill_chunk(k) {
                     return;
                 }
@@ -233,9 +239,8 @@ impl FeatureStore {
                 true
             }
             Err(e) => {
-                let dir = self.dir.as_deref().unwrap_or(Path::new("."));
                 tracing::warn!(
-                    dir = %dir.display(),
+                    dir = %self.dir().display(),
                     error = %e,
                     "cannot write the similarity window's spill file; keeping all of it in memory (check that the directory is writable and has space)"
                 );
@@ -248,9 +253,8 @@ impl FeatureStore {
     /// Writes one chunk's bytes at a free slot, creating the file first if needed.
     fn write_chunk(&mut self, bytes: &[u8]) -> std::io::Result<u64> {
         if self.spill.is_none() {
-            let dir = self.dir.as_deref().unwrap_or(Path::new("."));
             self.spill = Some(Spill {
-                file: tempfile::tempfile_in(dir)?,
+                file: tempfile::tempfile_in(self.dir())?,
                 free: Vec::new(),
                 slots: 0,
             });
@@ -283,9 +287,8 @@ impl FeatureStore {
                 .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect(),
             Err(e) => {
-                let dir = self.dir.as_deref().unwrap_or(Path::new("."));
                 tracing::error!(
-                    dir = %dir.display(),
+                    dir = %self.dir().display(),
                     error = %e,
                     "cannot read the similarity window's spill file; an item is compared as if it had no words"
                 );

@@ -176,22 +176,17 @@ impl Matcher {
         }
     }
 
-    /// Takes the item with sequence number `seq` out of the window: its statistics, postings, story
-    /// membership and what it taught. Returns it, if it was live.
-    pub(super) fn remove(&mut self, seq: u64) -> Option<Entry> {
-        let (e, f) = self.remove_indexed(seq)?;
+    /// Takes the item with sequence number `seq` out of the window, if it is live: its statistics,
+    /// postings, story membership, what it taught and its stored features.
+    fn remove(&mut self, seq: u64) {
+        let Some((e, _)) = self.take_entry(seq) else {
+            return;
+        };
+        let f = self.feat(&e);
         self.count_terms(&f, false);
         self.feats.release(e.f);
-        Some(e)
-    }
-
-    /// [`Matcher::remove`], leaving the document frequencies and the stored features as they are; with
-    /// the features.
-    pub(super) fn remove_indexed(&mut self, seq: u64) -> Option<(Entry, FeatInner)> {
-        let (e, _) = self.take_entry(seq)?;
-        let f = self.feat(&e);
-        // Lists are in insertion order, so evicted items usually sit at the front; an item
-        // evicted out of order is found by binary search (offsets from `base` ascend).
+        // Lists are in insertion order, so evicted items usually sit at the front; an item evicted out
+        // of order is looked for from the list's newest end (offsets from `base` ascend).
         let (base, entries) = (self.base as u32, &self.entries);
         let dead = |s: u32| live_slot(entries, self.base, s).is_none();
         let off = seq.wrapping_sub(self.base) as u32;
@@ -212,13 +207,13 @@ impl Matcher {
         self.set_lens(lens);
         self.leave_story(seq, &e);
         self.trim_front();
-        Some((e, f))
     }
 
-    /// [`Matcher::remove_indexed`] for many items at once, as settling takes them out: each posting list
-    /// they are in is filtered once, where removing them one by one would search and shift every list once
-    /// per item in it (quadratic in a long list). Returns the live ones, in `seqs` order, each with the item
-    /// an exact layer joined it to (or 0).
+    /// Takes many items out of the index and their stories, as settling does, leaving the document
+    /// frequencies and the stored features as they are. Each posting list they are in is filtered once,
+    /// where removing them one by one would search and shift every list once per item in it (quadratic
+    /// in a long list). Returns the live ones, in `seqs` order, each with the item an exact layer joined
+    /// it to (or 0).
     pub(super) fn remove_many_indexed(&mut self, seqs: &[u64]) -> Vec<(Entry, i64)> {
         let mut taken = Vec::with_capacity(seqs.len());
         let mut keys: Vec<u64> = Vec::new();
