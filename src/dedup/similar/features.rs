@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::kept;
 use super::lexicon::LemmaId;
-use super::tokens::{RawTok, WordIds, fnv32, raw_tokens, strip_title_decorations};
+use super::tokens::{RawWord, WordIds, fnv32, raw_tokens, strip_title_decorations};
 use super::{MAX_INDEXED_KEYS, Matcher, NONE, OOV_BIT, TAG_CONCEPT};
 
 /// One content token: its term id (primary lemma or hashed unknown word) and up to two
@@ -258,7 +258,7 @@ impl Matcher {
         let t_raw = raw_tokens(title);
         let s_raw = raw_tokens(summary);
         // In a Title Case headline capitals say nothing about names.
-        let long: Vec<&RawTok> = t_raw.iter().filter(|t| t.lower.len() > 3).collect();
+        let long: Vec<RawWord> = t_raw.iter().filter(|t| t.lower.len() > 3).collect();
         let title_case =
             !long.is_empty() && long.iter().filter(|t| t.capital).count() * 10 >= long.len() * 7;
         let mut toks: Vec<u32> = Vec::new();
@@ -275,13 +275,13 @@ impl Matcher {
                 let word = if r.number {
                     WordIds::Unknown
                 } else {
-                    self.word_ids(&r.lower)
+                    self.word_ids(r.lower)
                 };
                 let (ids, mut anchor) = match word {
                     WordIds::Skip => continue,
                     WordIds::Known(ids) => (ids, false),
                     WordIds::Unknown => (
-                        [fnv32(&r.lower) | OOV_BIT, NONE, NONE],
+                        [fnv32(r.lower) | OOV_BIT, NONE, NONE],
                         r.number || r.lower.len() >= 3,
                     ),
                 };

@@ -13,7 +13,7 @@
 //! [`SHAPE_TEXT`] of the summary: positions are compared, never words looked up, so a byte is
 //! enough (two different words collide at one position 1 time in 256).
 
-use super::tokens::{RawTok, fnv32};
+use super::tokens::{RawToks, fnv32};
 
 /// Words of the title kept in the shape.
 pub(super) const SHAPE_TITLE: usize = 20;
@@ -37,27 +37,22 @@ fn shape_byte(lower: &str) -> u8 {
 
 /// The shape of an item: title words then summary words, a byte each, and how many are the
 /// title's.
-pub(super) fn shape(title: &[RawTok], summary: &[RawTok]) -> (Vec<u8>, usize) {
+pub(super) fn shape(title: &RawToks, summary: &RawToks) -> (Vec<u8>, usize) {
     let mut out: Vec<u8> = title
         .iter()
         .take(SHAPE_TITLE)
-        .map(|t| shape_byte(&t.lower))
+        .map(|t| shape_byte(t.lower))
         .collect();
     let n_title = out.len();
-    out.extend(
-        summary
-            .iter()
-            .take(SHAPE_TEXT)
-            .map(|t| shape_byte(&t.lower)),
-    );
+    out.extend(summary.iter().take(SHAPE_TEXT).map(|t| shape_byte(t.lower)));
     (out, n_title)
 }
 
 /// A hash of the numbers among `toks`, in order; 0 when there are none.
-pub(super) fn numbers(toks: &[RawTok]) -> u32 {
+pub(super) fn numbers(toks: &RawToks) -> u32 {
     toks.iter()
         .filter(|t| t.number)
-        .fold(0, |h, t| (h.rotate_left(7) ^ fnv32(&t.lower)).max(1))
+        .fold(0, |h, t| (h.rotate_left(7) ^ fnv32(t.lower)).max(1))
 }
 
 /// Words of `a` matched in place in `b`: the best alignment within [`BAND`] of the diagonal where
