@@ -14,11 +14,7 @@ use crate::store::{Store, StoryView};
 
 /// Every source's priority, by source id, for saying why an original is the original.
 pub(super) fn priorities(store: &Store) -> anyhow::Result<HashMap<i64, i32>> {
-    Ok(store
-        .sources()?
-        .into_iter()
-        .map(|s| (s.id, s.priority))
-        .collect())
+    store.source_priorities()
 }
 
 /// The explanation page of `story`.

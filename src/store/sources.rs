@@ -250,6 +250,17 @@ impl Store {
         Ok(out)
     }
 
+    /// Every stored source's priority, by id: what a story's explanation ranks its copies by. Pages read
+    /// this after every change, where whole rows would hold every source's polling state (tens of MB at
+    /// 100,000 sources).
+    pub fn source_priorities(&self) -> anyhow::Result<std::collections::HashMap<i64, i32>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, priority FROM sources")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Each source's sections, sorted, by source id.
     fn sections_by_source(&self) -> anyhow::Result<std::collections::HashMap<i64, Vec<String>>> {
         let mut sections = std::collections::HashMap::<i64, Vec<String>>::new();
