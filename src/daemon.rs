@@ -158,6 +158,9 @@ pub async fn poll_once_with_progress(
         "polled and stored"
     );
     pipeline.prune().await;
+    // The writer goes first: it has stored everything, and what it holds (the similarity window above all)
+    // would otherwise sit beside the renderer's memory.
+    pipeline.close(WRITER_CLOSE).await;
     // Like the daemon, render only the sections whose stories changed; static files need every document.
     let cache = FeedCache::default();
     let publisher = Publisher::new(cache.clone(), &config.storage.path, metrics);
@@ -172,7 +175,6 @@ pub async fn poll_once_with_progress(
     if let Some(dir) = out {
         publish::write_static(&cache, dir)?;
     }
-    pipeline.close(WRITER_CLOSE).await;
     Ok(summary)
 }
 

@@ -275,6 +275,7 @@ impl WriterThread {
                 return;
             }
         };
+        let mut closed = None;
         loop {
             self.notice_other_writers();
             // A re-route goes a chunk at a time, and polled feeds that wait are stored between chunks.
@@ -326,11 +327,18 @@ impl WriterThread {
             if let Some(reply) = close {
                 self.settle();
                 self.checkpoint_and_stop();
-                let _ = reply.send(());
+                closed = Some(reply);
                 break;
             }
         }
-        self.health.writer_stopped();
+        let health = self.health.clone();
+        // The similarity window and the page cache go before the closer hears back: `poll --once` renders
+        // next, and at 100,000 sources the window alone is hundreds of megabytes.
+        drop(self);
+        health.writer_stopped();
+        if let Some(reply) = closed {
+            let _ = reply.send(());
+        }
     }
 
     /// Stores a batch, waiting out store failures, and answers every feed.
