@@ -92,7 +92,7 @@ impl Matcher {
                 .map(|l| alloc_bytes(l.capacity_bytes()))
                 .sum::<usize>();
         // A B-tree leaf holds up to 11 keys and is, after ascending inserts, about half full.
-        let by_time = self.by_time.len() * size_of::<(i64, u64)>() * 2;
+        let by_time = self.by_time.len() * size_of::<u64>() * 2;
         let stories = table_bytes::<i64, Members>(self.stories.capacity())
             + self
                 .stories

@@ -264,8 +264,8 @@ pub struct Matcher {
     /// Items counted in the document frequencies: the live ones, and while settling also those taken
     /// out to be decided again (IDF is the whole window's, whatever point of it is being decided).
     docs: usize,
-    /// Eviction order: (published, seq).
-    by_time: BTreeSet<(i64, u64)>,
+    /// Eviction order, by [`window::time_key`]: publication time, then sequence number.
+    by_time: BTreeSet<u64>,
     /// Candidate index: key -> sequence numbers (mod 2^32) in insertion order; evicted ones
     /// are skipped when read and trimmed from the front.
     postings: FxMap<u64, postings::Postings>,

@@ -113,8 +113,8 @@ impl Matcher {
     pub fn settle(&mut self, since: (i64, u64), mut new_story: impl FnMut() -> i64) -> Settled {
         let seqs: Vec<u64> = self
             .by_time
-            .range((since.0, 0)..)
-            .map(|&(_, seq)| seq)
+            .range(super::window::time_key(since.0, 0)..)
+            .map(|&key| self.seq_from_low(key as u32))
             .filter(|&seq| {
                 self.entry(seq)
                     .is_some_and(|e| (e.published, e.order_key) >= since)

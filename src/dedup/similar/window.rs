@@ -16,7 +16,19 @@ fn live_slot(entries: &VecDeque<Option<Entry>>, base: u64, s: u32) -> Option<usi
     (k < entries.len() && entries[k].is_some()).then_some(k)
 }
 
+/// An item's key in the eviction order: its publication time in seconds (clamped to 32 bits; the entry keeps
+/// the exact time) above its sequence number modulo 2^32. Half the bytes of a (time, sequence number) pair,
+/// in a B-tree that holds every item of the window.
+pub(super) fn time_key(published: i64, seq: u64) -> u64 {
+    (published.clamp(0, i64::from(u32::MAX)) as u64) << 32 | u64::from(seq as u32)
+}
+
 impl Matcher {
+    /// The full sequence number of a live item from the low 32 bits a posting or [`time_key`] keeps.
+    pub(super) fn seq_from_low(&self, low: u32) -> u64 {
+        self.base + u64::from(low.wrapping_sub(self.base as u32))
+    }
+
     /// The live entry with sequence number `seq`, if any.
     pub(super) fn entry(&self, seq: u64) -> Option<&Entry> {
         self.live_offset(seq as u32)
@@ -161,18 +173,19 @@ impl Matcher {
         }
         self.entries
             .push_back(Some(Entry::of(&p, r, f.has_summary())));
-        self.by_time.insert((p.published, seq));
+        self.by_time.insert(time_key(p.published, seq));
         self.stories.entry(p.story_id).or_default().push(seq);
     }
 
     /// Drops items published before `cutoff` from the window.
     pub fn evict_before(&mut self, cutoff: i64) {
-        while let Some(&(t, seq)) = self.by_time.first() {
-            if t >= cutoff {
+        let cut = time_key(cutoff, 0);
+        while let Some(&key) = self.by_time.first() {
+            if key >= cut {
                 break;
             }
             self.by_time.pop_first();
-            self.remove(seq);
+            self.remove(self.seq_from_low(key as u32));
         }
     }
 
@@ -248,7 +261,7 @@ impl Matcher {
             .entries
             .get_mut(seq.checked_sub(self.base)? as usize)?
             .take()?;
-        self.by_time.remove(&(e.published, seq));
+        self.by_time.remove(&time_key(e.published, seq));
         self.live -= 1;
         let pinned_to = self.pinned.remove(&seq).unwrap_or(0);
         Some((e, pinned_to))
