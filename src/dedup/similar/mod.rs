@@ -56,7 +56,7 @@
 //! window holds its items in canonical order, so a matcher rebuilt by re-inserting them in that
 //! order decides exactly like the one it replaces.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 mod cluster;
@@ -70,6 +70,7 @@ mod memory;
 mod postings;
 mod score;
 mod settle;
+mod slots;
 mod spill;
 mod tokens;
 mod window;
@@ -256,7 +257,7 @@ pub struct Matcher {
     params: Params,
     lex: &'static Lexicon,
     /// Entries by sequence number: `entries[seq - base]`; `None` once evicted.
-    entries: VecDeque<Option<Entry>>,
+    entries: slots::Slots<Entry>,
     /// Sequence number of `entries[0]`.
     base: u64,
     /// Items in the window.
@@ -317,7 +318,7 @@ impl Matcher {
             feats: spill::FeatureStore::new(params.feature_memory, params.spill_dir.as_deref()),
             params,
             lex: Lexicon::shipped(),
-            entries: VecDeque::new(),
+            entries: slots::Slots::default(),
             base: 0,
             live: 0,
             docs: 0,

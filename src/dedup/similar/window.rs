@@ -1,9 +1,8 @@
 //! The window's bookkeeping: adding an item (document frequencies, postings, story, what it
 //! teaches) and evicting items that fell out of the time window.
 
-use std::collections::VecDeque;
-
 use super::features::{FeatInner, Features};
+use super::slots::Slots;
 use super::spill::FeatRef;
 use super::{Entry, Matcher, Members, OOV_BIT, Placed, TAG_CONCEPT};
 
@@ -11,7 +10,7 @@ use super::{Entry, Matcher, Members, OOV_BIT, Placed, TAG_CONCEPT};
 /// or None when that item left the window. Postings keep sequence numbers modulo 2^32, which is
 /// unambiguous because the window is far smaller. A free function, so that it can be used while a posting
 /// list is borrowed mutably.
-fn live_slot(entries: &VecDeque<Option<Entry>>, base: u64, s: u32) -> Option<usize> {
+fn live_slot(entries: &Slots<Entry>, base: u64, s: u32) -> Option<usize> {
     let k = s.wrapping_sub(base as u32) as usize;
     (k < entries.len() && entries[k].is_some()).then_some(k)
 }
@@ -165,11 +164,6 @@ impl Matcher {
         }
         if p.pinned_to != 0 {
             self.pinned.insert(seq, p.pinned_to);
-        }
-        // Grow by an eighth, not double: a doubled deque of millions of entries left most of it unused.
-        if self.entries.len() == self.entries.capacity() {
-            self.entries
-                .reserve_exact((self.entries.len() / 8).max(1024));
         }
         self.entries
             .push_back(Some(Entry::of(&p, r, f.has_summary())));
