@@ -234,9 +234,10 @@ impl Matcher {
     pub(super) fn live_members(&self, story_id: i64) -> Vec<&Entry> {
         let mut members: Vec<&Entry> = self
             .stories
-            .get(&story_id)
-            .map(|m| m.iter().filter_map(|&q| self.entry(q)).collect())
-            .unwrap_or_default();
+            .get(story_id)
+            .iter()
+            .filter_map(|&q| self.entry(q))
+            .collect();
         members.sort_by(|a, b| {
             b.priority
                 .cmp(&a.priority)

@@ -33,7 +33,7 @@ impl Matcher {
         if self.params.learn_threshold > 1.0 || !f.has_summary() {
             return out;
         }
-        let members: Members = self.stories.get(&story_id).cloned().unwrap_or_default();
+        let members: Members = self.stories.get(story_id);
         if members.is_empty() {
             return out;
         }

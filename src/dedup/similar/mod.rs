@@ -66,6 +66,7 @@ mod kept;
 mod layer;
 mod learn;
 mod lexicon;
+mod members;
 mod memory;
 mod postings;
 mod score;
@@ -280,7 +281,7 @@ pub struct Matcher {
     /// hashing, and small enough to stay in cache, unlike one indexed by lemma id).
     df_lex: Vec<u32>,
     /// Story -> its live members' sequence numbers in insertion order (first = representative).
-    stories: FxMap<i64, Members>,
+    stories: members::StoryMembers,
     /// Item (sequence number) -> the substitutions learned when it joined its story: (earlier member's
     /// sequence number, substitution key). Each is withdrawn when either item leaves the window. Most
     /// items teach nothing, so this lives beside the entries, not in them.
@@ -328,7 +329,7 @@ impl Matcher {
             concept_lens: vec![0; Lexicon::shipped().synset_bound()],
             df: FxMap::default(),
             df_lex: vec![0; Lexicon::shipped().len()],
-            stories: FxMap::default(),
+            stories: members::StoryMembers::default(),
             taught: FxMap::default(),
             pinned: FxMap::default(),
             learned: FxMap::default(),

@@ -183,7 +183,7 @@ impl Matcher {
                     Some(s) => s,
                     // A story keeps its id while one of its items still founds it; the others that
                     // leave get new ones.
-                    None if !self.stories.contains_key(&e.story_id) => e.story_id,
+                    None if !self.stories.contains(e.story_id) => e.story_id,
                     None => new_story(),
                 };
                 // A pinned item that leads its group keeps its exact-layer row: overwritten by this decision,

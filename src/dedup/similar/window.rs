@@ -168,7 +168,7 @@ impl Matcher {
         self.entries
             .push_back(Some(Entry::of(&p, r, f.has_summary())));
         self.by_time.insert(time_key(p.published, seq));
-        self.stories.entry(p.story_id).or_default().push(seq);
+        self.stories.push(p.story_id, seq);
     }
 
     /// Drops items published before `cutoff` from the window.
@@ -274,18 +274,13 @@ impl Matcher {
     /// Takes the removed entry `seq` out of its story, withdrawing what it taught and what later members
     /// learned from it.
     fn leave_story(&mut self, seq: u64, e: &Entry) {
-        if let Some(st) = self.stories.get_mut(&e.story_id) {
-            st.retain(|m| *m != seq);
-            if st.is_empty() {
-                self.stories.remove(&e.story_id);
-            }
-        }
+        self.stories.remove(e.story_id, seq);
         let mut withdrawn: Vec<u64> = self
             .taught
             .remove(&seq)
             .map(|subs| subs.iter().map(|x| x.1).collect())
             .unwrap_or_default();
-        let members: Members = self.stories.get(&e.story_id).cloned().unwrap_or_default();
+        let members: Members = self.stories.get(e.story_id);
         for m in members {
             if let Some(subs) = self.taught.get_mut(&m)
                 && subs.iter().any(|&(partner, _)| partner == seq)
