@@ -115,6 +115,11 @@ impl Placer {
         self.window.as_ref().map_or(0, SimilarLayer::len)
     }
 
+    /// An estimate of the window's heap bytes (None without a window).
+    pub(crate) fn window_memory(&self) -> Option<crate::dedup::similar::WindowMemory> {
+        self.window.as_ref().map(SimilarLayer::memory)
+    }
+
     /// Places every entry of a feed from its verdicts: similarity (when on and the source allows merging)
     /// decides the open ones, and new items and stories get ids. Returns the placements and what to add to
     /// the window ([`Placer::stage`]) once the feed is known to be stored.

@@ -268,6 +268,25 @@ impl Ingester {
                     took_ms = started.elapsed().as_millis() as u64,
                     "stories settled in canonical order"
                 );
+                // After a large settle (a first poll of many sources), say what the window holds: it is
+                // most of the process's memory then. Measuring walks every posting list, so not each time.
+                if settled.decided >= WINDOW_REPORT_AFTER
+                    && let Some(m) = self.placer.window_memory()
+                {
+                    tracing::info!(
+                        items = m.items,
+                        posting_lists = m.lists,
+                        mb = m.total() / (1 << 20),
+                        bytes_per_item = m.per_item() as u64,
+                        entries_mb = m.entries / (1 << 20),
+                        features_mb = m.features / (1 << 20),
+                        spilled_mb = m.spilled / (1 << 20),
+                        postings_mb = m.postings / (1 << 20),
+                        by_time_mb = m.by_time / (1 << 20),
+                        stories_mb = m.stories / (1 << 20),
+                        "similarity window memory (estimated)"
+                    );
+                }
                 Ok(sections)
             }
             Err(e) => {
@@ -295,6 +314,9 @@ impl Ingester {
         Ok(())
     }
 }
+
+/// Items a settle decides before the window's memory is logged.
+const WINDOW_REPORT_AFTER: usize = 100_000;
 
 /// What the writer tells the dedup thread.
 enum ToDedup {

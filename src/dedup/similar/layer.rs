@@ -144,6 +144,11 @@ impl SimilarLayer {
         self.matcher.is_empty()
     }
 
+    /// An estimate of the window's heap bytes, by structure (see [`WindowMemory`]).
+    pub fn memory(&self) -> super::WindowMemory {
+        self.matcher.memory()
+    }
+
     /// Text features of an item.
     pub fn features(&self, item: &NormalizedItem) -> Features {
         self.matcher.features(&item.title, &item.summary)
