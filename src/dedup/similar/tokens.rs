@@ -2,6 +2,7 @@
 //! the stopword list, and how one word enters an item's features ([`Matcher::word_ids`], with its
 //! per-thread cache).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
@@ -201,36 +202,37 @@ fn word_token(text: &str, mut i: usize, sentence_start: bool, out: &mut RawToks)
             _ => break,
         }
     }
+    // A word of ASCII letters and straight apostrophes is a slice of the text; only a typographic
+    // apostrophe (read as a straight one) or a letter beyond ASCII needs a copy.
+    let word: Cow<str> = if plain {
+        Cow::Borrowed(&text[from..i])
+    } else {
+        Cow::Owned(
+            text[from..i]
+                .chars()
+                .map(|c| if c == '\u{2019}' { '\'' } else { c })
+                .collect(),
+        )
+    };
+    // The possessive is ASCII, so cutting its bytes leaves whole characters.
+    let kept = match word.as_bytes() {
+        [.., b'\'', b's' | b'S'] => word.len() - 2,
+        _ => word.len(),
+    };
+    let word = &word[..kept];
     let start = out.buf.len();
-    if plain {
-        let word = &bytes[from..i];
-        let word = word
-            .strip_suffix(b"'s")
-            .or_else(|| word.strip_suffix(b"'S"))
-            .unwrap_or(word);
-        let capital = word[0].is_ascii_uppercase();
-        let all_caps = word.len() > 1 && word.iter().all(u8::is_ascii_uppercase);
-        // All ASCII, so the slice ends on a character boundary.
-        out.buf.push_str(&text[from..from + word.len()]);
+    if plain || word.is_ascii() {
+        let b = word.as_bytes();
+        let capital = b[0].is_ascii_uppercase();
+        let all_caps = b.len() > 1 && b.iter().all(u8::is_ascii_uppercase);
+        out.buf.push_str(word);
         out.buf[start..].make_ascii_lowercase();
         out.push(start, capital, all_caps, false, sentence_start);
     } else {
-        let word: String = text[from..i]
-            .chars()
-            .map(|c| if c == '\u{2019}' { '\'' } else { c })
-            .collect();
-        let word = word
-            .strip_suffix("'s")
-            .or_else(|| word.strip_suffix("'S"))
-            .unwrap_or(&word);
         let capital = word.chars().next().is_some_and(char::is_uppercase);
         let all_caps = word.chars().nth(1).is_some() && word.chars().all(char::is_uppercase);
-        if word.is_ascii() {
-            out.buf.extend(word.chars().map(|c| c.to_ascii_lowercase()));
-        } else {
-            // The whole word at once: a final sigma lower-cases by its place in the word.
-            out.buf.push_str(&word.to_lowercase());
-        }
+        // The whole word at once: a final sigma lower-cases by its place in the word.
+        out.buf.push_str(&word.to_lowercase());
         out.push(start, capital, all_caps, false, sentence_start);
     }
     i
