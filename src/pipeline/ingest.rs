@@ -224,12 +224,12 @@ impl Ingester {
         if let Some(c) = &self.checkpointer {
             c.committed();
         }
-        self.truncate_log_if_asked();
         Ok(Some(reports))
     }
 
     /// Truncates the write-ahead log when the checkpoint thread asks for it; it asks again later when a
-    /// reader held the log.
+    /// reader held the log. Only called when the writer is idle: during ingest the log would grow straight
+    /// back (see `store::checkpoint`).
     pub(crate) fn truncate_log_if_asked(&self) {
         if self
             .checkpointer

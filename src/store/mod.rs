@@ -123,13 +123,15 @@ impl Store {
     }
 
     /// Hands most checkpointing to a [`Checkpointer`]'s thread: this connection then checkpoints on commit
-    /// only when the log has grown past 64 MiB.
+    /// only when the log has grown past 256 MiB, and keeps the log file at up to twice that while it writes.
     pub fn checkpoint_in_background(&self) -> anyhow::Result<()> {
         self.conn.pragma_update(
             None,
             "wal_autocheckpoint",
             checkpoint::WRITER_AUTOCHECKPOINT_PAGES,
         )?;
+        self.conn
+            .pragma_update(None, "journal_size_limit", checkpoint::WRITER_LOG_LIMIT)?;
         Ok(())
     }
 
