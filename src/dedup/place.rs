@@ -223,6 +223,11 @@ impl Placer {
         (placed, staged)
     }
 
+    /// Items placed since the window last settled (see [`SimilarLayer::backlog`]).
+    pub(crate) fn backlog(&self) -> usize {
+        self.window.as_ref().map_or(0, SimilarLayer::backlog)
+    }
+
     /// Whether items were placed since the window last settled (see [`SimilarLayer::settle`]).
     pub(crate) fn needs_settle(&self) -> bool {
         self.window.as_ref().is_some_and(SimilarLayer::needs_settle)

@@ -106,6 +106,23 @@ impl Store {
             .context("cannot widen the database page cache")
     }
 
+    /// Shrinks the page cache back to every connection's 8 MiB and hands the freed memory back to the system:
+    /// before a long settle, during which the writer reads and writes little while the similarity window
+    /// grows to its largest. The next ingest of new items widens it again.
+    pub(crate) fn narrow_cache(&self) -> anyhow::Result<()> {
+        self.conn
+            .pragma_update(None, "cache_size", -CACHE_KIB)
+            .and_then(|()| self.conn.execute_batch("PRAGMA shrink_memory"))
+            .context("cannot shrink the database page cache")?;
+        // SQLite allocates its pages with the C allocator, which keeps freed memory for reuse unless asked.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only walks and releases glibc's own free lists.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+        Ok(())
+    }
+
     /// Opens an existing database read-only, for readers running beside the daemon.
     pub fn open_read_only(path: &Path) -> anyhow::Result<Store> {
         let conn = Connection::open_with_flags(
@@ -171,6 +188,9 @@ impl Store {
 /// only rewrites source rows, and at 100,000 sources the larger cache cost it 55 MB.
 const INGEST_CACHE_MIB: i64 = 64;
 
+/// Every connection's page cache, in KiB (see `configure`).
+const CACHE_KIB: i64 = 8_192;
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // Pages freed by pruning go back to the file system bit by bit (see `Store::prune`). This only takes
@@ -187,7 +207,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // the operating system's page cache serves nearly as fast. In benches/poll.sh 8, 16 and 32 MiB polled
     // equally fast, and each halving saved 16-25 MB of peak RSS. Checkpointing every 32 MiB of WAL rather
     // than every 4 MiB copies a page that many batches touch back into the database once, not many times.
-    conn.pragma_update(None, "cache_size", -8_192)?;
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
     conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
     // When the log starts over, its file is cut back to this size: a reader that held it for long made it
     // grow, and it must not stay that size (the checkpoint thread also truncates it).

@@ -215,6 +215,11 @@ impl SimilarLayer {
 }
 
 impl SimilarLayer {
+    /// Items added since the window last settled, which the next settle decides (at least).
+    pub fn backlog(&self) -> usize {
+        self.backlog
+    }
+
     /// Whether items were added since the window last settled.
     pub fn needs_settle(&self) -> bool {
         self.unsettled.is_some()
