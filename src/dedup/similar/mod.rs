@@ -154,7 +154,10 @@ pub struct Params {
     /// Unsettled items past which new items are not decided on arrival, only when the window settles:
     /// settling decides a backlog from its start anyway (see `settle`).
     pub defer_after_items: usize,
-    /// Bytes of the window's item features kept in memory; the rest waits in a file in `spill_dir`.
+    /// Bytes of the window's item features kept in memory; the rest waits in a file in `spill_dir`. Settling
+    /// a first poll of 100,000 feeds read them back in canonical order, not the order they were stored, so a
+    /// larger share in memory hardly helped: at 32 MiB rather than 64 its settle took as long (47.4 s against
+    /// 47.0 s) and its peak was 31 MB lower.
     pub feature_memory: usize,
     /// Where features past `feature_memory` are written (an unnamed file); None keeps them all in memory.
     pub spill_dir: Option<std::path::PathBuf>,
@@ -189,7 +192,7 @@ impl Default for Params {
             kept_full: 0.47,
             kept_title: 0.6,
             defer_after_items: 2_000,
-            feature_memory: 64 << 20,
+            feature_memory: 32 << 20,
             spill_dir: None,
         }
     }
