@@ -300,7 +300,10 @@ pub struct Matcher {
     /// Items added while a backlog waits to settle, each with the item an exact layer joined it to (or 0):
     /// counted in the document frequencies, but indexed only when settling decides them, so that a backlog
     /// is decided once, in canonical order, instead of once on arrival and again when it settles.
-    deferred: Vec<(Entry, i64)>,
+    deferred: Vec<Entry>,
+    /// Deferred item (by id) -> the item an exact layer joined it to; few have one, so not in the vector
+    /// above, which at millions of items took 8 bytes more per item for a field nearly always 0.
+    deferred_pins: FxMap<i64, i64>,
     /// The features of every item above: in memory up to `Params::feature_memory`, the rest on disk.
     feats: spill::FeatureStore,
 }
@@ -338,6 +341,7 @@ impl Matcher {
             learned: FxMap::default(),
             partners: FxMap::default(),
             deferred: Vec::new(),
+            deferred_pins: FxMap::default(),
         }
     }
 

@@ -123,34 +123,34 @@ impl Matcher {
         // The backlog's buffer takes the items decided again too: at millions of items, a second vector
         // of them cost hundreds of megabytes. Deferred items all come at or after `since`, which the
         // earliest of them set.
-        let mut taken: Vec<(Entry, i64)> = std::mem::take(&mut self.deferred);
-        taken.extend(self.remove_many_indexed(&seqs));
-        taken.sort_by_key(|(e, _)| (e.published, e.order_key, e.item_id));
+        let mut taken: Vec<Entry> = std::mem::take(&mut self.deferred);
+        let mut pins: FxMap<i64, i64> = std::mem::take(&mut self.deferred_pins);
+        self.remove_many_indexed(&seqs, &mut taken, &mut pins);
+        taken.sort_by_key(|e| (e.published, e.order_key, e.item_id));
+        let pin = |e: &Entry| pins.get(&e.item_id).copied().unwrap_or(0);
         // Exact-layer ties within the span, by canonical position. Few items have one, so they live in
         // maps, not in vectors as long as the span.
-        let targets: FxMap<i64, ()> = taken
-            .iter()
-            .filter(|(_, pinned_to)| *pinned_to != 0)
-            .map(|&(_, pinned_to)| (pinned_to, ()))
-            .collect();
+        let targets: FxMap<i64, ()> = pins.values().map(|&pinned_to| (pinned_to, ())).collect();
         let at: FxMap<i64, usize> = taken
             .iter()
             .enumerate()
-            .filter(|(_, (e, _))| targets.contains_key(&e.item_id))
-            .map(|(i, (e, _))| (e.item_id, i))
+            .filter(|(_, e)| targets.contains_key(&e.item_id))
+            .map(|(i, e)| (e.item_id, i))
             .collect();
         let mut groups = Groups::default();
         // A group tied to an item outside the span stays in the story it is in (its first such tie's).
         let mut anchored: FxMap<usize, i64> = FxMap::default();
-        for (i, &(_, pinned_to)) in taken.iter().enumerate() {
+        for (i, e) in taken.iter().enumerate() {
+            let pinned_to = pin(e);
             if pinned_to != 0
                 && let Some(&j) = at.get(&pinned_to)
             {
                 groups.join(i, j);
             }
         }
-        for (i, (e, pinned_to)) in taken.iter().enumerate() {
-            if *pinned_to != 0 && !at.contains_key(pinned_to) {
+        for (i, e) in taken.iter().enumerate() {
+            let pinned_to = pin(e);
+            if pinned_to != 0 && !at.contains_key(&pinned_to) {
                 let r = groups.root(i);
                 anchored.entry(r).or_insert(e.story_id);
             }
@@ -161,9 +161,10 @@ impl Matcher {
         // Taken from the back, in canonical order, so that the buffer shrinks as the window grows again.
         taken.reverse();
         for i in 0..taken.len() {
-            let Some((e, pinned_to)) = taken.pop() else {
+            let Some(e) = taken.pop() else {
                 break;
             };
+            let pinned_to = pin(&e);
             if taken.capacity() > 4096 && taken.len() < taken.capacity() / 2 {
                 taken.shrink_to_fit();
             }

@@ -100,18 +100,22 @@ impl Matcher {
             waiting: true,
             ..Entry::of(&p, r, f.has_summary())
         };
-        self.deferred.push((e, p.pinned_to));
+        if p.pinned_to != 0 {
+            self.deferred_pins.insert(p.item_id, p.pinned_to);
+        }
+        self.deferred.push(e);
     }
 
     /// Drops the deferred items published before `cutoff`, which the window would have evicted.
     pub(super) fn evict_deferred_before(&mut self, cutoff: i64) {
         let mut deferred = std::mem::take(&mut self.deferred);
-        deferred.retain(|(e, _)| {
+        deferred.retain(|e| {
             let kept = e.published >= cutoff;
             if !kept {
                 let f = self.feat(e);
                 self.count_terms(&f, false);
                 self.feats.release(e.f);
+                self.deferred_pins.remove(&e.item_id);
             }
             kept
         });
@@ -219,10 +223,15 @@ impl Matcher {
     /// Takes many items out of the index and their stories, as settling does, leaving the document
     /// frequencies and the stored features as they are. Each posting list they are in is filtered once,
     /// where removing them one by one would search and shift every list once per item in it (quadratic
-    /// in a long list). Returns the live ones, in `seqs` order, each with the item an exact layer joined
-    /// it to (or 0).
-    pub(super) fn remove_many_indexed(&mut self, seqs: &[u64]) -> Vec<(Entry, i64)> {
-        let mut taken = Vec::with_capacity(seqs.len());
+    /// in a long list). Appends the live ones to `taken`, in `seqs` order, and records in `pins` the item an
+    /// exact layer joined each to, if any.
+    pub(super) fn remove_many_indexed(
+        &mut self,
+        seqs: &[u64],
+        taken: &mut Vec<Entry>,
+        pins: &mut super::FxMap<i64, i64>,
+    ) {
+        taken.reserve(seqs.len());
         let mut keys: Vec<u64> = Vec::new();
         for &seq in seqs {
             let Some((e, pinned_to)) = self.take_entry(seq) else {
@@ -230,7 +239,10 @@ impl Matcher {
             };
             keys.extend(self.index_keys(&self.feat(&e)).iter().map(|&(k, _)| k));
             self.leave_story(seq, &e);
-            taken.push((e, pinned_to));
+            if pinned_to != 0 {
+                pins.insert(e.item_id, pinned_to);
+            }
+            taken.push(e);
         }
         keys.sort_unstable();
         keys.dedup();
@@ -245,7 +257,6 @@ impl Matcher {
         }
         self.set_lens(lens);
         self.trim_front();
-        taken
     }
 
     /// Takes the live entry `seq` out of its slot and the eviction order; with it, the item an exact layer
