@@ -93,9 +93,11 @@ impl Matcher {
                 .sum::<usize>();
         // A B-tree leaf holds up to 11 keys and is, after ascending inserts, about half full.
         let by_time = self.by_time.len() * size_of::<u64>() * 2;
-        let (one, many, lists) = self.stories.footprint();
-        let stories =
-            table_bytes::<i64, u64>(one) + table_bytes::<i64, Members>(many) + alloc_bytes(lists);
+        let (one, one_wide, many, lists) = self.stories.footprint();
+        let stories = table_bytes::<u32, u32>(one)
+            + table_bytes::<i64, u64>(one_wide)
+            + table_bytes::<i64, Members>(many)
+            + alloc_bytes(lists);
         let terms = table_bytes::<u32, u32>(self.df.capacity())
             + table_bytes::<u64, u32>(self.learned.capacity())
             + table_bytes::<u32, Vec<u32>>(self.partners.capacity())
