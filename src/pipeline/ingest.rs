@@ -252,8 +252,11 @@ impl Ingester {
         }
         let started = std::time::Instant::now();
         if self.cache_widened && self.placer.backlog() >= NARROW_CACHE_AFTER {
-            self.store.narrow_cache()?;
-            self.cache_widened = false;
+            // Only memory is at stake: a cache that stays wide costs the settle nothing else.
+            match self.store.narrow_cache() {
+                Ok(()) => self.cache_widened = false,
+                Err(e) => tracing::warn!("the page cache stays at its ingest size: {e:#}"),
+            }
         }
         let mut next_story = self.store.next_story_id()?;
         let through_item = self.store.last_item_id()?;

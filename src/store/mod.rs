@@ -210,7 +210,8 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
     conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
     // When the log starts over, its file is cut back to this size: a reader that held it for long made it
-    // grow, and it must not stay that size (the checkpoint thread also truncates it).
+    // grow, and it must not stay that size (the writer, which keeps a larger log while it ingests, truncates
+    // it when idle; see `checkpoint`).
     conn.pragma_update(None, "journal_size_limit", checkpoint::WAL_SIZE_LIMIT)?;
     // Each feed's savepoint journals the pages it changes; in memory that costs no write system calls.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
