@@ -598,7 +598,7 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[test]
-    fn a_parsing_thread_lowers_its_own_priority_once_and_no_other_thread_s() {
+    fn a_parsing_thread_lowers_its_own_priority_once_and_leaves_other_threads_alone() {
         // SAFETY: reads the calling thread's own nice value.
         let nice = || unsafe {
             libc::getpriority(
