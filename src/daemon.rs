@@ -19,7 +19,7 @@ use crate::publish::{self, FeedCache, Publisher};
 use crate::schedule::dispatch::Dispatcher;
 use crate::schedule::queue::DueQueue;
 use crate::serve::{self, AppState, Metrics, Scope};
-use crate::store::{SourceRow, SourceState, Store, StoreStats};
+use crate::store::{ScheduleEntry, SourceReader, SourceRow, SourceState, Store, StoreStats};
 
 /// The outcome counts of `poll --once`.
 #[derive(Debug, Default, Clone)]
@@ -92,6 +92,47 @@ fn spawn_refresh(tasks: &mut Refreshes, pipeline: &Arc<Pipeline>, source: Source
     tasks.spawn(async move { pipeline.refresh(source).await });
 }
 
+/// Why a due source's poll did not start.
+enum NotStarted {
+    /// No source has its id any more.
+    Gone,
+    /// Its row could not be read.
+    Unreadable(anyhow::Error),
+}
+
+/// Starts a poll of every source the dispatcher lets start now, reading each one's row from `rows` (the
+/// scheduler holds only [`ScheduleEntry`]s). A source whose poll cannot start is handed to `not_started`,
+/// already finished in the dispatcher.
+fn start_polls(
+    dispatch: &mut Dispatcher,
+    tasks: &mut Refreshes,
+    pipeline: &Arc<Pipeline>,
+    rows: &mut SourceReader,
+    mut not_started: impl FnMut(ScheduleEntry, NotStarted),
+) {
+    while let Some(entry) = dispatch.next_to_start() {
+        match rows.read(entry.id) {
+            Ok(Some(mut row)) => {
+                // The due time and reason the scheduler went by: a never-polled source's are only there.
+                row.next_due = entry.next_due;
+                row.due_reason = entry.due_reason;
+                spawn_refresh(tasks, pipeline, row);
+            }
+            Ok(None) => {
+                dispatch.finished(entry.id);
+                not_started(entry, NotStarted::Gone);
+            }
+            Err(e) => {
+                dispatch.finished(entry.id);
+                not_started(entry, NotStarted::Unreadable(e));
+            }
+        }
+    }
+}
+
+/// How long a source whose row could not be read waits before its poll is tried again.
+const UNREADABLE_RETRY_SECS: i64 = 60;
+
 /// Polls every active source once, stores everything, renders the sections that changed, and returns the
 /// counts. `out` also writes every rendered document there as static files.
 pub async fn poll_once(config: Config, out: Option<&Path>) -> anyhow::Result<PollSummary> {
@@ -126,31 +167,43 @@ pub async fn poll_once_with_progress(
         crate::pipeline::PARSED_IN_MEMORY,
     );
     let mut total = 0;
-    for s in sources
-        .into_iter()
-        .filter(|s| s.active && s.enabled && !s.gone)
-    {
+    for s in sources.into_iter().filter(ScheduleEntry::polled) {
         dispatch.push(s);
         total += 1;
     }
+    let mut rows = SourceReader::open(&config.storage.path)?;
     let mut tasks = Refreshes::new();
     let mut summary = PollSummary::default();
     progress(&summary, total);
     let mut changed: BTreeSet<String> = BTreeSet::new();
     loop {
-        while let Some(source) = dispatch.next_to_start() {
-            spawn_refresh(&mut tasks, &pipeline, source);
-        }
+        start_polls(
+            &mut dispatch,
+            &mut tasks,
+            &pipeline,
+            &mut rows,
+            |entry, why| {
+                let why = match why {
+                    NotStarted::Gone => "it was removed from the database while due".to_string(),
+                    NotStarted::Unreadable(e) => format!("its row could not be read: {e:#}"),
+                };
+                tracing::error!(source = %entry.poll_url, "not polled: {why}");
+                summary.failures.push((entry.poll_url.to_string(), why));
+            },
+        );
         let Some(done) = tasks.join_next().await else {
             break;
         };
         // A refresh catches its own panics; a task can only fail to join if the runtime is shutting down.
         let done = done.context("a refresh task was cancelled")?;
         dispatch.finished(done.source.id);
+        rows.written(done.source.id);
         summary.add(&done);
         progress(&summary, total);
         changed.extend(done.changed_sections);
     }
+    // Its read snapshot would keep the last checkpoint from emptying the log.
+    drop(rows);
     // Rules changed since the last run route the stored stories again first (the writer did it between polls).
     changed.extend(pipeline.routed().await);
     tracing::info!(
@@ -323,6 +376,7 @@ pub async fn run_with_listener(
     tokio::pin!(shutdown);
     let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut queue = DueQueue::new(sources, Utc::now().timestamp());
+    let mut rows = SourceReader::open(&config.storage.path)?;
     let mut tasks = Refreshes::new();
     let mut dispatch = Dispatcher::new(
         config.fetch.global,
@@ -349,9 +403,25 @@ pub async fn run_with_listener(
         for source in queue.take_due(now) {
             dispatch.push(source);
         }
-        while let Some(source) = dispatch.next_to_start() {
-            spawn_refresh(&mut tasks, &pipeline, source);
-        }
+        start_polls(
+            &mut dispatch,
+            &mut tasks,
+            &pipeline,
+            &mut rows,
+            |entry, why| match why {
+                NotStarted::Gone => {
+                    tracing::warn!(source = %entry.poll_url, "no longer in the database; not polled");
+                    queue.forget(entry.id);
+                }
+                NotStarted::Unreadable(e) => {
+                    tracing::error!(
+                        source = %entry.poll_url,
+                        "its row could not be read; trying again in {UNREADABLE_RETRY_SECS} s: {e:#}"
+                    );
+                    queue.retry_at(entry, now + UNREADABLE_RETRY_SECS, now);
+                }
+            },
+        );
         health.scheduler_turned();
         let sleep = tokio::time::sleep(queue.wait_time(now));
         tokio::select! {
@@ -381,9 +451,10 @@ pub async fn run_with_listener(
                 match done {
                     Ok(done) => {
                         dispatch.finished(done.source.id);
+                        rows.written(done.source.id);
                         minute.add(&done);
                         dirty.extend(done.changed_sections);
-                        queue.reschedule(done.source, Utc::now().timestamp());
+                        queue.reschedule(&done.source, Utc::now().timestamp());
                         polled_since_status = true;
                     }
                     // A refresh catches its own panics, so only a cancelled task gets here.
@@ -391,6 +462,7 @@ pub async fn run_with_listener(
                 }
             }
             _ = render_tick.tick() => {
+                rows.release_old_snapshot();
                 if !dirty.is_empty() {
                     let only: Vec<String> = std::mem::take(&mut dirty).into_iter().collect();
                     render(&publisher, &state.metrics, pipeline.config(), Some(only)).await;
@@ -568,7 +640,7 @@ async fn reload(
     server: &mut Server,
     operators: &mut Option<Server>,
     state: &AppState,
-) -> anyhow::Result<Vec<SourceRow>> {
+) -> anyhow::Result<Vec<ScheduleEntry>> {
     let new = Arc::new(config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?);
     let old = pipeline.config();
     let settings = Settings::build(new.clone(), pipeline.hosts())?;

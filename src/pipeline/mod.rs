@@ -34,7 +34,7 @@ use crate::fetch::budget::MemoryBudget;
 use crate::fetch::hosts::HostLimits;
 use crate::schedule::CronSchedule;
 use crate::serve::Metrics;
-use crate::store::SourceRow;
+use crate::store::ScheduleEntry;
 use writer::{Patience, Writer};
 
 /// Polled feeds parsed and waiting for the writer, at most; more wait (unparsed) for a slot. When the
@@ -168,9 +168,9 @@ impl Pipeline {
         &self.health
     }
 
-    /// Makes the sources table match `config` and returns every source (the store is written here, so a
-    /// reload does this before swapping settings).
-    pub async fn sync_sources(&self, config: &Arc<Config>) -> anyhow::Result<Vec<SourceRow>> {
+    /// Makes the sources table match `config` and returns every source's schedule entry (the store is
+    /// written here, so a reload does this before swapping settings).
+    pub async fn sync_sources(&self, config: &Arc<Config>) -> anyhow::Result<Vec<ScheduleEntry>> {
         self.writer.sync(config.clone()).await
     }
 

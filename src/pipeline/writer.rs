@@ -24,7 +24,7 @@ use super::ingest::{BatchReports, Ingester, StoreJob, Stored, Unavailable};
 use super::outcome::PollStatus;
 use crate::config::{Config, DedupConfig};
 use crate::route::Router;
-use crate::store::{PollTally, REROUTE_CHUNK, SourceRow};
+use crate::store::{PollTally, REROUTE_CHUNK, ScheduleEntry};
 
 /// The most feeds one commit takes; bounds how long a batch holds the write lock (about 1.5 s for 1,024
 /// feeds of 20 new items at 2,000,000 stored, well inside other writers' 5 s busy timeout). As many as
@@ -67,7 +67,7 @@ enum Job {
     },
     Sync {
         config: Arc<Config>,
-        reply: oneshot::Sender<anyhow::Result<Vec<SourceRow>>>,
+        reply: oneshot::Sender<anyhow::Result<Vec<ScheduleEntry>>>,
     },
     Prune {
         retention_days: u32,
@@ -191,7 +191,7 @@ impl Writer {
     }
 
     /// Makes the sources table match `config` and returns every source.
-    pub(crate) async fn sync(&self, config: Arc<Config>) -> anyhow::Result<Vec<SourceRow>> {
+    pub(crate) async fn sync(&self, config: Arc<Config>) -> anyhow::Result<Vec<ScheduleEntry>> {
         let (reply, answer) = oneshot::channel();
         self.send(Job::Sync { config, reply })
             .await
@@ -463,7 +463,9 @@ impl WriterThread {
             }
             Job::Sync { config, reply } => {
                 let store = self.ingester.store_mut();
-                let synced = store.sync_sources(&config).and_then(|_| store.sources());
+                let synced = store
+                    .sync_sources(&config)
+                    .and_then(|_| store.schedule_entries());
                 if synced.is_ok() {
                     self.new_rules(&config);
                 }

@@ -11,12 +11,12 @@ use std::collections::{HashMap, VecDeque};
 use url::Url;
 
 use crate::fetch::host_key;
-use crate::store::SourceRow;
+use crate::store::ScheduleEntry;
 
 /// Due sources waiting for a poll task, queued per host.
 #[derive(Debug, Default)]
 pub(crate) struct Dispatcher {
-    queues: HashMap<String, VecDeque<SourceRow>>,
+    queues: HashMap<String, VecDeque<ScheduleEntry>>,
     /// Hosts with queued sources, in the order they get their next turn.
     turns: VecDeque<String>,
     /// Poll tasks running per host.
@@ -44,7 +44,7 @@ impl Dispatcher {
     }
 
     /// Queues a due source.
-    pub(crate) fn push(&mut self, source: SourceRow) {
+    pub(crate) fn push(&mut self, source: ScheduleEntry) {
         let host = source_host(&source);
         let queue = self.queues.entry(host.clone()).or_default();
         if queue.is_empty() {
@@ -59,7 +59,7 @@ impl Dispatcher {
     }
 
     /// The next source to start a task for, if the limits allow one now.
-    pub(crate) fn next_to_start(&mut self) -> Option<SourceRow> {
+    pub(crate) fn next_to_start(&mut self) -> Option<ScheduleEntry> {
         if self.running() >= self.max_tasks {
             return None;
         }
@@ -109,8 +109,8 @@ impl Dispatcher {
 }
 
 /// The host a source is fetched from: its `moved_to` URL's once it moved.
-fn source_host(source: &SourceRow) -> String {
-    Url::parse(source.poll_url())
+fn source_host(source: &ScheduleEntry) -> String {
+    Url::parse(&source.poll_url)
         .map(|u| host_key(&u))
         .unwrap_or_default()
 }
@@ -118,8 +118,13 @@ fn source_host(source: &SourceRow) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::SourceRow;
 
-    fn source(id: i64, host: &str) -> SourceRow {
+    fn source(id: i64, host: &str) -> ScheduleEntry {
+        ScheduleEntry::from(&row(id, host))
+    }
+
+    fn row(id: i64, host: &str) -> SourceRow {
         SourceRow {
             id,
             url: format!("http://{host}/feed/{id}"),
@@ -189,9 +194,9 @@ mod tests {
         for id in 4..8 {
             d.push(source(id, "new.example"));
         }
-        let mut moved = source(1, "old.example");
+        let mut moved = row(1, "old.example");
         moved.moved_to = Some("http://new.example/feed".into());
-        d.push(moved);
+        d.push(ScheduleEntry::from(&moved));
         d.push(source(2, "new.example"));
         d.push(source(3, "new.example"));
         // The moved source takes one of new.example's 4 slots.

@@ -1,13 +1,14 @@
 //! The in-memory order of due times: a min-heap over the `next_due` the store persists, plus the sources
 //! being polled right now. Every finished poll comes back through [`DueQueue::reschedule`], so no outcome can
-//! drop a source from scheduling.
+//! drop a source from scheduling. It holds [`ScheduleEntry`]s, not whole rows: a poll reads its source's
+//! row when it starts.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
 use super::DueReason;
-use crate::store::SourceRow;
+use crate::store::{ScheduleEntry, SourceRow};
 
 /// The longest the scheduler sleeps between turns, so its health (the age of its last turn) stays fresh.
 pub(crate) const MAX_SLEEP: Duration = Duration::from_secs(30);
@@ -16,17 +17,17 @@ pub(crate) const MAX_SLEEP: Duration = Duration::from_secs(30);
 #[derive(Default)]
 pub(crate) struct DueQueue {
     /// Sources waiting for their due time, by id.
-    waiting: HashMap<i64, SourceRow>,
+    waiting: HashMap<i64, ScheduleEntry>,
     /// (due, id); entries whose source was rescheduled or removed since are skipped when popped.
     heap: BinaryHeap<Reverse<(i64, i64)>>,
     /// Sources being polled, with the newer config a reload brought for them meanwhile (`Some(None)`:
     /// removed from the config).
-    in_flight: HashMap<i64, Option<Option<SourceRow>>>,
+    in_flight: HashMap<i64, Option<Option<ScheduleEntry>>>,
 }
 
 impl DueQueue {
     /// A queue of `sources`, each due at its stored time (never-polled sources at once).
-    pub(crate) fn new(sources: Vec<SourceRow>, now: i64) -> Self {
+    pub(crate) fn new(sources: Vec<ScheduleEntry>, now: i64) -> Self {
         let mut q = DueQueue::default();
         q.replace_sources(sources, now);
         q
@@ -34,7 +35,7 @@ impl DueQueue {
 
     /// Takes a reloaded source list: waiting sources are replaced; sources being polled pick up their new
     /// config when their poll comes back.
-    pub(crate) fn replace_sources(&mut self, sources: Vec<SourceRow>, now: i64) {
+    pub(crate) fn replace_sources(&mut self, sources: Vec<ScheduleEntry>, now: i64) {
         self.waiting.clear();
         self.heap.clear();
         for pending in self.in_flight.values_mut() {
@@ -46,20 +47,45 @@ impl DueQueue {
                 None => self.schedule(source, now),
             }
         }
+        self.waiting.shrink_to_fit();
     }
 
     /// Takes back a source whose poll finished, with its new state, and schedules it again.
-    pub(crate) fn reschedule(&mut self, done: SourceRow, now: i64) {
+    pub(crate) fn reschedule(&mut self, done: &SourceRow, now: i64) {
+        let mut entry = ScheduleEntry::from(done);
         match self.in_flight.remove(&done.id) {
             Some(Some(None)) => {} // removed from the config while it was polled
-            Some(Some(Some(newer))) => self.schedule(done.with_config_of(&newer), now),
-            Some(None) | None => self.schedule(done, now),
+            Some(Some(Some(newer))) => {
+                // The reload's config, the poll's state.
+                entry.active = newer.active;
+                entry.enabled = newer.enabled;
+                self.schedule(entry, now);
+            }
+            Some(None) | None => self.schedule(entry, now),
         }
     }
 
-    fn schedule(&mut self, mut source: SourceRow, now: i64) {
+    /// Takes back a source whose poll could not start (its row could not be read) and makes it due again
+    /// at `due`.
+    pub(crate) fn retry_at(&mut self, mut entry: ScheduleEntry, due: i64, now: i64) {
+        if let Some(Some(newer)) = self.in_flight.remove(&entry.id) {
+            match newer {
+                Some(newer) => (entry.active, entry.enabled) = (newer.active, newer.enabled),
+                None => return,
+            }
+        }
+        entry.next_due = Some(due);
+        self.schedule(entry, now);
+    }
+
+    /// Forgets a source being polled that is no longer in the database.
+    pub(crate) fn forget(&mut self, id: i64) {
+        self.in_flight.remove(&id);
+    }
+
+    fn schedule(&mut self, mut source: ScheduleEntry, now: i64) {
         // Paused (`enabled = false`) sources keep their state and stories but are not polled.
-        if !source.active || !source.enabled || source.gone {
+        if !source.polled() {
             return;
         }
         // A source never polled is due now; stored due times survive restarts.
@@ -70,7 +96,7 @@ impl DueQueue {
     }
 
     /// Every source due at `now`, marked as being polled.
-    pub(crate) fn take_due(&mut self, now: i64) -> Vec<SourceRow> {
+    pub(crate) fn take_due(&mut self, now: i64) -> Vec<ScheduleEntry> {
         let mut due = Vec::new();
         while let Some(Reverse((t, id))) = self.heap.peek().copied() {
             if t > now {
@@ -117,48 +143,73 @@ mod tests {
         }
     }
 
+    fn entry(id: i64, due: Option<i64>) -> ScheduleEntry {
+        ScheduleEntry::from(&source(id, due))
+    }
+
+    fn ids(v: Vec<ScheduleEntry>) -> Vec<i64> {
+        v.into_iter().map(|s| s.id).collect()
+    }
+
     #[test]
     fn due_sources_come_out_in_order_and_come_back_after_their_poll() {
         let mut q = DueQueue::new(
-            vec![source(1, Some(100)), source(2, None), source(3, Some(50))],
+            vec![entry(1, Some(100)), entry(2, None), entry(3, Some(50))],
             10,
         );
-        let ids = |v: Vec<SourceRow>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
         assert_eq!(ids(q.take_due(10)), vec![2], "never polled: due at once");
         assert_eq!(ids(q.take_due(100)), vec![3, 1]);
         assert_eq!(q.in_flight(), 3);
         let mut done = source(3, Some(200));
         done.due_reason = Some(DueReason::Backoff);
-        q.reschedule(done, 101);
+        q.reschedule(&done, 101);
         assert_eq!(q.in_flight(), 2);
         assert!(q.take_due(199).is_empty());
-        assert_eq!(ids(q.take_due(200)), vec![3]);
+        let again = q.take_due(200);
+        assert_eq!(
+            (again[0].id, again[0].due_reason),
+            (3, Some(DueReason::Backoff))
+        );
     }
 
     #[test]
     fn paused_sources_are_never_due() {
-        let mut paused = source(1, Some(0));
+        let mut paused = entry(1, Some(0));
         paused.enabled = false;
-        let mut q = DueQueue::new(vec![paused, source(2, Some(0))], 0);
-        let due: Vec<i64> = q.take_due(1_000).into_iter().map(|s| s.id).collect();
-        assert_eq!(due, vec![2]);
+        let mut q = DueQueue::new(vec![paused, entry(2, Some(0))], 0);
+        assert_eq!(ids(q.take_due(1_000)), vec![2]);
     }
 
     #[test]
     fn a_reload_reaches_sources_that_are_being_polled() {
-        let mut q = DueQueue::new(vec![source(1, Some(0)), source(2, Some(0))], 0);
-        assert_eq!(q.take_due(0).len(), 2);
-        // The reload renames source 1 and drops source 2 while both are polled.
-        let mut renamed = source(1, Some(0));
-        renamed.name = "renamed".into();
-        q.replace_sources(vec![renamed], 1);
-        q.reschedule(source(1, Some(60)), 2);
-        q.reschedule(source(2, Some(60)), 2);
-        let due = q.take_due(60);
-        assert_eq!(due.len(), 1);
-        assert_eq!(
-            (due[0].id, due[0].name.as_str(), due[0].next_due),
-            (1, "renamed", Some(60))
+        let mut q = DueQueue::new(
+            vec![entry(1, Some(0)), entry(2, Some(0)), entry(3, Some(0))],
+            0,
         );
+        assert_eq!(q.take_due(0).len(), 3);
+        // The reload pauses source 1, drops source 2 and keeps source 3 while all three are polled.
+        let mut paused = entry(1, Some(0));
+        paused.enabled = false;
+        q.replace_sources(vec![paused, entry(3, Some(0))], 1);
+        for id in [1, 2, 3] {
+            q.reschedule(&source(id, Some(60)), 2);
+        }
+        assert_eq!(ids(q.take_due(60)), vec![3]);
+        assert_eq!(q.in_flight(), 1);
+    }
+
+    #[test]
+    fn a_poll_that_could_not_start_is_due_again_and_a_reload_still_reaches_it() {
+        let mut q = DueQueue::new(vec![entry(1, Some(0)), entry(2, Some(0))], 0);
+        let mut due = q.take_due(0);
+        q.retry_at(due.remove(0), 30, 1);
+        assert_eq!(q.wait_time(1), Duration::from_secs(29));
+        assert_eq!(ids(q.take_due(30)), vec![1]);
+        // Source 2 was taken before a reload dropped it: its retry does not bring it back.
+        q.replace_sources(vec![entry(1, Some(0))], 31);
+        q.retry_at(due.remove(0), 40, 31);
+        q.retry_at(entry(1, Some(0)), 40, 31);
+        assert_eq!(ids(q.take_due(40)), vec![1]);
+        assert_eq!(q.in_flight(), 1);
     }
 }

@@ -29,7 +29,7 @@ pub(crate) use history::{HourTally, PollTally};
 pub use ingest::FeedCounts;
 pub(crate) use ingest::{Batch, FeedRows};
 pub use routes::{REROUTE_CHUNK, RerouteStep};
-pub use sources::{SourceRow, SourceState};
+pub use sources::{ScheduleEntry, SourceReader, SourceRow, SourceState};
 pub use stats::StoreStats;
 pub use stories::{DecisionRow, MemberView, StoryView};
 
@@ -411,12 +411,26 @@ mod tests {
         polled.first_error_at = Some(900);
         polled.feed_title = Some("A feed".into());
         polled.ttl_minutes = Some(30);
+        polled.moved_to = Some("https://b.example/f".into());
         let batch = store.begin_batch().unwrap();
         batch.feed(false).unwrap().save_state(&polled, 3).unwrap();
         batch.commit().unwrap();
         let stored = row(&store, 1);
         polled.items_seen = 3;
         assert_eq!(format!("{polled:?}"), format!("{stored:?}"));
+        // A poll starts from the row read by its id; between polls the scheduler keeps only an entry,
+        // which is polled at the address the source moved to.
+        let by_id = store.source(1).unwrap().expect("source 1");
+        assert_eq!(format!("{by_id:?}"), format!("{stored:?}"));
+        assert!(store.source(99).unwrap().is_none());
+        assert_eq!(
+            store.schedule_entries().unwrap(),
+            vec![ScheduleEntry::from(&stored)]
+        );
+        assert_eq!(
+            &*ScheduleEntry::from(&stored).poll_url,
+            "https://b.example/f"
+        );
         assert_eq!(
             stored.last_result.map(|r| r.to_string()).as_deref(),
             Some("error (http-503)")
@@ -426,6 +440,42 @@ mod tests {
         missing.id = 99;
         let batch = store.begin_batch().unwrap();
         assert!(batch.feed(false).unwrap().save_state(&missing, 0).is_err());
+    }
+
+    #[test]
+    fn a_reader_sees_a_row_written_after_its_snapshot_began_once_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let mut store = Store::open(&path).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO sources (url, name) VALUES ('https://a.example/f', 'A');
+                 INSERT INTO sources (url, name) VALUES ('https://b.example/f', 'B');
+                 INSERT INTO source_sections (source_id, section) VALUES (1, 'world');",
+            )
+            .unwrap();
+        let mut reader = SourceReader::open(&path).unwrap();
+        let first = reader.read(1).unwrap().expect("source 1");
+        assert_eq!(
+            (
+                first.name.as_str(),
+                first.sections.as_slice(),
+                first.validators.etag.clone()
+            ),
+            ("A", &["world".to_string()][..], None)
+        );
+        // Its poll stores a new state while the reader's snapshot is open.
+        let mut polled = first.clone();
+        polled.validators.etag = Some("\"e1\"".into());
+        let batch = store.begin_batch().unwrap();
+        batch.feed(false).unwrap().save_state(&polled, 0).unwrap();
+        batch.commit().unwrap();
+        reader.written(1);
+        let again = reader.read(1).unwrap().expect("source 1");
+        assert_eq!(again.validators.etag.as_deref(), Some("\"e1\""));
+        assert_eq!(reader.read(2).unwrap().map(|s| s.name), Some("B".into()));
+        assert!(reader.read(3).unwrap().is_none());
     }
 
     #[test]
