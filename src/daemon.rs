@@ -100,8 +100,8 @@ enum NotStarted {
     Unreadable(anyhow::Error),
 }
 
-/// Starts a poll of every source the dispatcher lets start now, reading each one's row from `rows` (the
-/// scheduler holds only [`ScheduleEntry`]s). A source whose poll cannot start is handed to `not_started`,
+/// Starts a poll of every source the dispatcher lets start now, reading each one's row from `rows` in one
+/// snapshot (the scheduler holds only [`ScheduleEntry`]s). A source whose poll cannot start is handed to `not_started`,
 /// already finished in the dispatcher.
 fn start_polls(
     dispatch: &mut Dispatcher,
@@ -128,6 +128,7 @@ fn start_polls(
             }
         }
     }
+    rows.end_turn();
 }
 
 /// How long a source whose row could not be read waits before its poll is tried again.
@@ -197,13 +198,10 @@ pub async fn poll_once_with_progress(
         // A refresh catches its own panics; a task can only fail to join if the runtime is shutting down.
         let done = done.context("a refresh task was cancelled")?;
         dispatch.finished(done.source.id);
-        rows.written(done.source.id);
         summary.add(&done);
         progress(&summary, total);
         changed.extend(done.changed_sections);
     }
-    // Its read snapshot would keep the last checkpoint from emptying the log.
-    drop(rows);
     // Rules changed since the last run route the stored stories again first (the writer did it between polls).
     changed.extend(pipeline.routed().await);
     tracing::info!(
@@ -451,8 +449,7 @@ pub async fn run_with_listener(
                 match done {
                     Ok(done) => {
                         dispatch.finished(done.source.id);
-                        rows.written(done.source.id);
-                        minute.add(&done);
+                                        minute.add(&done);
                         dirty.extend(done.changed_sections);
                         queue.reschedule(&done.source, Utc::now().timestamp());
                         polled_since_status = true;
@@ -462,7 +459,6 @@ pub async fn run_with_listener(
                 }
             }
             _ = render_tick.tick() => {
-                rows.release_old_snapshot();
                 if !dirty.is_empty() {
                     let only: Vec<String> = std::mem::take(&mut dirty).into_iter().collect();
                     render(&publisher, &state.metrics, pipeline.config(), Some(only)).await;

@@ -443,7 +443,7 @@ mod tests {
     }
 
     #[test]
-    fn a_reader_sees_a_row_written_after_its_snapshot_began_once_told() {
+    fn a_reader_sees_every_row_written_before_its_turn() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.db");
         let mut store = Store::open(&path).unwrap();
@@ -465,13 +465,13 @@ mod tests {
             ),
             ("A", &["world".to_string()][..], None)
         );
-        // Its poll stores a new state while the reader's snapshot is open.
+        // Its poll stores a new state; the next turn reads it.
         let mut polled = first.clone();
         polled.validators.etag = Some("\"e1\"".into());
         let batch = store.begin_batch().unwrap();
         batch.feed(false).unwrap().save_state(&polled, 0).unwrap();
         batch.commit().unwrap();
-        reader.written(1);
+        reader.end_turn();
         let again = reader.read(1).unwrap().expect("source 1");
         assert_eq!(again.validators.etag.as_deref(), Some("\"e1\""));
         assert_eq!(reader.read(2).unwrap().map(|s| s.name), Some("B".into()));

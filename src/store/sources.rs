@@ -361,74 +361,47 @@ impl Store {
     }
 }
 
-/// Reads the rows of sources whose polls start, from one read snapshot for many rows.
+/// Reads the rows of sources whose polls start, a burst of them from one read snapshot.
 ///
-/// A fresh snapshot starts with a cold page cache whenever the writer committed since the last one, which
-/// it does all the time while polls finish: read one by one, 100,000 rows of an unchanged poll copied some
-/// 2 GB of pages from the kernel. A snapshot is kept for up to [`SNAPSHOT_AGE`], and never used for a
-/// source whose row was written after it began ([`SourceReader::written`]), so a row is never older than
-/// its source's last stored poll.
+/// A snapshot begun after the writer committed starts with a cold page cache, which it does all the time
+/// while polls finish: the polls a scheduler turn starts (all of them at first, then a few) share one. No
+/// snapshot outlives its turn ([`SourceReader::end_turn`]): one held open all the time, even renewed every
+/// 250 ms, kept the write-ahead log from ever starting over, and a first poll of 100,000 feeds took 14 s
+/// longer as the log grew and every page look-up searched more of it.
 pub struct SourceReader {
     store: Store,
-    /// When the open read transaction began.
-    snapshot: Option<std::time::Instant>,
-    /// Sources whose rows were written since the snapshot began.
-    written_since: std::collections::HashSet<i64>,
+    /// Whether a read transaction is open.
+    in_snapshot: bool,
 }
-
-/// How long one read snapshot serves (see [`SourceReader`]); short, so that checkpoints soon get past it.
-const SNAPSHOT_AGE: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl SourceReader {
     /// Opens the database at `path` for reading rows.
     pub fn open(path: &std::path::Path) -> anyhow::Result<SourceReader> {
         Ok(SourceReader {
             store: Store::open_read_only(path)?,
-            snapshot: None,
-            written_since: Default::default(),
+            in_snapshot: false,
         })
     }
 
-    /// Source `id`'s row as last stored, or None when no source has this id.
+    /// Source `id`'s row as last stored before this turn began, or None when no source has this id.
     pub fn read(&mut self, id: i64) -> anyhow::Result<Option<SourceRow>> {
-        let stale = self.written_since.contains(&id)
-            || self.snapshot.is_some_and(|t| t.elapsed() >= SNAPSHOT_AGE);
-        if stale {
-            self.end_snapshot();
-        }
-        if self.snapshot.is_none() {
+        if !self.in_snapshot {
             self.store.conn.execute_batch("BEGIN")?;
-            self.snapshot = Some(std::time::Instant::now());
+            self.in_snapshot = true;
         }
         let row = self.store.source(id);
         if row.is_err() {
-            self.end_snapshot();
+            self.end_turn();
         }
         row
     }
 
-    /// Records that source `id`'s row was written (its poll's state is stored): it is read from a newer
-    /// snapshot next time.
-    pub fn written(&mut self, id: i64) {
-        if self.snapshot.is_some() {
-            self.written_since.insert(id);
-        }
-    }
-
-    /// Ends a snapshot older than its age, so that a reader between bursts of polls does not keep the
-    /// write-ahead log from being checkpointed.
-    pub fn release_old_snapshot(&mut self) {
-        if self.snapshot.is_some_and(|t| t.elapsed() >= SNAPSHOT_AGE) {
-            self.end_snapshot();
-        }
-    }
-
-    fn end_snapshot(&mut self) {
-        if self.snapshot.take().is_some() {
+    /// Ends the turn's snapshot: rows read after this see every write committed before.
+    pub fn end_turn(&mut self) {
+        if std::mem::take(&mut self.in_snapshot) {
             // A read transaction has nothing to commit; ending it cannot lose anything.
             let _ = self.store.conn.execute_batch("COMMIT");
         }
-        self.written_since.clear();
     }
 }
 
