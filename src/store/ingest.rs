@@ -210,6 +210,9 @@ impl FeedTx<'_> {
         // of them) from the one item in hand, with no read-back.
         let mut touched: Vec<i64> = Vec::new();
         let mut founded: Vec<(i64, i64, &NormalizedItem)> = Vec::new();
+        // When the first of the new items can be pruned: its publication time or its first sighting (now),
+        // whichever is later.
+        let mut prunable_from: Option<i64> = None;
         for (item, placement) in feed.items.iter().zip(feed.placements) {
             match placement {
                 Placement::Skip => {}
@@ -246,8 +249,17 @@ impl FeedTx<'_> {
                         self.record_decision(*item_id, *story_id, decision, feed.now)?;
                     }
                     counts.new_items += 1;
+                    let at = item.published.timestamp().max(feed.now);
+                    prunable_from = Some(prunable_from.map_or(at, |p| p.min(at)));
                 }
             }
+        }
+        if let Some(at) = prunable_from {
+            self.conn
+                .prepare_cached(
+                    "UPDATE prune_horizon SET earliest = min(coalesce(earliest, ?1), ?1) WHERE id = 1",
+                )?
+                .execute([at])?;
         }
         self.save_state(feed.source, counts.new_items)?;
         touched.sort_unstable();

@@ -44,6 +44,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0007_section_routes.sql")),
     M::up(include_str!("../../migrations/0008_source_record.sql")),
     M::up(include_str!("../../migrations/0009_settled.sql")),
+    M::up(include_str!("../../migrations/0010_prune_horizon.sql")),
 ];
 
 /// How long a connection waits for the write lock before a statement fails with "database is locked".
@@ -479,6 +480,55 @@ mod tests {
     }
 
     #[test]
+    fn the_prune_horizon_is_the_earliest_moment_a_stored_row_can_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        // A database made before migration 0010, with an item published in the future (it goes by its
+        // publication time), one first seen after it was published (by that), and a tombstone.
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::from_slice(&MIGRATIONS[..9])
+                .to_latest(&mut conn)
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO sources (url, name) VALUES ('https://a.example/f', 'A');
+                 INSERT INTO stories (id, guid, published, first_seen, updated) VALUES (1, 's', 0, 0, 0);
+                 INSERT INTO items (source_id, guid, title, summary, content_html, published, date_from_feed,
+                                    first_seen, updated, story_id)
+                 VALUES (1, 'future', 't', '', '', 8000, 1, 3000, 3000, 1),
+                        (1, 'late', 't', '', '', 1000, 1, 6000, 6000, 1);
+                 INSERT INTO tombstones (source_id, guid, pruned_at) VALUES (1, 'gone', 7000);",
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        let horizon = |store: &Store| -> Option<i64> {
+            store
+                .conn
+                .query_row("SELECT earliest FROM prune_horizon", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(
+            horizon(&store),
+            Some(6_000),
+            "the migration reads what is stored"
+        );
+        assert_eq!(store.prune(6_000, 9_000).unwrap(), 0, "nothing is due yet");
+        assert_eq!(
+            store.prune(6_001, 9_000).unwrap(),
+            1,
+            "'late' is due at 6,000"
+        );
+        assert_eq!(
+            horizon(&store),
+            Some(7_000),
+            "then the old tombstone is next ('future' goes at 8,000, the new tombstone at 9,000)"
+        );
+        let empty = Store::open(&dir.path().join("e.db")).unwrap();
+        assert_eq!(horizon(&empty), None, "nothing stored, nothing to prune");
+    }
+
+    #[test]
     fn pruning_keeps_tombstones_and_drops_empty_stories() {
         use crate::dedup::ExactKeys;
         let dir = tempfile::tempdir().unwrap();
@@ -520,6 +570,17 @@ mod tests {
         assert_eq!(store.prune(5_000, 10_000).unwrap(), 1);
         let (_, items, stories) = store.counts().unwrap();
         assert_eq!((items, stories), (1, 1));
+        let horizon = |store: &Store| -> Option<i64> {
+            store
+                .conn
+                .query_row("SELECT earliest FROM prune_horizon", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(
+            horizon(&store),
+            Some(9_000),
+            "after pruning, the horizon is the newest item's, which is older than the tombstone made at 10,000"
+        );
         let count = |table: &str| -> i64 {
             store
                 .conn
