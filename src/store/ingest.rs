@@ -152,16 +152,12 @@ impl<'c> Batch<'c> {
     /// ids handed out from these in order are free until the batch commits: dedup can place an item (and
     /// the window take it) before its row is written.
     pub fn first_free_ids(&self) -> anyhow::Result<Ids> {
-        let next = |table: &str| -> anyhow::Result<i64> {
-            Ok(self.tx.query_row(
-                &format!("SELECT coalesce(max(id), 0) + 1 FROM {table}"),
-                [],
-                |r| r.get(0),
-            )?)
+        let next = |sql: &str| -> anyhow::Result<i64> {
+            Ok(self.tx.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
         };
         Ok(Ids {
-            item: next("items")?,
-            story: next("stories")?,
+            item: next("SELECT coalesce(max(id), 0) + 1 FROM items")?,
+            story: next("SELECT coalesce(max(id), 0) + 1 FROM stories")?,
         })
     }
 
