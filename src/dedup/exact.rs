@@ -76,7 +76,7 @@ pub(crate) enum Verdict {
 
 impl Verdict {
     /// Whether the entry becomes a new item.
-    fn is_new(&self) -> bool {
+    pub(crate) fn is_new(&self) -> bool {
         matches!(
             self,
             Verdict::Join(_) | Verdict::JoinEarlier(_) | Verdict::Open

@@ -190,7 +190,9 @@ impl Ingester {
                     .map_err(|e| unavailable(&e))?;
                 self.cache_widened = true;
             }
-            if self.placer.needs_window() {
+            // A look-up that fails here fails again in the batch, which tells the feed's fault from the
+            // store's; until then the window is loaded as before.
+            if self.placer.needs_window() && self.brings_new_items(jobs).unwrap_or(true) {
                 self.load_window().map_err(|e| unavailable(&e))?;
             }
         }
@@ -303,6 +305,20 @@ impl Ingester {
                 Err(e)
             }
         }
+    }
+
+    /// Whether an entry of the batch is one the exact layers do not know, the only kind that can need the
+    /// similarity window. Feeds that come back listing only stored items (a server that changed its
+    /// validators, a feed without any) then never load it, which at two million items took half a minute
+    /// and a gigabyte. The batch decides the same, as nothing else writes in between.
+    fn brings_new_items(&self, jobs: &[&StoreJob]) -> anyhow::Result<bool> {
+        for job in jobs.iter().filter(|j| !j.items.is_empty()) {
+            let verdicts = dedup::exact::verdicts(self.store.keys(), job.source(), &job.items)?;
+            if verdicts.iter().any(dedup::Verdict::is_new) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn load_window(&mut self) -> anyhow::Result<()> {
@@ -447,15 +463,18 @@ fn place_and_write(
                     });
                     continue;
                 }
-                let verdicts =
-                    match dedup::exact::verdicts(&batch.feed(false)?, job.source(), &job.items) {
-                        Ok(v) => v,
-                        Err(e) if guarded && store::unavailable(&e).is_none() => {
-                            reports[k] = Some(Err(e));
-                            continue;
-                        }
-                        Err(e) => return Err(e),
-                    };
+                let verdicts = match dedup::exact::verdicts(
+                    batch.feed(false)?.keys(),
+                    job.source(),
+                    &job.items,
+                ) {
+                    Ok(v) => v,
+                    Err(e) if guarded && store::unavailable(&e).is_none() => {
+                        reports[k] = Some(Err(e));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 to_dedup
                     .send(ToDedup::Place(k, verdicts))
                     .map_err(|_| anyhow::anyhow!("the dedup thread stopped"))?;
@@ -701,6 +720,48 @@ mod tests {
             .unwrap()
             .counts;
         assert_eq!((report.new_items, report.joined), (2, 2));
+    }
+
+    #[test]
+    fn the_window_is_loaded_only_once_an_entry_is_new_to_the_exact_layers() {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = store_with_three_sources(dir.path());
+        let mut first = ingester(dir.path(), true);
+        let feed = vec![
+            item("a", TITLE, SUMMARY),
+            item("b", OTHER_TITLE, OTHER_SUMMARY),
+        ];
+        ingest(&mut first, &[&polled(&sources[0], feed)], 1_700_000_100);
+        drop(first);
+        // After a restart the same feed comes back whole (its server changed its validators), one entry
+        // edited: nothing in it can need the similarity layer.
+        let mut restarted = ingester(dir.path(), true);
+        let again = polled(
+            &sources[0],
+            vec![
+                item("a", TITLE, SUMMARY),
+                item("b", OTHER_TITLE, "The museum's east gallery reopened."),
+            ],
+        );
+        let counts = ingest(&mut restarted, &[&again], 1_700_000_200)
+            .pop()
+            .unwrap()
+            .unwrap()
+            .counts;
+        assert_eq!((counts.new_items, counts.updated_items), (0, 1));
+        assert!(
+            restarted.placer.needs_window(),
+            "a batch of stored entries loaded the window"
+        );
+        // A copy from another source is new: the window is loaded then, from what is stored, and it joins.
+        let copy = polled(&sources[1], vec![item("c", TITLE, SUMMARY)]);
+        let counts = ingest(&mut restarted, &[&copy], 1_700_000_300)
+            .pop()
+            .unwrap()
+            .unwrap()
+            .counts;
+        assert!(!restarted.placer.needs_window());
+        assert_eq!((counts.new_items, counts.joined), (1, 1));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The write side of ingest: a [`Batch`] of feeds in one transaction, the exact-key look-ups dedup asks
-//! for ([`FeedTx`] implements [`ExactKeys`]), and turning dedup's placements into rows.
+//! for (over a feed's transaction, [`FeedTx::keys`], or what is committed, [`Store::keys`]), and turning
+//! dedup's placements into rows.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -190,6 +191,11 @@ impl Drop for FeedTx<'_> {
 }
 
 impl FeedTx<'_> {
+    /// The exact layers' look-ups, seeing this batch's writes so far.
+    pub(crate) fn keys(&self) -> &impl ExactKeys<Error = anyhow::Error> {
+        self.conn
+    }
+
     /// Keeps the feed's writes (durable with the batch).
     pub fn commit(mut self) -> anyhow::Result<()> {
         if self.guarded {
@@ -476,26 +482,23 @@ struct NewItem<'a> {
     now: i64,
 }
 
-impl ExactKeys for FeedTx<'_> {
+impl ExactKeys for Connection {
     type Error = anyhow::Error;
 
     fn source_has_items(&self, source_id: i64) -> anyhow::Result<bool> {
         Ok(self
-            .conn
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE source_id = ?1)")?
             .query_row([source_id], |r| r.get(0))?)
     }
 
     fn any_tombstones(&self) -> anyhow::Result<bool> {
         Ok(self
-            .conn
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM tombstones)")?
             .query_row([], |r| r.get(0))?)
     }
 
     fn item_by_guid(&self, source_id: i64, guid: &str) -> anyhow::Result<Option<StoredItem>> {
         Ok(self
-            .conn
             .prepare_cached(
                 "SELECT id, story_id, content_hash, title, summary FROM items WHERE source_id = ?1 AND guid = ?2",
             )?
@@ -513,14 +516,12 @@ impl ExactKeys for FeedTx<'_> {
 
     fn is_tombstoned(&self, source_id: i64, guid: &str) -> anyhow::Result<bool> {
         Ok(self
-            .conn
             .prepare_cached("SELECT 1 FROM tombstones WHERE source_id = ?1 AND guid = ?2")?
             .exists(params![source_id, guid])?)
     }
 
     fn by_canonical_url(&self, canonical_url: &str) -> anyhow::Result<Option<KeyMatch>> {
         Ok(self
-            .conn
             .prepare_cached(
                 "SELECT id, story_id FROM items WHERE url_key = ?1 AND canonical_url = ?2 ORDER BY id LIMIT 1",
             )?
@@ -530,7 +531,6 @@ impl ExactKeys for FeedTx<'_> {
 
     fn by_content_hash(&self, hash: i64, source_id: i64) -> anyhow::Result<Option<KeyMatch>> {
         Ok(self
-            .conn
             .prepare_cached(
                 "SELECT i.id, i.story_id FROM items i WHERE i.content_hash = ?1
                    AND NOT EXISTS (SELECT 1 FROM items o WHERE o.story_id = i.story_id AND o.source_id = ?2)

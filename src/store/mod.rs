@@ -153,6 +153,11 @@ impl Store {
         Ok(())
     }
 
+    /// The exact layers' look-ups over what is committed, outside any batch.
+    pub(crate) fn keys(&self) -> &impl crate::dedup::ExactKeys<Error = anyhow::Error> {
+        &self.conn
+    }
+
     /// Starts a transaction for several feeds (see [`Batch`]).
     pub fn begin_batch(&mut self) -> anyhow::Result<Batch<'_>> {
         // Ingest references only rows it read or wrote in this same transaction, or sources, which are never
@@ -641,10 +646,10 @@ mod tests {
         let batch = store.begin_batch().unwrap();
         let tx = batch.feed(false).unwrap();
         assert!(
-            tx.is_tombstoned(1, "old").unwrap(),
+            tx.keys().is_tombstoned(1, "old").unwrap(),
             "a pruned item cannot come back"
         );
-        assert!(!tx.is_tombstoned(1, "new").unwrap());
+        assert!(!tx.keys().is_tombstoned(1, "new").unwrap());
     }
 
     #[test]
