@@ -98,11 +98,17 @@ impl Placer {
         self.params.is_some() && self.window.is_none()
     }
 
-    /// Builds the window from stored items (in insertion order, so it decides exactly as before a restart).
-    pub(crate) fn load_window(&mut self, items: Vec<WindowItem>) {
+    /// Builds the window from stored items (in insertion order, so it decides exactly as before a restart),
+    /// reading each one's title and summary with `text`.
+    pub(crate) fn load_window<E>(
+        &mut self,
+        items: Vec<WindowItem>,
+        text: impl FnMut(i64) -> Result<(String, String), E>,
+    ) -> Result<(), E> {
         if let Some(params) = &self.params {
-            self.window = Some(SimilarLayer::rebuild(items, params.clone()));
+            self.window = Some(SimilarLayer::rebuild(items, params.clone(), text)?);
         }
+        Ok(())
     }
 
     /// Forgets the window after a rollback; it is loaded again from what was stored, when next needed.

@@ -328,7 +328,9 @@ impl Ingester {
             Some(since) => self.store.window_items(since)?,
             None => Vec::new(),
         };
-        self.placer.load_window(items);
+        let store = &self.store;
+        self.placer
+            .load_window(items, |item_id| store.item_text(item_id))?;
         tracing::info!(
             items = self.placer.window_len(),
             took_ms = started.elapsed().as_millis() as u64,

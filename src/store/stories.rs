@@ -325,11 +325,10 @@ impl Store {
     }
 
     /// Items published at or after `since`, in insertion order, for rebuilding the similarity window at
-    /// start-up exactly as it was built.
+    /// start-up exactly as it was built; their texts are read one at a time ([`Store::item_text`]).
     pub fn window_items(&self, since: i64) -> anyhow::Result<Vec<WindowItem>> {
         let mut stmt = self.conn.prepare(
-            "SELECT i.id, i.story_id, i.source_id, i.published, i.title, i.summary, s.merge, s.priority,
-                    s.url, i.guid,
+            "SELECT i.id, i.story_id, i.source_id, i.published, s.merge, s.priority, s.url, i.guid,
                     CASE WHEN d.layer IN ('same-url', 'same-text')
                          THEN json_extract(d.candidates, '$[0].item_id') END,
                     i.id > (SELECT through_item FROM settled)
@@ -338,23 +337,29 @@ impl Store {
              WHERE i.published >= ?1 ORDER BY i.id",
         )?;
         let rows = stmt.query_map([since], |r| {
-            let url: String = r.get(8)?;
-            let guid: String = r.get(9)?;
+            let url: &str = r.get_ref(6)?.as_str()?;
+            let guid: &str = r.get_ref(7)?.as_str()?;
             Ok(WindowItem {
                 item_id: r.get(0)?,
                 story_id: r.get(1)?,
                 source_id: r.get(2)?,
                 published: r.get(3)?,
-                title: r.get(4)?,
-                summary: r.get(5)?,
-                merge: r.get(6)?,
-                priority: r.get(7)?,
-                order_key: crate::dedup::order_key(crate::dedup::source_key(&url), &guid),
-                pinned_to: r.get::<_, Option<i64>>(10)?.unwrap_or(0),
-                unsettled: r.get(11)?,
+                merge: r.get(4)?,
+                priority: r.get(5)?,
+                order_key: crate::dedup::order_key(crate::dedup::source_key(url), guid),
+                pinned_to: r.get::<_, Option<i64>>(8)?.unwrap_or(0),
+                unsettled: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A stored item's plain title and summary, which the similarity window computes its features from.
+    pub fn item_text(&self, item_id: i64) -> anyhow::Result<(String, String)> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT title, summary FROM items WHERE id = ?1")?
+            .query_row([item_id], |r| Ok((r.get(0)?, r.get(1)?)))?)
     }
 
     /// The newest publication time of any stored item.
