@@ -530,6 +530,14 @@ mod tests {
         assert!(reader.read(3).unwrap().is_none());
     }
 
+    /// The stored prune horizon (migration 0010).
+    fn prune_horizon(store: &Store) -> Option<i64> {
+        store
+            .conn
+            .query_row("SELECT earliest FROM prune_horizon", [], |r| r.get(0))
+            .unwrap()
+    }
+
     #[test]
     fn the_prune_horizon_is_the_earliest_moment_a_stored_row_can_go() {
         let dir = tempfile::tempdir().unwrap();
@@ -553,14 +561,8 @@ mod tests {
             .unwrap();
         }
         let mut store = Store::open(&path).unwrap();
-        let horizon = |store: &Store| -> Option<i64> {
-            store
-                .conn
-                .query_row("SELECT earliest FROM prune_horizon", [], |r| r.get(0))
-                .unwrap()
-        };
         assert_eq!(
-            horizon(&store),
+            prune_horizon(&store),
             Some(6_000),
             "the migration reads what is stored"
         );
@@ -571,12 +573,16 @@ mod tests {
             "'late' is due at 6,000"
         );
         assert_eq!(
-            horizon(&store),
+            prune_horizon(&store),
             Some(7_000),
             "then the old tombstone is next ('future' goes at 8,000, the new tombstone at 9,000)"
         );
         let empty = Store::open(&dir.path().join("e.db")).unwrap();
-        assert_eq!(horizon(&empty), None, "nothing stored, nothing to prune");
+        assert_eq!(
+            prune_horizon(&empty),
+            None,
+            "nothing stored, nothing to prune"
+        );
     }
 
     #[test]
@@ -621,14 +627,8 @@ mod tests {
         assert_eq!(store.prune(5_000, 10_000).unwrap(), 1);
         let (_, items, stories) = store.counts().unwrap();
         assert_eq!((items, stories), (1, 1));
-        let horizon = |store: &Store| -> Option<i64> {
-            store
-                .conn
-                .query_row("SELECT earliest FROM prune_horizon", [], |r| r.get(0))
-                .unwrap()
-        };
         assert_eq!(
-            horizon(&store),
+            prune_horizon(&store),
             Some(9_000),
             "after pruning, the horizon is the newest item's, which is older than the tombstone made at 10,000"
         );
