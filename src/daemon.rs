@@ -149,14 +149,17 @@ pub async fn poll_once_with_progress(
 ) -> anyhow::Result<PollSummary> {
     let started = std::time::Instant::now();
     let metrics = Arc::new(Metrics::new());
+    let config = Arc::new(config);
     let pipeline = Arc::new(Pipeline::start(
-        config,
+        &config,
         metrics.clone(),
         Arc::new(Health::default()),
         true,
     )?);
-    let config = pipeline.config();
     let sources = pipeline.sync_sources(&config).await?;
+    // From here on the database holds the sources; the settings' copy of the config has no list.
+    drop(config);
+    let config = pipeline.config();
     tracing::info!(
         sources = sources.len(),
         took_ms = started.elapsed().as_millis() as u64,
@@ -317,16 +320,19 @@ pub async fn run_with_listener(
 ) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(Health::default());
+    let config = Arc::new(config);
     let pipeline = Arc::new(Pipeline::start(
-        config,
+        &config,
         metrics.clone(),
         health.clone(),
         false,
     )?);
-    let config = pipeline.config();
     crate::cli::log::apply_config_level(&config.log.level);
-    metrics.set_sources(config.sources.len());
+    metrics.set_sources(config.source_count());
     let sources = pipeline.sync_sources(&config).await?;
+    // From here on the database holds the sources; the settings' copy of the config has no list.
+    drop(config);
+    let config = pipeline.config();
     let cache = FeedCache::default();
     let publisher = Publisher::new(cache.clone(), &config.storage.path, metrics.clone());
     publisher.render(config.clone(), None).await?;
@@ -354,7 +360,7 @@ pub async fn run_with_listener(
     let mut operators = operators_listener
         .map(|l| Server::start(l, state.for_operators(), &config))
         .transpose()?;
-    tracing::info!(addr = %server.addr, sources = config.sources.len(), sections = config.sections.len(), "wiredesk is running");
+    tracing::info!(addr = %server.addr, sources = config.source_count(), sections = config.sections.len(), "wiredesk is running");
     if let Some(o) = &operators {
         tracing::info!(addr = %o.addr, "/status, /healthz and /metrics are served on their own address");
     }
@@ -551,7 +557,7 @@ async fn finish_polls(tasks: &mut Refreshes, deadline: Duration) {
 /// The one-line status systemd shows: sources by state and polls in flight.
 fn status_line(stats: Option<&StoreStats>, config: &Config, polling: usize) -> String {
     let Some(stats) = stats else {
-        return format!("{} sources; {polling} polling", config.sources.len());
+        return format!("{} sources; {polling} polling", config.source_count());
     };
     let n = |states: &[SourceState]| -> i64 {
         states
@@ -561,7 +567,7 @@ fn status_line(stats: Option<&StoreStats>, config: &Config, polling: usize) -> S
     };
     format!(
         "{} sources: {} ok, {} new, {} failing, {} paused, {} gone; {polling} polling",
-        config.sources.len(),
+        config.source_count(),
         n(&[SourceState::Ok]),
         n(&[SourceState::New]),
         n(&[SourceState::Backoff, SourceState::Quarantined]),

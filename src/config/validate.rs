@@ -178,6 +178,7 @@ fn build(path: &Path, root: &Table, p: &mut Problems) -> Config {
         shutdown,
         log,
         sections,
+        released_sources: None,
         sources: Vec::new(),
     }
 }

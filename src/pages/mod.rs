@@ -114,22 +114,9 @@ pub(crate) fn render_status(
 /// The config with its section titles and descriptions as plain text, as the feeds publish them: markup
 /// in the configuration ("<b>World</b>") is shown as neither markup nor escaped tags on any page.
 fn with_plain_sections(config: &Config) -> Config {
-    // Field by field, leaving the sources out: no page lists them, and a deep copy of 100,000 of them
-    // took tens of megabytes at every render. A field added to `Config` has to be named here.
-    let mut config = Config {
-        path: config.path.clone(),
-        server: config.server.clone(),
-        storage: config.storage.clone(),
-        default_schedule: config.default_schedule.clone(),
-        fetch: config.fetch.clone(),
-        polling: config.polling.clone(),
-        publish: config.publish.clone(),
-        dedup: config.dedup.clone(),
-        shutdown: config.shutdown.clone(),
-        log: config.log.clone(),
-        sections: config.sections.clone(),
-        sources: Vec::new(),
-    };
+    // Without the sources: no page lists them, and a deep copy of 100,000 of them took tens of megabytes
+    // at every render.
+    let mut config = config.without_source_list();
     for s in &mut config.sections {
         s.title = crate::publish::plain(&s.title);
         s.description = crate::publish::plain(&s.description);

@@ -46,7 +46,8 @@ pub(crate) const PARSED_IN_MEMORY: usize = 1024;
 
 /// Everything a configuration builds, so that a reload can build it all before swapping any of it in.
 pub struct Settings {
-    /// The configuration.
+    /// The configuration, without its source list: the sources are synced into the database before
+    /// settings are put in force, and everything built from the list is below.
     pub config: Arc<Config>,
     /// The HTTP client (its user agent and timeouts come from the config).
     fetcher: Fetcher,
@@ -74,6 +75,11 @@ impl Settings {
             .dedup
             .near_duplicates
             .then(|| Arc::new(FeatureExtractor::new(config.dedup.matcher_params())));
+        let config = if config.sources.is_empty() {
+            config
+        } else {
+            Arc::new(config.without_source_list())
+        };
         Ok(Settings {
             config,
             fetcher,
@@ -109,14 +115,14 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Opens the database, starts the writer and builds the settings of `config`. `poll_once` selects the
-    /// patience of a one-shot run: a store that takes no writes for a minute ends it with an error.
+    /// patience of a one-shot run: a store that takes no writes for a minute ends it with an error. The
+    /// caller syncs `config`'s sources next ([`Pipeline::sync_sources`]); the settings keep no source list.
     pub fn start(
-        config: Config,
+        config: &Arc<Config>,
         metrics: Arc<Metrics>,
         health: Arc<Health>,
         poll_once: bool,
     ) -> anyhow::Result<Pipeline> {
-        let config = Arc::new(config);
         let hosts = HostLimits::new(
             config.fetch.global,
             config.fetch.per_host,
@@ -208,7 +214,7 @@ impl Pipeline {
         if dedup_changed {
             self.writer.reconfigure(dedup).await;
         }
-        self.metrics.set_sources(self.config().sources.len());
+        self.metrics.set_sources(self.config().source_count());
     }
 
     /// Prunes items past the configured retention.
@@ -232,5 +238,42 @@ impl Pipeline {
     /// Makes a writer that waits out a store failure give up (shutdown).
     pub fn stop_waiting_for_the_store(&self) {
         self.writer.give_up();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_keep_each_sources_schedule_but_not_the_source_list() {
+        let text = "[[sections]]\nid = \"world\"\nschedule = \"*/5 * * * *\"\n\
+                    [[sections]]\nid = \"local\"\n\
+                    [[sources]]\nurl = \"https://a.example/feed\"\nsections = [\"world\"]\n\
+                    [[sources]]\nurl = \"https://b.example/feed\"\nsections = [\"local\"]\n\
+                    schedule = \"0 * * * *\"\n\
+                    [[sources]]\nurl = \"https://c.example/feed\"\nsections = [\"local\"]\n";
+        let path = std::path::Path::new("/srv/wiredesk/feeds.toml");
+        let config = Arc::new(crate::config::parse(path, text).unwrap());
+        let hosts = HostLimits::new(64, 2, Duration::ZERO);
+        let settings = Settings::build(config.clone(), &hosts).unwrap();
+
+        assert!(settings.config.sources.is_empty());
+        assert_eq!(settings.config.source_count(), 3);
+        let schedule = |url: &str| settings.schedule_for(url).expression().to_string();
+        assert_eq!(schedule("https://a.example/feed"), "*/5 * * * *");
+        assert_eq!(schedule("https://b.example/feed"), "0 * * * *");
+        assert_eq!(
+            schedule("https://c.example/feed"),
+            config.default_schedule.expression()
+        );
+        // Settings rebuilt from a slim copy (as `check` and reloads may) still count the sources.
+        assert_eq!(
+            Settings::build(settings.config.clone(), &hosts)
+                .unwrap()
+                .config
+                .source_count(),
+            3
+        );
     }
 }
