@@ -268,6 +268,97 @@ mod tests {
     }
 
     #[test]
+    fn sync_matches_stored_and_configured_sources_whatever_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let config = |sources: &[(&str, &str)]| {
+            let tables: String = sources
+                .iter()
+                .map(|(url, name)| {
+                    format!("[[sources]]\nname = \"{name}\"\nurl = \"{url}\"\nsections = [\"b\", \"a\"]\n")
+                })
+                .collect();
+            config_with(dir.path(), &tables)
+        };
+        // File order is not URL order, one URL is a prefix of another, and upper case sorts first.
+        let first = config(&[
+            ("https://m.example/f2", "n"),
+            ("https://m.example/f", "n"),
+            ("https://Z.example/x", "n"),
+            ("https://b.example/x", "n"),
+            ("https://y.example/x", "n"),
+        ]);
+        store.sync_sources(&first).unwrap();
+        let urls: Vec<String> = store
+            .sources()
+            .unwrap()
+            .into_iter()
+            .map(|s| s.url)
+            .collect();
+        assert_eq!(
+            urls,
+            first
+                .sources
+                .iter()
+                .map(|s| s.url.clone())
+                .collect::<Vec<_>>()
+        );
+        let written = store.conn.total_changes();
+        store.sync_sources(&first).unwrap();
+        assert_eq!(
+            store.conn.total_changes(),
+            written,
+            "an unchanged config writes nothing"
+        );
+
+        // Added before, between and after the stored ones, one renamed, two gone.
+        let second = config(&[
+            ("https://zz.example/x", "n"),
+            ("https://m.example/f3", "n"),
+            ("https://m.example/f", "renamed"),
+            ("https://a.example/x", "n"),
+            ("https://Z.example/x", "n"),
+            ("https://m.example/f2", "n"),
+        ]);
+        store.sync_sources(&second).unwrap();
+        let mut rows: Vec<(String, String, bool, Vec<String>)> = store
+            .sources()
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.url, s.name, s.active, s.sections))
+            .collect();
+        rows.sort();
+        let row = |url: &str, name: &str, active: bool| {
+            (
+                url.to_string(),
+                name.to_string(),
+                active,
+                vec!["a".to_string(), "b".to_string()],
+            )
+        };
+        assert_eq!(
+            rows,
+            vec![
+                row("https://Z.example/x", "n", true),
+                row("https://a.example/x", "n", true),
+                row("https://b.example/x", "n", false),
+                row("https://m.example/f", "renamed", true),
+                row("https://m.example/f2", "n", true),
+                row("https://m.example/f3", "n", true),
+                row("https://y.example/x", "n", false),
+                row("https://zz.example/x", "n", true),
+            ]
+        );
+        let written = store.conn.total_changes();
+        store.sync_sources(&second).unwrap();
+        assert_eq!(
+            store.conn.total_changes(),
+            written,
+            "an unchanged config writes nothing"
+        );
+    }
+
+    #[test]
     fn sync_writes_only_what_changed_and_retires_removed_sources() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
