@@ -508,6 +508,7 @@ fn place_and_write(
             .collect())
     })
 }
+
 /// Stores the state of a poll that brought no entries. Unguarded, any error fails the batch; guarded, only
 /// a store failure does.
 fn save_without_entries(

@@ -267,6 +267,17 @@ mod tests {
         crate::config::parse(&dir.join("feeds.toml"), &text).unwrap()
     }
 
+    /// Syncs `config` again, which was synced last, and checks that nothing was written.
+    fn assert_resync_writes_nothing(store: &mut Store, config: &crate::config::Config) {
+        let written = store.conn.total_changes();
+        store.sync_sources(config).unwrap();
+        assert_eq!(
+            store.conn.total_changes(),
+            written,
+            "an unchanged config writes nothing"
+        );
+    }
+
     #[test]
     fn sync_matches_stored_and_configured_sources_whatever_their_order() {
         let dir = tempfile::tempdir().unwrap();
@@ -303,13 +314,7 @@ mod tests {
                 .map(|s| s.url.clone())
                 .collect::<Vec<_>>()
         );
-        let written = store.conn.total_changes();
-        store.sync_sources(&first).unwrap();
-        assert_eq!(
-            store.conn.total_changes(),
-            written,
-            "an unchanged config writes nothing"
-        );
+        assert_resync_writes_nothing(&mut store, &first);
 
         // Added before, between and after the stored ones, one renamed, two gone.
         let second = config(&[
@@ -349,13 +354,7 @@ mod tests {
                 row("https://zz.example/x", "n", true),
             ]
         );
-        let written = store.conn.total_changes();
-        store.sync_sources(&second).unwrap();
-        assert_eq!(
-            store.conn.total_changes(),
-            written,
-            "an unchanged config writes nothing"
-        );
+        assert_resync_writes_nothing(&mut store, &second);
     }
 
     #[test]
@@ -376,12 +375,7 @@ mod tests {
         store
             .sync_sources(&config_with(dir.path(), &first))
             .unwrap();
-        // Syncing the same config again writes nothing.
-        let changes = store.conn.total_changes();
-        store
-            .sync_sources(&config_with(dir.path(), &first))
-            .unwrap();
-        assert_eq!(store.conn.total_changes(), changes);
+        assert_resync_writes_nothing(&mut store, &config_with(dir.path(), &first));
         // "one" changes sections and priority, "two" goes, "three" comes.
         let second = format!(
             "{}{}",
